@@ -1,0 +1,1 @@
+"""The Starlette server: app factory, settings, pages, identity."""

@@ -1,0 +1,95 @@
+"""The Starlette application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+
+from server.errors import AppError, handle_app_error, handle_http_exception, handle_server_error
+from server.health import healthz
+from server.logs import RequestIdMiddleware
+from server.settings import Settings
+from server.static import STATIC_DIR, CachedStaticFiles, manifest_response, service_worker_response
+from server.templating import templates
+from sync.bootstrap import bootstrap
+from sync.couch import CouchClient, CouchError, CouchUnavailable
+from sync.schemas import schema_files
+
+logger = logging.getLogger(__name__)
+
+
+async def _bootstrap_until_done(app: Starlette) -> None:
+    """Bootstrap now, or keep trying in the background: a database that is down at start is not fatal."""
+    delay = 0.5
+    while True:
+        try:
+            await bootstrap(app.state.couch, app.state.settings.db_prefix)
+        except (CouchUnavailable, CouchError) as exc:
+            logger.warning("bootstrap failed, retrying in %.0fs: %s", delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
+            continue
+        app.state.bootstrap_done.set()
+        return
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    task = asyncio.create_task(_bootstrap_until_done(app))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await app.state.couch.aclose()
+
+
+async def shell(request: Request) -> Response:
+    """The PWA shell: the same page for every app route, so a cold offline reload still opens the app."""
+    return templates.TemplateResponse(request, "shell.html", {}, headers={"Cache-Control": "no-cache"})
+
+
+async def schema_file(request: Request) -> Response:
+    name = request.path_params["name"]
+    path = schema_files().get(f"{name}.schema.json")
+    if path is None:
+        raise AppError(404, "not_found", f"No schema named {name!r}; see /schemas/ for the list.")
+    return FileResponse(path, media_type="application/schema+json", headers={"Cache-Control": "no-cache"})
+
+
+def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlette:
+    """Build the app; `couch` may be passed by tests, otherwise one is made from settings."""
+    routes = [
+        Route("/healthz", healthz),
+        Route("/", shell),
+        Route("/app", shell),
+        Route("/sw.js", lambda request: service_worker_response()),
+        Route("/manifest.webmanifest", lambda request: manifest_response()),
+        Route("/schemas/{name}.schema.json", schema_file),
+        Mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            AppError: handle_app_error,
+            HTTPException: handle_http_exception,
+            Exception: handle_server_error,
+        },
+    )
+    app.add_middleware(RequestIdMiddleware)
+    app.state.settings = settings
+    app.state.couch = couch or CouchClient(
+        settings.couchdb_url, settings.couchdb_user, settings.couchdb_password
+    )
+    app.state.bootstrap_done = asyncio.Event()
+    return app

@@ -1,0 +1,110 @@
+"""Command line: `python -m server <command>` (also installed as `segel`).
+
+Commands are registered by the modules that own them, so identity commands live with identity code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from server.settings import Settings, SettingsError
+
+Handler = Callable[[argparse.Namespace], Awaitable[int]]
+
+
+async def _cmd_dev(args: argparse.Namespace) -> int:
+    from server.devrun import run_dev
+
+    return await run_dev()
+
+
+async def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+    from server.logs import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+    await uvicorn.Server(config).serve()
+    return 0
+
+
+async def _cmd_bootstrap(args: argparse.Namespace) -> int:
+    from sync.bootstrap import bootstrap
+    from sync.couch import CouchClient
+
+    settings = Settings.from_env()
+    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    try:
+        report = await bootstrap(couch, settings.db_prefix)
+    finally:
+        await couch.aclose()
+    print("bootstrap:", "changed " + str(report) if report.changed else "nothing to change")
+    return 0
+
+
+async def _cmd_load_demo(args: argparse.Namespace) -> int:
+    from server.demo_loader import load_demo
+    from sync.couch import CouchClient
+
+    settings = Settings.from_env()
+    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    try:
+        loaded = await load_demo(couch, settings)
+    finally:
+        await couch.aclose()
+    print("demo data:", "loaded" if loaded else "already present, nothing written")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="segel", description="Segel server and administration.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="run everything locally (embedded CouchDB, demo data, server)").set_defaults(
+        handler=_cmd_dev
+    )
+    serve = sub.add_parser("serve", help="serve the app against COUCHDB_URL (production)")
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-*")
+    serve.set_defaults(handler=_cmd_serve)
+    sub.add_parser("bootstrap", help="create databases, design documents and indexes").set_defaults(
+        handler=_cmd_bootstrap
+    )
+    sub.add_parser("load-demo", help="load the demo data once").set_defaults(handler=_cmd_load_demo)
+    for register in _plugin_registrars():
+        register(sub)
+    return parser
+
+
+def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
+    registrars = []
+    try:
+        from server.identity.cli import register as register_identity
+
+        registrars.append(register_identity)
+    except ImportError:
+        pass
+    return registrars
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return asyncio.run(handler(args))
+    except SettingsError as exc:
+        print(f"segel: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

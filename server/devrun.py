@@ -1,0 +1,115 @@
+"""`python -m server dev`: the whole system on one machine, as `scripts/run` starts it.
+
+Starts the embedded CouchDB unless COUCHDB_URL names one, bootstraps, loads the demo data once, serves the
+app, and on Ctrl-C stops everything it started. Secrets for a development install are generated once into
+var/secrets.env (mode 600) so that a second run finds the same data with the same passwords.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+from pathlib import Path
+
+import uvicorn
+
+from server.app import create_app
+from server.demo_loader import load_demo
+from server.logs import configure_logging
+from server.settings import REPO_ROOT, Settings
+from sync.bootstrap import bootstrap
+from sync.couch import CouchClient
+from sync.embedded import EmbeddedCouch, EmbeddedCouchError
+
+logger = logging.getLogger(__name__)
+
+
+def _load_or_create_secrets(path: Path) -> dict[str, str]:
+    """Read KEY=VALUE lines; create the file with fresh random secrets the first time."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        values = {
+            "SEGEL_SECRET_KEY": secrets.token_urlsafe(48),
+            "SEGEL_EMBEDDED_COUCHDB_PASSWORD": secrets.token_urlsafe(24),
+        }
+        path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        path.chmod(0o600)
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+async def _supervise(couch: EmbeddedCouch) -> None:
+    """Report a crash of the embedded CouchDB loudly and start it again; the app recovers by itself."""
+    while True:
+        await asyncio.sleep(2.0)
+        code = couch.exit_code()
+        if code is None:
+            continue
+        logger.error(
+            "embedded CouchDB died (exit %s); restarting. Last log lines:\n%s", code, couch.log_tail()
+        )
+        try:
+            await asyncio.to_thread(couch.start)
+        except EmbeddedCouchError as exc:
+            logger.error("could not restart the embedded CouchDB: %s", exc)
+
+
+async def run_dev() -> int:
+    env = dict(os.environ)
+    data_dir = Path(env.get("SEGEL_DATA_DIR", str(REPO_ROOT / "var")))
+    stored = _load_or_create_secrets(data_dir / "secrets.env")
+    env.setdefault("SEGEL_SECRET_KEY", stored["SEGEL_SECRET_KEY"])
+    embedded: EmbeddedCouch | None = None
+    if not env.get("COUCHDB_URL"):
+        embedded = EmbeddedCouch(
+            data_dir=data_dir / "couchdb",
+            port=int(env.get("SEGEL_COUCHDB_PORT", "5984")),
+            user="admin",
+            password=stored["SEGEL_EMBEDDED_COUCHDB_PASSWORD"],
+        )
+        print(f"Menyalakan CouchDB tertanam (PouchDB Server) di {embedded.url} …", flush=True)
+        embedded.start()
+        env.update(COUCHDB_URL=embedded.url, COUCHDB_USER=embedded.user, COUCHDB_PASSWORD=embedded.password)
+    settings = Settings.from_env(env)
+    configure_logging(settings.log_level)
+    supervisor: asyncio.Task[None] | None = None
+    try:
+        couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+        await bootstrap(couch, settings.db_prefix)
+        loaded = await load_demo(couch, settings)
+        login_hint = await _login_hint(couch, settings)
+        await couch.aclose()
+        url = f"http://localhost:{settings.port}/"
+        print("\n" + "=" * 72)
+        print(f"Segel berjalan di / is running at: {url}")
+        print(f"  Data demo: {'dimuat sekarang' if loaded else 'sudah ada, dipakai ulang'}")
+        print(login_hint)
+        print("  Tekan Ctrl-C untuk berhenti / press Ctrl-C to stop.")
+        print("=" * 72 + "\n", flush=True)
+        if embedded is not None:
+            supervisor = asyncio.create_task(_supervise(embedded))
+        config = uvicorn.Config(
+            create_app(settings), host=settings.host, port=settings.port, log_config=None, lifespan="on"
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+        if embedded is not None:
+            print("Menghentikan CouchDB tertanam …", flush=True)
+            embedded.stop()
+    return 0
+
+
+async def _login_hint(couch: CouchClient, settings: Settings) -> str:
+    """How to log in: enrollment links for the demo users once identity exists, else the plain shell."""
+    try:
+        from server.identity.demo import demo_login_hint
+    except ImportError:
+        return "  Masuk: belum ada login (identity belum dipasang)."
+    return await demo_login_hint(couch, settings)

@@ -1,0 +1,105 @@
+"""One error type for the server and one renderer for it.
+
+Pages get an HTML page in Bahasa Indonesia (with English below); API and sync routes get JSON in CouchDB's
+own `{"error", "reason"}` shape, which PouchDB understands and our PWA shows to the user.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from server.templating import templates
+
+logger = logging.getLogger(__name__)
+
+#: Paths under these prefixes are machine APIs: errors there are JSON, never HTML.
+JSON_PREFIXES = ("/api/", "/sync/", "/healthz", "/schemas/", "/auth/")
+
+
+class AppError(Exception):
+    """An error meant for the person or program that made the request.
+
+    `error` is a short machine word (CouchDB style: `bad_request`, `forbidden`, `not_found`), `reason` a
+    sentence that says what went wrong and what to do next.
+    """
+
+    def __init__(self, status: int, error: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.error = error
+        self.reason = reason
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith(JSON_PREFIXES):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+_TITLES = {
+    400: ("Permintaan tidak valid", "Bad request"),
+    401: ("Silakan masuk dulu", "Please sign in"),
+    403: ("Tidak diizinkan", "Not allowed"),
+    404: ("Halaman tidak ditemukan", "Page not found"),
+    405: ("Metode tidak diizinkan", "Method not allowed"),
+    413: ("Data terlalu besar", "Too large"),
+    429: ("Terlalu banyak percobaan", "Too many attempts"),
+    500: ("Terjadi kesalahan di server", "Server error"),
+    503: ("Layanan sedang tidak tersedia", "Service unavailable"),
+}
+
+
+def render_error(request: Request, status: int, error: str, reason: str) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": error, "reason": reason}, status_code=status)
+    title_id, title_en = _TITLES.get(status, _TITLES[500] if status >= 500 else _TITLES[400])
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "title_id": title_id, "title_en": title_en, "reason": reason},
+        status_code=status,
+    )
+
+
+async def handle_app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return render_error(request, exc.status, exc.error, exc.reason)
+
+
+_HTTP_WORDS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    429: "too_many_requests",
+}
+_HTTP_REASONS = {
+    404: "Alamat ini tidak ada. Periksa tautannya atau kembali ke beranda. (This address does not exist.)",
+    405: "Alamat ini tidak menerima metode tersebut. (This address does not accept that method.)",
+}
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    word = _HTTP_WORDS.get(exc.status_code, "error")
+    reason = _HTTP_REASONS.get(exc.status_code) or str(exc.detail)
+    return render_error(request, exc.status_code, word, reason)
+
+
+async def handle_server_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return render_error(
+        request,
+        500,
+        "internal_error",
+        "Terjadi kesalahan di server; data Anda tidak hilang. Coba lagi sebentar lagi, "
+        "dan hubungi kantor jika "
+        "berulang. (Something failed on the server; your data is safe. Try again shortly.)",
+    )

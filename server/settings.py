@@ -1,0 +1,103 @@
+"""Settings, read from the environment once.
+
+Tests build `Settings(...)` directly; the server calls `Settings.from_env()` at start and fails fast, naming
+the variable, when a value is unusable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the environment variable to fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    couchdb_url: str
+    couchdb_user: str | None
+    couchdb_password: str | None
+    secret_key: str
+    db_prefix: str = "segel"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    origin: str = "http://localhost:8000"
+    rp_id: str = "localhost"
+    rp_name: str = "Segel"
+    log_level: str = "INFO"
+    session_max_age_s: int = 8 * 3600
+    data_dir: Path = REPO_ROOT / "var"
+
+    @property
+    def records_db(self) -> str:
+        return f"{self.db_prefix}_records"
+
+    @property
+    def identity_db(self) -> str:
+        return f"{self.db_prefix}_identity"
+
+    @property
+    def audit_db(self) -> str:
+        return f"{self.db_prefix}_audit"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are Secure everywhere but on plain-HTTP localhost, where browsers would drop them."""
+        return urlparse(self.origin).scheme == "https"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        url = env.get("COUCHDB_URL", "").strip()
+        if not url:
+            raise SettingsError(
+                "COUCHDB_URL is not set: point it at CouchDB (e.g. http://127.0.0.1:5984), "
+                "or start Segel with scripts/run, which starts the embedded one."
+            )
+        if urlparse(url).scheme not in ("http", "https"):
+            raise SettingsError(f"COUCHDB_URL must start with http:// or https:// (got {url!r}).")
+        secret = env.get("SEGEL_SECRET_KEY", "")
+        if len(secret) < 32:
+            raise SettingsError(
+                "SEGEL_SECRET_KEY must be at least 32 characters: generate one with "
+                "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        port = _int(env, "SEGEL_PORT", 8000)
+        origin = env.get("SEGEL_ORIGIN", f"http://localhost:{port}").rstrip("/")
+        rp_id = env.get("SEGEL_RP_ID", urlparse(origin).hostname or "localhost")
+        if not (urlparse(origin).hostname or "").endswith(rp_id):
+            raise SettingsError(
+                f"SEGEL_RP_ID {rp_id!r} must be the host of SEGEL_ORIGIN {origin!r} or a parent domain of it."
+            )
+        return cls(
+            couchdb_url=url,
+            couchdb_user=env.get("COUCHDB_USER") or None,
+            couchdb_password=env.get("COUCHDB_PASSWORD") or None,
+            secret_key=secret,
+            db_prefix=env.get("SEGEL_DB_PREFIX", "segel"),
+            host=env.get("SEGEL_HOST", "127.0.0.1"),
+            port=port,
+            origin=origin,
+            rp_id=rp_id,
+            rp_name=env.get("SEGEL_RP_NAME", "Segel"),
+            log_level=env.get("SEGEL_LOG_LEVEL", "INFO").upper(),
+            session_max_age_s=_int(env, "SEGEL_SESSION_MAX_AGE", 8 * 3600),
+            data_dir=Path(env.get("SEGEL_DATA_DIR", str(REPO_ROOT / "var"))),
+        )
+
+
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{key} must be a whole number (got {raw!r}).") from exc

@@ -1,0 +1,39 @@
+"""The one Jinja2 environment: templates live in pwa/templates, next to the assets they use."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from starlette.templating import Jinja2Templates
+
+from server.settings import REPO_ROOT
+
+TEMPLATES_DIR = REPO_ROOT / "pwa" / "templates"
+ASSET_MANIFEST = REPO_ROOT / "pwa" / "static" / "dist" / "asset-manifest.json"
+
+
+@lru_cache(maxsize=4)
+def _manifest(mtime: float) -> dict[str, object]:
+    loaded: dict[str, object] = json.loads(ASSET_MANIFEST.read_text())
+    return loaded
+
+
+def asset_manifest() -> dict[str, object]:
+    """The build's map of bundle names to hashed URLs; rebuilt bundles are picked up without a restart."""
+    try:
+        return _manifest(ASSET_MANIFEST.stat().st_mtime)
+    except FileNotFoundError as exc:
+        raise RuntimeError(
+            "The PWA is not built: run `node pwa/build.mjs` (scripts/run does it for you)."
+        ) from exc
+
+
+def asset(name: str) -> str:
+    assets = asset_manifest()["assets"]
+    assert isinstance(assets, dict)
+    return str(assets[name])
+
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.globals["asset"] = asset

@@ -1,0 +1,1 @@
+"""Everything that talks to CouchDB: client, bootstrap, sync gateway, visibility and validation rules."""

@@ -1,0 +1,277 @@
+"""A small async client for the CouchDB HTTP API.
+
+Segel talks to Apache CouchDB 3.x, a CouchDB cluster, Cloudant and (in development and CI) PouchDB Server.
+Everything here uses only the HTTP API those four share, so no backend-specific feature sneaks in.
+
+Errors from httpx are translated where they enter: callers see `CouchError` (the database answered with an
+error) or `CouchUnavailable` (it could not be reached), never an httpx exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from sync.types import JSONDict
+
+logger = logging.getLogger(__name__)
+
+#: Methods that may be sent again after a connection error without changing the outcome. A PUT of a
+#: document carries its `_rev`, so a repeat gets a 409 rather than a second write; POSTs are never retried.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "COPY"})
+
+
+class CouchError(Exception):
+    """CouchDB answered with an error status; `error` and `reason` are CouchDB's own words."""
+
+    def __init__(self, status: int, error: str, reason: str, *, method: str = "", path: str = "") -> None:
+        super().__init__(f"{method} {path}: {status} {error}: {reason}")
+        self.status = status
+        self.error = error
+        self.reason = reason
+
+
+class CouchNotFound(CouchError):
+    """404: the database or document does not exist."""
+
+
+class CouchConflict(CouchError):
+    """409: the revision given is not the current one (or a create raced another)."""
+
+
+class CouchUnavailable(Exception):
+    """CouchDB could not be reached (refused, reset, timed out): check it runs and COUCHDB_URL is right."""
+
+
+def quote_id(doc_id: str) -> str:
+    """Quote a document id for a URL path, keeping the `_design/` and `_local/` prefixes CouchDB expects."""
+    for prefix in ("_design/", "_local/"):
+        if doc_id.startswith(prefix):
+            return prefix + quote(doc_id[len(prefix) :], safe="")
+    return quote(doc_id, safe="")
+
+
+def _error_for(response: httpx.Response, method: str, path: str) -> CouchError:
+    try:
+        body = response.json()
+        error = str(body.get("error", "unknown_error"))
+        reason = str(body.get("reason", ""))
+    except ValueError:
+        error, reason = "unknown_error", response.text[:200]
+    kind: type[CouchError] = CouchError
+    if response.status_code == 404:
+        kind = CouchNotFound
+    elif response.status_code == 409:
+        kind = CouchConflict
+    return kind(response.status_code, error, reason, method=method, path=path)
+
+
+class CouchClient:
+    """One connection pool to one CouchDB server, shared by the whole process."""
+
+    def __init__(
+        self,
+        url: str,
+        user: str | None = None,
+        password: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        auth = httpx.BasicAuth(user, password) if user else None
+        self._http = httpx.AsyncClient(
+            base_url=self.url,
+            auth=auth,
+            timeout=httpx.Timeout(timeout, connect=5.0),
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            transport=transport,
+        )
+        self._retries = retries
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str | int | bool] | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> httpx.Response:
+        """Send one request; raise CouchError for 4xx/5xx and CouchUnavailable when unreachable.
+
+        Idempotent methods are retried with a short back-off after connection errors, because a restarting
+        database (or a dropped keep-alive connection) is the common case, not the exceptional one.
+        """
+        attempts = (self._retries if retries is None else retries) + 1 if method in IDEMPOTENT_METHODS else 1
+        query = {k: _param(v) for k, v in (params or {}).items()}
+        extra: dict[str, Any] = {}
+        if timeout is not None:
+            extra["timeout"] = httpx.Timeout(timeout, connect=5.0)
+        for attempt in range(attempts):
+            try:
+                response = await self._http.request(
+                    method, path, json=json, params=query, content=content, headers=headers, **extra
+                )
+            except (httpx.TransportError, httpx.TimeoutException) as exc:
+                if attempt + 1 < attempts:
+                    await asyncio.sleep(0.2 * 2**attempt)
+                    continue
+                raise CouchUnavailable(
+                    f"CouchDB at {self.url} is unreachable ({type(exc).__name__})"
+                ) from exc
+            if response.status_code >= 400:
+                raise _error_for(response, method, path)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send a request and decode the JSON answer."""
+        response = await self.request(method, path, **kwargs)
+        return response.json()
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int | bool] | None = None,
+        json: object = None,
+        content: bytes | AsyncIterator[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """Open a streamed response (`_changes`, attachments), so a large answer never sits in memory."""
+        query = {k: _param(v) for k, v in (params or {}).items()}
+        request = self._http.build_request(
+            method,
+            path,
+            params=query,
+            json=json,
+            content=content,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=5.0) if timeout is not None else self._http.timeout,
+        )
+        try:
+            response = await self._http.send(request, stream=True)
+        except (httpx.TransportError, httpx.TimeoutException) as exc:
+            raise CouchUnavailable(f"CouchDB at {self.url} is unreachable ({type(exc).__name__})") from exc
+        try:
+            if response.status_code >= 400:
+                await response.aread()
+                raise _error_for(response, method, path)
+            yield response
+        finally:
+            await response.aclose()
+
+    async def server_info(self) -> JSONDict:
+        info: JSONDict = await self.json("GET", "/")
+        return info
+
+    def db(self, name: str) -> Database:
+        return Database(self, name)
+
+
+def _param(value: str | int | bool) -> str:
+    """CouchDB wants JSON-ish query values: `true`, not `True`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Database:
+    """One database on a CouchClient: thin helpers over the paths Segel uses."""
+
+    def __init__(self, client: CouchClient, name: str) -> None:
+        self.client = client
+        self.name = name
+        self.path = "/" + quote(name, safe="")
+
+    def doc_path(self, doc_id: str) -> str:
+        return f"{self.path}/{quote_id(doc_id)}"
+
+    async def info(self) -> JSONDict:
+        info: JSONDict = await self.client.json("GET", self.path)
+        return info
+
+    async def exists(self) -> bool:
+        try:
+            await self.client.request("HEAD", self.path)
+        except CouchNotFound:
+            return False
+        return True
+
+    async def create(self) -> bool:
+        """Create the database; False when it already existed (another app instance won the race)."""
+        try:
+            await self.client.request("PUT", self.path)
+        except CouchError as exc:
+            if exc.status == 412:
+                return False
+            raise
+        return True
+
+    async def get(self, doc_id: str, **params: str | int | bool) -> JSONDict:
+        doc: JSONDict = await self.client.json("GET", self.doc_path(doc_id), params=params)
+        return doc
+
+    async def get_or_none(self, doc_id: str, **params: str | int | bool) -> JSONDict | None:
+        try:
+            return await self.get(doc_id, **params)
+        except CouchNotFound:
+            return None
+
+    async def put(self, doc: JSONDict) -> str:
+        """Write a document (its `_rev` decides update vs create) and return the new revision."""
+        result: JSONDict = await self.client.json("PUT", self.doc_path(str(doc["_id"])), json=doc)
+        return str(result["rev"])
+
+    async def delete(self, doc_id: str, rev: str) -> str:
+        result: JSONDict = await self.client.json("DELETE", self.doc_path(doc_id), params={"rev": rev})
+        return str(result["rev"])
+
+    async def bulk_docs(self, docs: list[JSONDict], *, new_edits: bool = True) -> list[JSONDict]:
+        body: JSONDict = {"docs": docs}
+        if not new_edits:
+            body["new_edits"] = False
+        result: list[JSONDict] = await self.client.json("POST", f"{self.path}/_bulk_docs", json=body)
+        return result
+
+    async def all_docs(self, **params: str | int | bool) -> JSONDict:
+        result: JSONDict = await self.client.json("GET", f"{self.path}/_all_docs", params=params)
+        return result
+
+    async def view(self, ddoc: str, view: str, **params: str | int | bool) -> JSONDict:
+        result: JSONDict = await self.client.json(
+            "GET", f"{self.path}/_design/{ddoc}/_view/{view}", params=params
+        )
+        return result
+
+    async def find(self, query: JSONDict) -> JSONDict:
+        result: JSONDict = await self.client.json("POST", f"{self.path}/_find", json=query)
+        return result
+
+    async def changes(self, **params: str | int | bool) -> JSONDict:
+        result: JSONDict = await self.client.json("GET", f"{self.path}/_changes", params=params)
+        return result
+
+    async def security(self) -> JSONDict:
+        result: JSONDict = await self.client.json("GET", f"{self.path}/_security")
+        return result
+
+    async def put_security(self, security: JSONDict) -> None:
+        await self.client.request("PUT", f"{self.path}/_security", json=security)

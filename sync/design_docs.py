@@ -1,0 +1,53 @@
+"""Design documents and Mango indexes that bootstrap installs, as data.
+
+Each feature adds its views here rather than creating them at run time, so a fresh CouchDB, a cluster and
+PouchDB Server all end up with the same set, and `bootstrap` can compare instead of blindly rewriting (a
+rewritten design document makes CouchDB rebuild its index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sync.types import JSONDict
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    """One database: its name suffix (after the prefix), design documents and Mango indexes."""
+
+    suffix: str
+    design_docs: tuple[JSONDict, ...] = ()
+    indexes: tuple[JSONDict, ...] = field(default_factory=tuple)
+
+
+RECORDS_DESIGN: JSONDict = {
+    "_id": "_design/records",
+    "language": "javascript",
+    "views": {
+        # Counting records by type lets /healthz-style checks and the office dashboard answer without scans.
+        "by_type": {
+            "map": "function (doc) { if (doc.type) { emit([doc.type, doc.office || null], null); } }",
+            "reduce": "_count",
+        },
+        # Every custody event of one document, in device-time order: the timeline and the chain verifier.
+        "handoffs_by_document": {
+            "map": (
+                "function (doc) { if (doc.type === 'handoff') "
+                "{ emit([doc.document_id, doc.device_time, doc.seq], null); } }"
+            ),
+        },
+    },
+}
+
+DATABASES: tuple[DatabaseSpec, ...] = (
+    DatabaseSpec(
+        suffix="records",
+        design_docs=(RECORDS_DESIGN,),
+        indexes=(
+            {"index": {"fields": ["type", "office"]}, "name": "type-office", "ddoc": "idx-type-office"},
+        ),
+    ),
+    DatabaseSpec(suffix="identity"),
+    DatabaseSpec(suffix="audit"),
+)

@@ -1,0 +1,103 @@
+"""Fixtures shared by every test: a real embedded CouchDB per test session, isolated databases per test."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.settings import Settings
+from sync.couch import CouchClient
+from sync.embedded import EmbeddedCouch, free_port
+from tests.support.servers import ServerProcess
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by folder, so `-m "not browser"` and friends work without decorating every test."""
+    for item in items:
+        path = str(item.path)
+        if "/tests/integration/" in path:
+            item.add_marker(pytest.mark.integration)
+        elif "/tests/browser/" in path:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def couch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCouch]:
+    """A fresh PouchDB Server on a free port with a temporary data directory, for the whole test session."""
+    couch = EmbeddedCouch(
+        data_dir=tmp_path_factory.mktemp("couchdb"),
+        port=free_port(),
+        user="admin",
+        password=secrets.token_urlsafe(16),
+    )
+    couch.start()
+    yield couch
+    couch.stop()
+
+
+@pytest.fixture
+def ensure_couch_running(couch_server: EmbeddedCouch) -> EmbeddedCouch:
+    """Restart the shared database if an earlier fault test left it dead."""
+    if couch_server.exit_code() is not None:
+        couch_server.start()
+    return couch_server
+
+
+@pytest.fixture
+def settings(ensure_couch_running: EmbeddedCouch, tmp_path: Path) -> Settings:
+    """Settings with a database prefix of its own, so tests never see each other's data."""
+    return Settings(
+        couchdb_url=ensure_couch_running.url,
+        couchdb_user=ensure_couch_running.user,
+        couchdb_password=ensure_couch_running.password,
+        secret_key=secrets.token_urlsafe(48),
+        db_prefix=f"t{secrets.token_hex(6)}",
+        data_dir=tmp_path,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The app in-process, with its lifespan (bootstrap) run."""
+    with TestClient(create_app(settings), base_url="http://localhost:8000") as test_client:
+        yield test_client
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    return {
+        "COUCHDB_URL": settings.couchdb_url,
+        "COUCHDB_USER": settings.couchdb_user or "",
+        "COUCHDB_PASSWORD": settings.couchdb_password or "",
+        "SEGEL_SECRET_KEY": settings.secret_key,
+        "SEGEL_DB_PREFIX": settings.db_prefix,
+        "SEGEL_LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.fixture
+def server_process(settings: Settings, tmp_path: Path) -> Iterator[ServerProcess]:
+    """The real server under uvicorn in a child process, on a free port."""
+    port = free_port()
+    env = settings_env(settings) | {"SEGEL_ORIGIN": f"http://localhost:{port}"}
+    server = ServerProcess(env=env, port=port, log_path=tmp_path / "server.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def couch(settings: Settings) -> AsyncIterator[CouchClient]:
+    """A CouchClient on the test's own settings (for async tests marked `anyio`)."""
+    client = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    yield client
+    await client.aclose()

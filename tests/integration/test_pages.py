@@ -1,0 +1,64 @@
+"""The PWA shell, its static files and the error pages, as a browser receives them."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.testclient import TestClient
+
+from server.static import IMMUTABLE, STATIC_DIR
+
+
+def test_shell_page_links_manifest_service_worker_and_built_bundle(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert 'lang="id"' in html
+    assert 'rel="manifest" href="/manifest.webmanifest"' in html
+    bundle = json.loads((STATIC_DIR / "dist" / "asset-manifest.json").read_text())["assets"]["app.js"]
+    assert bundle in html
+    assert client.get(bundle).status_code == 200
+
+
+def test_hashed_bundle_is_cached_forever_and_plain_files_revalidate(client: TestClient) -> None:
+    bundle = json.loads((STATIC_DIR / "dist" / "asset-manifest.json").read_text())["assets"]["app.js"]
+    assert client.get(bundle).headers["cache-control"] == IMMUTABLE
+    assert client.get("/static/css/segel.css").headers["cache-control"] == "no-cache"
+
+
+def test_service_worker_is_served_from_root_and_never_cached(client: TestClient) -> None:
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["service-worker-allowed"] == "/"
+    assert "caches.delete" in response.text  # old caches are removed on activate
+
+
+def test_manifest_is_installable(client: TestClient) -> None:
+    manifest = client.get("/manifest.webmanifest").json()
+    assert manifest["display"] == "standalone"
+    assert {icon["sizes"] for icon in manifest["icons"]} >= {"192x192", "512x512"}
+    for icon in manifest["icons"]:
+        assert client.get(icon["src"]).status_code == 200
+
+
+def test_unknown_page_gets_an_indonesian_404_page(client: TestClient) -> None:
+    response = client.get("/tidak-ada", headers={"accept": "text/html"})
+    assert response.status_code == 404
+    assert "Halaman tidak ditemukan" in response.text
+    assert "Kembali ke beranda" in response.text
+
+
+def test_unknown_api_path_gets_a_couchdb_style_json_404(client: TestClient) -> None:
+    response = client.get("/api/nothing")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+    assert response.json()["reason"]
+
+
+def test_schemas_are_served_as_is(client: TestClient) -> None:
+    response = client.get("/schemas/handoff.schema.json")
+    assert response.status_code == 200
+    assert response.json()["$schema"].endswith("2020-12/schema")
+    assert client.get("/schemas/nope.schema.json").status_code == 404

@@ -1,0 +1,65 @@
+"""The CouchDB client's own logic: id quoting, error translation and retry policy (no database needed)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sync.couch import CouchClient, CouchConflict, CouchNotFound, CouchUnavailable, quote_id
+
+pytestmark = pytest.mark.anyio
+
+
+def test_quote_id_keeps_design_and_local_prefixes() -> None:
+    assert quote_id("_design/records") == "_design/records"
+    assert quote_id("_local/a/b") == "_local/a%2Fb"
+    assert quote_id("handoff:01/../x") == "handoff%3A01%2F..%2Fx"
+
+
+def _client(handler: object) -> CouchClient:
+    return CouchClient("http://couch.invalid", "admin", "pw", transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+
+
+async def test_errors_keep_couchdb_words() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            return httpx.Response(409, json={"error": "conflict", "reason": "Document update conflict."})
+        return httpx.Response(404, json={"error": "not_found", "reason": "missing"})
+
+    client = _client(handler)
+    with pytest.raises(CouchNotFound) as missing:
+        await client.db("d").get("x")
+    assert missing.value.reason == "missing"
+    with pytest.raises(CouchConflict):
+        await client.db("d").put({"_id": "x"})
+    assert await client.db("d").get_or_none("x") is None
+    await client.aclose()
+
+
+async def test_idempotent_requests_are_retried_after_connection_errors() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) < 3:
+            raise httpx.ConnectError("refused")
+        return httpx.Response(200, json={"db_name": "d"})
+
+    client = _client(handler)
+    assert (await client.db("d").info())["db_name"] == "d"
+    assert calls == ["GET", "GET", "GET"]
+    await client.aclose()
+
+
+async def test_posts_are_never_retried_and_unreachable_is_reported() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.ConnectError("refused")
+
+    client = _client(handler)
+    with pytest.raises(CouchUnavailable, match="unreachable"):
+        await client.db("d").bulk_docs([{"_id": "a"}])
+    assert calls == ["POST"]
+    await client.aclose()

@@ -1,0 +1,39 @@
+"""Settings fail fast and name the variable to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.settings import Settings, SettingsError
+
+GOOD = {"COUCHDB_URL": "http://127.0.0.1:5984", "SEGEL_SECRET_KEY": "k" * 40}
+
+
+def test_defaults_for_local_development() -> None:
+    settings = Settings.from_env(GOOD)
+    assert settings.port == 8000
+    assert settings.origin == "http://localhost:8000"
+    assert settings.rp_id == "localhost"
+    assert settings.records_db == "segel_records"
+    assert not settings.secure_cookies
+
+
+def test_https_origin_makes_cookies_secure_and_sets_rp_id() -> None:
+    settings = Settings.from_env(GOOD | {"SEGEL_ORIGIN": "https://segel.balikpapan.go.id"})
+    assert settings.secure_cookies
+    assert settings.rp_id == "segel.balikpapan.go.id"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SEGEL_SECRET_KEY": "k" * 40}, "COUCHDB_URL"),
+        ({"COUCHDB_URL": "ftp://x", "SEGEL_SECRET_KEY": "k" * 40}, "COUCHDB_URL"),
+        ({"COUCHDB_URL": "http://x"}, "SEGEL_SECRET_KEY"),
+        (GOOD | {"SEGEL_PORT": "eighty"}, "SEGEL_PORT"),
+        (GOOD | {"SEGEL_ORIGIN": "https://a.example", "SEGEL_RP_ID": "b.example"}, "SEGEL_RP_ID"),
+    ],
+)
+def test_bad_settings_name_the_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
