@@ -13,14 +13,19 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 
+from server import shell
+from server.access import AuthMiddleware
 from server.errors import AppError, handle_app_error, handle_http_exception, handle_server_error
 from server.health import healthz
+from server.identity import routes as identity_routes
 from server.logs import RequestIdMiddleware
+from server.office import routes as office_routes
+from server.residents import routes as resident_routes
 from server.settings import Settings
-from server.static import STATIC_DIR, CachedStaticFiles, manifest_response, service_worker_response
-from server.templating import templates
+from server.static import STATIC_DIR, CachedStaticFiles
 from sync.bootstrap import bootstrap
 from sync.couch import CouchClient, CouchError, CouchUnavailable
+from sync.gateway import gateway_routes
 from sync.schemas import schema_files
 
 logger = logging.getLogger(__name__)
@@ -53,11 +58,6 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await app.state.couch.aclose()
 
 
-async def shell(request: Request) -> Response:
-    """The PWA shell: the same page for every app route, so a cold offline reload still opens the app."""
-    return templates.TemplateResponse(request, "shell.html", {}, headers={"Cache-Control": "no-cache"})
-
-
 async def schema_file(request: Request) -> Response:
     name = request.path_params["name"]
     path = schema_files().get(f"{name}.schema.json")
@@ -70,12 +70,13 @@ def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlett
     """Build the app; `couch` may be passed by tests, otherwise one is made from settings."""
     routes = [
         Route("/healthz", healthz),
-        Route("/", shell),
-        Route("/app", shell),
-        Route("/sw.js", lambda request: service_worker_response()),
-        Route("/manifest.webmanifest", lambda request: manifest_response()),
         Route("/schemas/{name}.schema.json", schema_file),
         Mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/sync", routes=gateway_routes()),
+        *shell.routes,
+        *identity_routes.routes,
+        *office_routes.routes,
+        *resident_routes.routes,
     ]
     app = Starlette(
         routes=routes,
@@ -86,7 +87,8 @@ def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlett
             Exception: handle_server_error,
         },
     )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(AuthMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # added last = outermost: every log line has the request id
     app.state.settings = settings
     app.state.couch = couch or CouchClient(
         settings.couchdb_url, settings.couchdb_user, settings.couchdb_password

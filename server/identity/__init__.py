@@ -1,0 +1,1 @@
+"""Identity: offices, users, passkeys (WebAuthn), sessions, device tokens, audit log, custody signatures."""

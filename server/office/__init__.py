@@ -1,0 +1,1 @@
+"""Office staff pages: intake, dashboard, custody timelines, exceptions, handover reports, exports."""

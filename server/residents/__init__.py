@@ -1,0 +1,1 @@
+"""Residents' page: status, timeline, receipt code, confirmation and complaints, by unguessable link."""
