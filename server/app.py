@@ -18,6 +18,7 @@ from server.access import AuthMiddleware
 from server.errors import AppError, handle_app_error, handle_http_exception, handle_server_error
 from server.health import healthz
 from server.identity import routes as identity_routes
+from server.identity.csrf import CSRFMiddleware
 from server.logs import RequestIdMiddleware
 from server.office import routes as office_routes
 from server.residents import routes as resident_routes
@@ -88,6 +89,7 @@ def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlett
         },
     )
     app.add_middleware(AuthMiddleware)
+    app.add_middleware(CSRFMiddleware)  # refuses cross-site writes riding on our cookies before auth runs
     app.add_middleware(RequestIdMiddleware)  # added last = outermost: every log line has the request id
     app.state.settings = settings
     app.state.couch = couch or CouchClient(

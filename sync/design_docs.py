@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sync.reports_design import OFFICE_DESIGN, REPORTS_DESIGN
 from sync.types import JSONDict
 
 
@@ -40,14 +41,30 @@ RECORDS_DESIGN: JSONDict = {
     },
 }
 
+IDENTITY_DESIGN: JSONDict = {
+    "_id": "_design/identity",
+    "language": "javascript",
+    "views": {
+        # A user's passkeys (for /auth/me, login options and revocation) without scanning the database.
+        "credentials_by_user": {
+            "map": "function (doc) { if (doc.type === 'credential') { emit(doc.user_id, null); } }",
+        },
+        # Device tokens of a user, so revoking a user can list them.
+        "tokens_by_user": {
+            "map": "function (doc) { if (doc.type === 'token') { emit(doc.user_id, null); } }",
+        },
+    },
+}
+
 DATABASES: tuple[DatabaseSpec, ...] = (
     DatabaseSpec(
         suffix="records",
-        design_docs=(RECORDS_DESIGN,),
+        design_docs=(RECORDS_DESIGN, REPORTS_DESIGN),
         indexes=(
             {"index": {"fields": ["type", "office"]}, "name": "type-office", "ddoc": "idx-type-office"},
         ),
     ),
-    DatabaseSpec(suffix="identity"),
+    DatabaseSpec(suffix="identity", design_docs=(IDENTITY_DESIGN,)),
     DatabaseSpec(suffix="audit"),
+    DatabaseSpec(suffix="office", design_docs=(OFFICE_DESIGN,)),
 )

@@ -1,0 +1,120 @@
+"""Identity helpers for tests: real offices, users, device tokens and sessions, made by the real store code.
+
+Nothing here is a stub: `open_session` writes the same server-side session record a passkey login writes and
+signs the cookie the same way, so a test client holding it is signed in exactly like a browser.
+
+Typical use in an async integration test (`pytestmark = pytest.mark.anyio`)::
+
+    await make_office(couch, settings)
+    await make_user(couch, settings, "gojek.andi", "courier", partner="gojek")
+    sign_in(client, settings, await open_session(couch, settings, "gojek.andi"))
+    client.get("/auth/me")                                  # 200
+
+    token = await issue_device_token(couch, settings, "budi.santoso")
+    client.get("/auth/me", headers=bearer(token))           # 200
+"""
+
+from __future__ import annotations
+
+import anyio
+from starlette.testclient import TestClient
+
+from server.identity.auth import device_id_for_credential
+from server.identity.sessions import SESSION_COOKIE, sign_session_id
+from server.identity.store import IdentityStore
+from server.settings import Settings
+from sync.bootstrap import bootstrap
+from sync.couch import CouchClient, CouchConflict
+from sync.types import JSONDict
+
+_bootstrapped: set[tuple[str, str]] = set()
+
+
+async def ensure_databases(couch: CouchClient, settings: Settings) -> None:
+    """Bootstrap the test's databases once (the app does it at start; helpers may run before the app)."""
+    key = (settings.couchdb_url, settings.db_prefix)
+    if key in _bootstrapped:
+        return
+    for attempt in range(10):
+        try:
+            await bootstrap(couch, settings.db_prefix)
+            break
+        except CouchConflict:  # the app's own start-up bootstrap is writing the same documents right now
+            await anyio.sleep(0.05 * (attempt + 1))
+    _bootstrapped.add(key)
+
+
+async def make_office(
+    couch: CouchClient, settings: Settings, code: str = "6471", name: str = "Disdukcapil Kota Balikpapan"
+) -> JSONDict:
+    await ensure_databases(couch, settings)
+    office, _ = await IdentityStore(couch, settings).create_office(code, name)
+    return office
+
+
+async def make_user(
+    couch: CouchClient,
+    settings: Settings,
+    user_id: str,
+    role: str,
+    office: str | None = "6471",
+    partner: str | None = None,
+    van: str | None = None,
+    name: str | None = None,
+) -> JSONDict:
+    """Create a user (and its office, if missing).
+
+    Couriers default to partner gojek, van operators to a van, so a test names only what it is about.
+    """
+    await ensure_databases(couch, settings)
+    store = IdentityStore(couch, settings)
+    if office is not None and await store.get_office(office) is None:
+        await store.create_office(office, f"Disdukcapil {office}")
+    if role == "courier" and partner is None:
+        partner = "gojek"
+    if role == "van_operator" and van is None:
+        van = "van-test-1"
+    user, _ = await store.create_user(
+        user_id, role, office=office, name=name, partner=partner, van=van
+    )
+    return user
+
+
+async def issue_device_token(
+    couch: CouchClient, settings: Settings, user_id: str, label: str = "test"
+) -> str:
+    """A real device token for `user_id`; returns the plain token (send it as `Authorization: Bearer`)."""
+    issued = await IdentityStore(couch, settings).issue_token(user_id, label)
+    return issued.token
+
+
+async def open_session(
+    couch: CouchClient, settings: Settings, user_id: str, credential_id: str = "test-credential"
+) -> str:
+    """Open a real server-side session for `user_id`; returns the signed `segel_session` cookie value."""
+    session = await IdentityStore(couch, settings).create_session(
+        user_id, device_id=device_id_for_credential(credential_id), credential_id=credential_id
+    )
+    return sign_session_id(settings, str(session["_id"]).removeprefix("session:"))
+
+
+def sign_in(client: TestClient, settings: Settings, cookie: str) -> TestClient:
+    """Hold the session cookie on a TestClient, and send the same-origin `Origin` header a browser sends
+    (state-changing requests with a session cookie are refused from any other origin: CSRF protection)."""
+    client.cookies.set(SESSION_COOKIE, cookie)
+    client.headers["Origin"] = settings.origin
+    return client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def revoke_user(couch: CouchClient, settings: Settings, user_id: str) -> None:
+    await IdentityStore(couch, settings).revoke_user(user_id)
+
+
+async def revoke_device_token(couch: CouchClient, settings: Settings, token: str) -> None:
+    from server.identity.store import TOKEN_ID_LENGTH, sha256_hex
+
+    await IdentityStore(couch, settings).revoke_token(sha256_hex(token)[:TOKEN_ID_LENGTH])
