@@ -1,0 +1,34 @@
+"""Office tunables, read from the environment once: the delivery SLA and the GPS distance that is "far"."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OfficeConfig:
+    #: A pickup not followed by delivery, return or loss within this many hours is overdue.
+    sla_hours: int = 48
+    #: A delivery recorded farther than this from the document's pinned address is an exception.
+    gps_far_m: int = 500
+    #: Resident page requests allowed per link token (and per client address) per hour.
+    resident_rate_per_hour: int = 60
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OfficeConfig:
+        env = os.environ if env is None else env
+        values: dict[str, int] = {}
+        for name, var in (
+            ("sla_hours", "SEGEL_SLA_HOURS"),
+            ("gps_far_m", "SEGEL_GPS_FAR_M"),
+            ("resident_rate_per_hour", "SEGEL_RESIDENT_RATE_PER_HOUR"),
+        ):
+            raw = env.get(var)
+            if raw:
+                try:
+                    values[name] = int(raw)
+                except ValueError as exc:
+                    raise ValueError(f"{var} must be a whole number (got {raw!r}).") from exc
+        return cls(**values)

@@ -1,0 +1,297 @@
+"""Intake: finished documents enter custody — registered, sealed, and assigned to a courier.
+
+Registration comes from the desk form or a CSV export of the office's print system; each row is checked with
+the same schema the gateway uses, and rejected rows come back with their reasons so the desk can fix them.
+Binding a seal writes the seal record and the document's first custody event (`sealed`, no previous hash),
+recorded by the staff member; the server cannot sign with their passkey, so it says why it is unsigned.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from server.office.ledger import Ledger, create_once, docs_by_ids, key, new_id, now_iso
+from sync.couch import CouchConflict, CouchNotFound, Database
+from sync.principal import Principal
+from sync.schemas import RecordError, validate_record
+from sync.types import JSONDict
+
+RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+UNSIGNED_BY_OFFICE = "dicatat oleh petugas kantor di meja layanan (tanpa passkey)"
+#: CSV columns, in the order the desk template lists them; `lat`/`lon`/`delivery` may be empty.
+CSV_COLUMNS = (
+    "doc_kind",
+    "name",
+    "nik",
+    "phone",
+    "street",
+    "rt",
+    "rw",
+    "kelurahan",
+    "kecamatan",
+    "city",
+    "province",
+    "postal_code",
+    "lat",
+    "lon",
+    "delivery",
+)
+PARTNERS = ("gojek", "grab", "pos_indonesia", "maxim", "office")
+
+
+class IntakeError(Exception):
+    """An intake step that cannot be done; `reason` is shown to the staff member as is."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class ImportReport:
+    """The outcome of a CSV import: rows written, and rows refused with their line number and reasons."""
+
+    accepted: list[JSONDict] = field(default_factory=list)
+    rejected: list[tuple[int, list[str]]] = field(default_factory=list)
+
+
+def receipt_code() -> str:
+    return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(6))
+
+
+def _number(raw: str) -> float | str:
+    try:
+        return float(raw)
+    except ValueError:
+        return raw  # left as text so the schema names the field
+
+
+def document_from_fields(
+    fields: Mapping[str, str], office: str, author: str
+) -> tuple[JSONDict, list[RecordError]]:
+    """Build a document record from flat form/CSV fields and check it against the schema."""
+    value = {key: (fields.get(key) or "").strip() for key in CSV_COLUMNS}
+    address: JSONDict = {
+        key: value[key]
+        for key in ("street", "rt", "rw", "kelurahan", "kecamatan", "city", "province", "postal_code")
+    }
+    if value["lat"] or value["lon"]:
+        address["lat"] = _number(value["lat"])
+        address["lon"] = _number(value["lon"])
+    doc: JSONDict = {
+        "_id": f"document:{new_id()}",
+        "type": "document",
+        "schema_version": 1,
+        "office": office,
+        "created_at": now_iso(),
+        "author": author,
+        "doc_kind": value["doc_kind"],
+        "resident": {"name": value["name"], "nik": value["nik"], "address": address, "phone": value["phone"]},
+        "receipt_code": receipt_code(),
+        "delivery": value["delivery"] or "undecided",
+    }
+    return doc, validate_record(doc)
+
+
+def parse_csv(text: str, office: str, author: str) -> ImportReport:
+    """Check every row of a CSV export; nothing is written here."""
+    report = ImportReport()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [column for column in CSV_COLUMNS[:12] if column not in (reader.fieldnames or [])]
+    if missing:
+        raise IntakeError(
+            f"Kolom CSV kurang: {', '.join(missing)}. Unduh contoh CSV di halaman ini dan ikuti urutannya."
+        )
+    for line, row in enumerate(reader, start=2):
+        doc, errors = document_from_fields(row, office, author)
+        if errors:
+            report.rejected.append(
+                (line, [f"{e.field}: {e.message}" if e.field else e.message for e in errors])
+            )
+        else:
+            report.accepted.append(doc)
+    return report
+
+
+async def register_documents(ledger: Ledger, docs: list[JSONDict]) -> None:
+    if docs:
+        await ledger.records.bulk_docs(docs)
+
+
+async def office_document(ledger: Ledger, principal: Principal, document_id: str) -> JSONDict:
+    """The document, if it exists and the principal may act for its office; otherwise a 'not found' error.
+
+    Another office's document is reported as not found, so its existence is not revealed.
+    """
+    doc = await ledger.records.get_or_none(document_id) if document_id.startswith("document:") else None
+    if doc is None or doc.get("type") != "document" or not principal.can_act_for_office(str(doc["office"])):
+        raise IntakeError("Dokumen tidak ditemukan di kantor Anda. Periksa nomornya.")
+    return doc
+
+
+async def next_seq(office_db: Database, author: str) -> int:
+    """The author's next handoff sequence number, from a counter document updated with its revision."""
+    counter_id = f"seq:{author}"
+    for _ in range(20):
+        doc = await office_db.get_or_none(counter_id) or {"_id": counter_id, "type": "seq", "value": 0}
+        doc["value"] = int(doc["value"]) + 1
+        try:
+            await office_db.put(doc)
+        except CouchConflict:
+            continue
+        return int(doc["value"])
+    raise IntakeError("Sistem sedang sibuk; coba lagi sebentar lagi.")
+
+
+def office_party(office: str) -> JSONDict:
+    return {"party": "office", "id": office}
+
+
+async def bind_seal(ledger: Ledger, principal: Principal, document_id: str, seal_number: str) -> JSONDict:
+    """Write the seal record and the `sealed` handoff; returns the handoff.
+
+    The seal id is derived from its number, so CouchDB itself refuses a seal already used at this office.
+    """
+    document = await office_document(ledger, principal, document_id)
+    number = seal_number.strip().upper()
+    office = str(document["office"])
+    existing = await sealed_number(ledger, document_id)
+    if existing:
+        raise IntakeError(
+            f"Dokumen ini sudah disegel dengan segel {existing}. Untuk segel baru, catat cetak ulang."
+        )
+    return await _seal(ledger, principal, document, number, office, prev_hash=None, kind="sealed")
+
+
+async def _seal(
+    ledger: Ledger,
+    principal: Principal,
+    document: JSONDict,
+    number: str,
+    office: str,
+    *,
+    prev_hash: str | None,
+    kind: str,
+    note: str | None = None,
+) -> JSONDict:
+    now = now_iso()
+    seal: JSONDict = {
+        "_id": f"seal:{office}:{number}",
+        "type": "seal",
+        "schema_version": 1,
+        "office": office,
+        "created_at": now,
+        "author": principal.user_id,
+        "number": number,
+        "document_id": document["_id"],
+        "bound_at": now,
+    }
+    errors = validate_record(seal)
+    if errors:
+        raise IntakeError(
+            f"Nomor segel {number!r} tidak valid: 2 huruf besar lalu 6-10 angka, mis. BP00012345."
+        )
+    if not await create_once(ledger.records, seal):
+        raise IntakeError(f"Segel {number} sudah pernah dipakai. Ambil segel baru dan pindai lagi.")
+    handoff: JSONDict = {
+        "_id": f"handoff:{new_id()}",
+        "type": "handoff",
+        "schema_version": 1,
+        "office": office,
+        "created_at": now,
+        "author": principal.user_id,
+        "document_id": document["_id"],
+        "seal_number_scanned": number,
+        "seal_number_expected": number,
+        "seal_match": True,
+        "kind": kind,
+        "from": office_party(office),
+        "to": office_party(office),
+        "seal_condition": "intact",
+        "device_time": now,
+        "seq": await next_seq(ledger.office, principal.user_id),
+        "photos": [],
+        "prev_hash": prev_hash,
+        "unsigned_reason": UNSIGNED_BY_OFFICE,
+    }
+    if note:
+        handoff["note"] = note
+    errors = validate_record(handoff)
+    if errors:  # a programming error, not user input: say what to report
+        raise IntakeError(f"Catatan serah terima tidak valid ({errors[0]}); laporkan ke admin.")
+    await ledger.records.put(handoff)
+    return handoff
+
+
+async def sealed_number(ledger: Ledger, document_id: str) -> str | None:
+    """The seal number currently expected for a document (the latest seal bound to it), if any."""
+    rows = await ledger.records.view(
+        "reports",
+        "by_document",
+        startkey=key([document_id, 1]),
+        endkey=key([document_id, 1, {}]),
+        include_docs=True,
+    )
+    number = None
+    for row in rows["rows"]:
+        doc = row.get("doc") or {}
+        if doc.get("type") == "seal":
+            number = str(doc["number"])
+    return number
+
+
+async def assign(
+    ledger: Ledger,
+    principal: Principal,
+    document_ids: list[str],
+    courier: str,
+    partner: str,
+    batch: str | None,
+) -> list[str]:
+    """Assign documents to a courier (and batch); returns the ids changed. Refuses all if one is invalid."""
+    if partner not in PARTNERS:
+        raise IntakeError(f"Mitra {partner!r} tidak dikenal; pilih salah satu: {', '.join(PARTNERS)}.")
+    found = await docs_by_ids(ledger.records, document_ids)
+    updated: list[JSONDict] = []
+    for doc_id in document_ids:
+        doc = found.get(doc_id)
+        if (
+            doc is None
+            or doc.get("type") != "document"
+            or not principal.can_act_for_office(str(doc["office"]))
+        ):
+            raise IntakeError(f"Dokumen {doc_id} tidak ditemukan di kantor Anda; tidak ada yang diubah.")
+        assignment: JSONDict = {"courier": courier.strip(), "partner": partner, "assigned_at": now_iso()}
+        if batch:
+            assignment["batch"] = batch.strip()
+        changed = {**doc, "assignment": assignment}
+        if changed.get("delivery") == "undecided":
+            changed["delivery"] = "courier"
+        errors = validate_record(changed)
+        if errors:
+            raise IntakeError(f"Penugasan tidak valid: {errors[0]}. Tidak ada yang diubah.")
+        updated.append(changed)
+    results = await ledger.records.bulk_docs(updated)
+    failed = [r for r in results if r.get("error")]
+    if failed:
+        raise IntakeError(
+            "Sebagian dokumen berubah di tempat lain saat ini; muat ulang halaman dan coba lagi."
+        )
+    return [str(doc["_id"]) for doc in updated]
+
+
+async def choose_delivery(ledger: Ledger, document_id: str, choice: str) -> JSONDict:
+    """The resident's own choice: self-pickup or courier delivery (the office never forces either)."""
+    if choice not in ("courier", "self_pickup"):
+        raise IntakeError("Pilihan tidak dikenal: pilih diantar kurir atau ambil sendiri.")
+    try:
+        doc = await ledger.records.get(document_id)
+    except CouchNotFound as exc:
+        raise IntakeError("Dokumen tidak ditemukan.") from exc
+    doc["delivery"] = choice
+    await ledger.records.put(doc)
+    return doc

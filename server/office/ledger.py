@@ -1,0 +1,90 @@
+"""Where office pages read and write: the synced records and the office's own ledger database.
+
+Records (documents, seals, handoffs, photos, complaints, visits) live in `<prefix>_records`, the database the
+sync gateway serves. What the office writes *about* records — findings, resolutions, handovers, liabilities,
+resident links, notifications — lives in `<prefix>_office`, which the gateway never exposes. Both are
+append-mostly: office code creates new documents and never edits history.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from server.settings import Settings
+from sync.couch import CouchClient, CouchConflict, Database
+from sync.types import JSONDict
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+#: The office's local clock for timestamps the office writes (WITA); offices elsewhere keep their offset in
+#: records from their own devices, and days are compared by each record's own local date.
+OFFICE_TZ = timezone(timedelta(hours=8), "WITA")
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The two databases an office page needs, bound to one request's settings."""
+
+    records: Database
+    office: Database
+
+    @classmethod
+    def of(cls, couch: CouchClient, settings: Settings) -> Ledger:
+        return cls(couch.db(settings.records_db), couch.db(f"{settings.db_prefix}_office"))
+
+
+def new_id() -> str:
+    """A ULID-shaped id (26 Crockford characters, sortable by time) for records the office creates."""
+    stamp = int(time.time() * 1000)
+    chars = []
+    for _ in range(10):
+        chars.append(_CROCKFORD[stamp % 32])
+        stamp //= 32
+    return "".join(reversed(chars)) + "".join(secrets.choice(_CROCKFORD) for _ in range(16))
+
+
+def now_iso(moment: datetime | None = None) -> str:
+    """RFC 3339 with seconds and the office offset, as the record schemas want."""
+    return (moment or datetime.now(OFFICE_TZ)).astimezone(OFFICE_TZ).isoformat(timespec="seconds")
+
+
+def parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+async def create_once(db: Database, doc: JSONDict) -> bool:
+    """Create `doc`; False when a document with its id already exists (the action was already taken)."""
+    try:
+        await db.put(doc)
+    except CouchConflict:
+        return False
+    return True
+
+
+async def docs_by_ids(db: Database, ids: list[str]) -> dict[str, JSONDict]:
+    """Fetch many documents in one request; missing ones are left out."""
+    if not ids:
+        return {}
+    result = await db.client.json(
+        "POST", f"{db.path}/_all_docs", params={"include_docs": True}, json={"keys": ids}
+    )
+    found: dict[str, JSONDict] = {}
+    for row in result.get("rows", []):
+        doc = row.get("doc")
+        if doc:
+            found[str(doc["_id"])] = doc
+    return found
+
+
+def key(value: object) -> str:
+    """A view key as CouchDB wants it in a query string: compact JSON."""
+    return json.dumps(value, separators=(",", ":"))

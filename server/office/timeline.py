@@ -1,0 +1,172 @@
+"""The custody timeline of one document: every handoff in order, with its proof and whether it can be trusted.
+
+One view query (`reports/by_document`) returns the document and everything that names it; the server's own
+receipts (`receipt:<record id>`, written by the sync gateway when a record arrives) add server time and
+signature verification; the office ledger adds liabilities, reprints, handovers and resolutions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from server.office.ledger import Ledger, docs_by_ids, key
+from sync.custody_hash import handoff_hash
+from sync.types import JSONDict
+
+KIND_LABELS = {
+    "sealed": "Disegel di kantor",
+    "picked_up": "Diambil kurir",
+    "delivered": "Diterima",
+    "failed_attempt": "Gagal antar",
+    "returned": "Dikembalikan ke kantor",
+    "lost": "Hilang",
+    "reprinted": "Dicetak ulang",
+}
+CONDITION_LABELS = {
+    "intact": "utuh",
+    "damaged": "rusak",
+    "missing": "hilang",
+    "not_checked": "tidak diperiksa",
+}
+PARTY_LABELS = {
+    "office": "Kantor",
+    "courier": "Kurir",
+    "resident": "Penduduk",
+    "representative": "Perwakilan",
+}
+
+
+@dataclass
+class ChainStatus:
+    """Whether each handoff carries the hash of the one before it; `broken_at` names the first bad link."""
+
+    ok: bool
+    broken_at: str | None = None
+    reason: str = ""
+
+
+@dataclass
+class Event:
+    handoff: JSONDict
+    receipt: JSONDict | None
+    photos: list[JSONDict]
+    link_ok: bool
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS.get(str(self.handoff.get("kind")), str(self.handoff.get("kind")))
+
+    @property
+    def server_time(self) -> str | None:
+        if not self.receipt:
+            return None
+        value = self.receipt.get("received_at") or self.receipt.get("server_time")
+        return str(value) if value else None
+
+    @property
+    def signature_status(self) -> str:
+        """verified / invalid / unverified (signed, no receipt yet) / unsigned."""
+        if "signature" not in self.handoff:
+            return "unsigned"
+        if self.receipt and "signature_valid" in self.receipt:
+            return "verified" if self.receipt["signature_valid"] else "invalid"
+        if self.receipt and self.receipt.get("verified_by"):
+            return "verified"
+        return "unverified"
+
+
+@dataclass
+class Timeline:
+    document: JSONDict
+    events: list[Event] = field(default_factory=list)
+    seals: list[JSONDict] = field(default_factory=list)
+    complaints: list[JSONDict] = field(default_factory=list)
+    office_entries: list[JSONDict] = field(default_factory=list)
+    chain: ChainStatus = field(default_factory=lambda: ChainStatus(ok=True))
+
+    @property
+    def current_seal(self) -> str | None:
+        return str(self.seals[-1]["number"]) if self.seals else None
+
+    @property
+    def last_handoff(self) -> JSONDict | None:
+        return self.events[-1].handoff if self.events else None
+
+
+def order_handoffs(handoffs: list[JSONDict]) -> list[JSONDict]:
+    """Order by the chain where it holds (each names its predecessor's hash), else by device time.
+
+    Device clocks lie, so the chain is the better order; time breaks ties and places unlinked records.
+    """
+    by_time = sorted(
+        handoffs, key=lambda h: (str(h.get("device_time")), int(h.get("seq") or 0), str(h["_id"]))
+    )
+    by_prev: dict[str | None, list[JSONDict]] = {}
+    for handoff in by_time:
+        by_prev.setdefault(handoff.get("prev_hash"), []).append(handoff)
+    ordered: list[JSONDict] = []
+    seen: set[str] = set()
+    current: str | None = None
+    while by_prev.get(current):
+        nxt = next((h for h in by_prev[current] if h["_id"] not in seen), None)
+        if nxt is None:
+            break
+        ordered.append(nxt)
+        seen.add(str(nxt["_id"]))
+        current = handoff_hash(nxt)
+    ordered.extend(h for h in by_time if h["_id"] not in seen)
+    return ordered
+
+
+def verify_links(ordered: list[JSONDict]) -> tuple[list[bool], ChainStatus]:
+    """Check each link of an ordered chain; the first handoff must have no previous hash."""
+    oks: list[bool] = []
+    status = ChainStatus(ok=True)
+    previous: JSONDict | None = None
+    for handoff in ordered:
+        expected = handoff_hash(previous) if previous is not None else None
+        ok = handoff.get("prev_hash") == expected
+        oks.append(ok)
+        if not ok and status.ok:
+            reason = (
+                "catatan pertama harus tanpa hash sebelumnya"
+                if previous is None
+                else "hash sebelumnya tidak cocok dengan catatan sebelumnya (ada catatan hilang atau diubah)"
+            )
+            status = ChainStatus(ok=False, broken_at=str(handoff["_id"]), reason=reason)
+        previous = handoff
+    return oks, status
+
+
+async def load_timeline(ledger: Ledger, document: JSONDict) -> Timeline:
+    document_id = str(document["_id"])
+    rows = await ledger.records.view(
+        "reports",
+        "by_document",
+        startkey=key([document_id, 1]),
+        endkey=key([document_id, 1, {}]),
+        include_docs=True,
+    )
+    related = [row["doc"] for row in rows["rows"] if row.get("doc")]
+    timeline = Timeline(document=document)
+    handoffs = [doc for doc in related if doc.get("type") == "handoff"]
+    photos = {str(doc["_id"]): doc for doc in related if doc.get("type") == "photo"}
+    timeline.seals = sorted(
+        (d for d in related if d.get("type") == "seal"), key=lambda d: str(d.get("bound_at"))
+    )
+    timeline.complaints = [doc for doc in related if doc.get("type") == "complaint"]
+    ordered = order_handoffs(handoffs)
+    oks, timeline.chain = verify_links(ordered)
+    receipts = await docs_by_ids(ledger.records, [f"receipt:{h['_id']}" for h in ordered])
+    for handoff, ok in zip(ordered, oks, strict=True):
+        pictured = [photos[p] for p in handoff.get("photos", []) if p in photos]
+        timeline.events.append(Event(handoff, receipts.get(f"receipt:{handoff['_id']}"), pictured, ok))
+    office_rows = await ledger.office.view(
+        "office", "by_document", startkey=key([document_id]), endkey=key([document_id, {}]), include_docs=True
+    )
+    timeline.office_entries = [row["doc"] for row in office_rows["rows"] if row.get("doc")]
+    return timeline
+
+
+def has_photo(photo: JSONDict) -> bool:
+    return str(photo.get("attachment")) in (photo.get("_attachments") or {})

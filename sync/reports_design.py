@@ -1,0 +1,159 @@
+"""Views the office pages read: counts per day, per courier, exceptions, timelines, as data.
+
+Every office page answers from these views (reduce views keyed by office first) instead of scanning records,
+so a page over 100,000 documents costs a few index lookups. Day keys are the first ten characters of the
+record's own timestamp, which is written with the office's UTC offset: a "day" is the office's local day.
+
+`OFFICE_DESIGN` lives in the office ledger database (`<prefix>_office`), which holds what the office writes
+about records (findings, resolutions, handovers, liabilities, resident links, the notification outbox) and is
+never exposed by the sync gateway.
+"""
+
+from __future__ import annotations
+
+from sync.types import JSONDict
+
+_DAY = "function day(t) { return typeof t === 'string' ? t.slice(0, 10) : null; }"
+
+REPORTS_DESIGN: JSONDict = {
+    "_id": "_design/reports",
+    "language": "javascript",
+    "views": {
+        # Dashboard tiles and chart: [office, day, kind] -> count. Kinds: ready (document registered),
+        # handoff kinds (picked_up, delivered, failed_attempt, returned, lost, ...), complaint.
+        "daily": {
+            "map": (
+                "function (doc) { " + _DAY + " if (!doc.office) { return; } "
+                "if (doc.type === 'document') "
+                "{ emit([doc.office, day(doc.created_at), 'ready'], null); } "
+                "else if (doc.type === 'handoff') "
+                "{ emit([doc.office, day(doc.device_time), doc.kind], null); } "
+                "else if (doc.type === 'complaint') "
+                "{ emit([doc.office, day(doc.created_at), 'complaint'], null); }"
+                " }"
+            ),
+            "reduce": "_count",
+        },
+        # Throughput per courier: [office, day, courier, kind] -> count. The courier is the one taking the
+        # envelope at pickup and the one giving it up afterwards.
+        "by_courier": {
+            "map": (
+                "function (doc) { "
+                + _DAY
+                + " if (doc.type !== 'handoff' || doc.kind === 'sealed') { return; } "
+                "var c = doc.kind === 'picked_up' ? doc.to : doc.from; "
+                "var id = (c && c.party === 'courier' && c.id) ? c.id : doc.author; "
+                "emit([doc.office, day(doc.device_time), id, doc.kind], null); }"
+            ),
+            "reduce": "_count",
+        },
+        # Which partner each courier works for, from the documents' assignments: [office, courier, partner].
+        "courier_partner": {
+            "map": (
+                "function (doc) { if (doc.type === 'document' && doc.assignment) "
+                "{ emit([doc.office, doc.assignment.courier, doc.assignment.partner], null); } }"
+            ),
+            "reduce": "_count",
+        },
+        # Overdue deliveries: pickups by time, and the documents whose custody has ended.
+        "picked_up_at": {
+            "map": (
+                "function (doc) { if (doc.type === 'handoff' && doc.kind === 'picked_up') "
+                "{ emit([doc.office, doc.device_time], doc.document_id); } }"
+            ),
+        },
+        "closed": {
+            "map": (
+                "function (doc) { if (doc.type === 'handoff' && (doc.kind === 'delivered' || "
+                "doc.kind === 'returned' || doc.kind === 'lost' || doc.kind === 'reprinted')) "
+                "{ emit(doc.document_id, doc.kind); } }"
+            ),
+        },
+        # Everything about one document, the document itself first: the custody timeline in one query.
+        "by_document": {
+            "map": (
+                "function (doc) { if (doc.type === 'document') { emit([doc._id, 0, doc.created_at], null); } "
+                "else if (doc.document_id) "
+                "{ emit([doc.document_id, 1, doc.device_time || doc.bound_at || doc.created_at], null); } }"
+            ),
+        },
+        # Exceptions that a record shows by itself: [office, kind, time] -> record id.
+        "exceptions": {
+            "map": (
+                "function (doc) { if (!doc.office) { return; } var t = doc.device_time || doc.created_at; "
+                "if (doc._conflicts && doc._conflicts.length) { emit([doc.office, 'conflict', t], null); } "
+                "if (doc.type === 'handoff') { "
+                "  if (doc.seal_match === false) { emit([doc.office, 'seal_mismatch', t], null); } "
+                "  if (doc.seal_condition === 'damaged' || doc.seal_condition === 'missing') "
+                "  { emit([doc.office, 'seal_damaged', t], null); } "
+                "  if ((!doc.photos || doc.photos.length === 0) && doc.kind !== 'lost') "
+                "  { emit([doc.office, 'photo_missing', t], null); } "
+                "} else if (doc.type === 'photo' && !(doc._attachments && doc._attachments[doc.attachment])) "
+                "{ emit([doc.office, 'photo_missing', t], null); } "
+                "else if (doc.type === 'complaint') { emit([doc.office, 'complaint', t], null); } }"
+            ),
+            "reduce": "_count",
+        },
+        # Van visits: [office, van, day, outcome] -> count, and protocol checks missed.
+        "visits": {
+            "map": (
+                "function (doc) { " + _DAY + " if (doc.type !== 'visit') { return; } "
+                "var d = day(doc.device_time); emit([doc.office, doc.van, d, doc.outcome], null); "
+                "var h = doc.health || {}; var missed = 0; "
+                "if (h.equipment_disinfected === false) { missed++; } "
+                "if (h.gloves_and_masks === false) { missed++; } "
+                "if (h.hand_sanitiser === false) { missed++; } "
+                "if (h.operator_temperature_c >= 37.5 || h.applicant_temperature_c >= 37.5) { missed++; } "
+                "if (missed) { emit([doc.office, doc.van, d, 'protocol_missed'], null); } }"
+            ),
+            "reduce": "_count",
+        },
+    },
+}
+
+OFFICE_DESIGN: JSONDict = {
+    "_id": "_design/office",
+    "language": "javascript",
+    "views": {
+        # Open findings of the background checks: [office, kind, time] -> subject record id.
+        "findings": {
+            "map": (
+                "function (doc) { if (doc.type === 'finding') "
+                "{ emit([doc.office, doc.kind, doc.created_at], doc.subject); } }"
+            ),
+            "reduce": "_count",
+        },
+        # Perceptual hash of every checked photo: the same picture used for two documents shows here.
+        "photos_by_phash": {
+            "map": (
+                "function (doc) { if (doc.type === 'photo_check' && doc.phash) "
+                "{ emit([doc.office, doc.phash], doc.document_id); } }"
+            ),
+        },
+        # What the office wrote about one document (liability, reprint, resolutions, handovers).
+        "by_document": {
+            "map": (
+                "function (doc) { "
+                "if (doc.type === 'resident_link' || doc.type === 'notification') { return; } "
+                "if (doc.document_id) { emit([doc.document_id, doc.created_at], null); } "
+                "if (doc.documents) { for (var i = 0; i < doc.documents.length; i++) "
+                "{ emit([doc.documents[i].document_id, doc.created_at], null); } } }"
+            ),
+        },
+        "handovers": {
+            "map": (
+                "function (doc) { if (doc.type === 'handover') "
+                "{ emit([doc.office, doc.created_at], null); } }"
+            ),
+        },
+        "outbox": {
+            "map": (
+                "function (doc) { if (doc.type === 'notification') "
+                "{ emit([doc.status, doc.created_at], null); } }"
+            ),
+        },
+        "resident_links": {
+            "map": ("function (doc) { if (doc.type === 'resident_link') { emit(doc.document_id, null); } }"),
+        },
+    },
+}

@@ -1,0 +1,210 @@
+"""Each exception kind is raised by the records that cause it and cleared by its action (real CouchDB)."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.office import intake
+from server.office.checks import haversine_m, run_checks
+from server.office.config import OfficeConfig
+from server.office.exceptions import ResolutionError, list_queue, resolve
+from server.office.ledger import Ledger, new_id, now_iso
+from server.settings import Settings
+from sync.couch import CouchClient
+from sync.types import JSONDict
+from tests.support.office import (
+    NIKS,
+    next_handoff,
+    put_document,
+    put_handoff_with_photo,
+    ready_ledger,
+    seal_image,
+    staff,
+)
+
+pytestmark = pytest.mark.anyio
+CONFIG = OfficeConfig(gps_far_m=500)
+
+
+async def sealed_document(ledger: Ledger, number: str, **fields: str) -> tuple[JSONDict, JSONDict]:
+    doc = await put_document(ledger, **fields)
+    sealed = await intake.bind_seal(ledger, staff(), str(doc["_id"]), number)
+    return doc, sealed
+
+
+async def open_kinds(ledger: Ledger, office: str = "6471") -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = {}
+    for item in await list_queue(ledger, office):
+        kinds.setdefault(item.kind, []).append(item.subject)
+    return kinds
+
+
+async def test_a_clean_delivery_raises_no_exception(couch: CouchClient, settings: Settings) -> None:
+    ledger = await ready_ledger(couch, settings)
+    _, sealed = await sealed_document(ledger, "BP00000001")
+    pickup = next_handoff(sealed, "picked_up")
+    await put_handoff_with_photo(ledger, pickup, seal_image(2))
+    delivered = next_handoff(pickup, "delivered", place={"lat": -1.27431, "lon": 116.82852, "accuracy_m": 8})
+    await put_handoff_with_photo(ledger, delivered, seal_image(3))
+    await run_checks(ledger, CONFIG)
+
+    kinds = await open_kinds(ledger)
+    assert kinds.get("seal_mismatch") is None and kinds.get("seal_damaged") is None
+    assert kinds.get("gps_far") is None and kinds.get("photo_reused") is None
+    assert pickup["_id"] not in kinds.get("photo_missing", [])
+
+
+async def test_seal_mismatch_is_raised_and_cleared_by_its_action(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    _, sealed = await sealed_document(ledger, "BP00000002")
+    pickup = next_handoff(sealed, "picked_up", seal_number_scanned="BP00000020", seal_match=False)
+    await put_handoff_with_photo(ledger, pickup, seal_image(4))
+
+    assert pickup["_id"] in (await open_kinds(ledger))["seal_mismatch"]
+    with pytest.raises(ResolutionError, match="tindakan"):
+        await resolve(ledger, staff(), "seal_mismatch", str(pickup["_id"]), "delete_it", "hapus saja")
+    with pytest.raises(ResolutionError, match="tidak ditemukan"):
+        await resolve(
+            ledger, staff("3273", "rina.bdg"), "seal_mismatch", str(pickup["_id"]), "checked_ok", "ok ok"
+        )
+
+    await resolve(
+        ledger, staff(), "seal_mismatch", str(pickup["_id"]), "checked_ok", "Amplop dibuka, isi benar"
+    )
+
+    assert "seal_mismatch" not in await open_kinds(ledger)
+    assert (await ledger.records.get(str(pickup["_id"])))["seal_match"] is False  # history untouched
+    with pytest.raises(ResolutionError, match="sudah diselesaikan"):
+        await resolve(ledger, staff(), "seal_mismatch", str(pickup["_id"]), "checked_ok", "sekali lagi")
+
+
+async def test_damaged_seal_and_missing_photo_are_raised_and_cleared(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    _, sealed = await sealed_document(ledger, "BP00000003")
+    pickup = next_handoff(sealed, "picked_up", seal_condition="damaged")
+    await ledger.records.put(pickup)  # no photo either
+
+    kinds = await open_kinds(ledger)
+    assert pickup["_id"] in kinds["seal_damaged"] and pickup["_id"] in kinds["photo_missing"]
+    await resolve(ledger, staff(), "seal_damaged", str(pickup["_id"]), "reprint", "Dicetak ulang besok")
+    await resolve(
+        ledger, staff(), "photo_missing", str(pickup["_id"]), "accepted_without_photo", "Kamera ponsel rusak"
+    )
+    kinds = await open_kinds(ledger)
+    assert pickup["_id"] not in kinds.get("seal_damaged", []) + kinds.get("photo_missing", [])
+
+
+async def test_photo_digest_mismatch_is_found_and_cleared(couch: CouchClient, settings: Settings) -> None:
+    ledger = await ready_ledger(couch, settings)
+    _, sealed = await sealed_document(ledger, "BP00000004")
+    pickup = next_handoff(sealed, "picked_up")
+    photo = await put_handoff_with_photo(ledger, pickup, seal_image(5), sha256="0" * 64)
+
+    await run_checks(ledger, CONFIG)
+    assert (await open_kinds(ledger))["photo_digest"] == [photo["_id"]]
+    await resolve(ledger, staff(), "photo_digest", str(photo["_id"]), "photo_rejected", "Foto tidak sah")
+    assert "photo_digest" not in await open_kinds(ledger)
+
+
+async def test_same_photo_for_two_documents_is_found_and_cleared(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    _, first = await sealed_document(ledger, "BP00000005")
+    _, second = await sealed_document(ledger, "BP00000006", nik=NIKS[1])
+    picture = seal_image(6)
+    await put_handoff_with_photo(ledger, next_handoff(first, "picked_up"), picture)
+    await run_checks(ledger, CONFIG)
+    assert "photo_reused" not in await open_kinds(ledger)
+
+    reused = await put_handoff_with_photo(ledger, next_handoff(second, "picked_up"), picture)
+    await run_checks(ledger, CONFIG)
+    assert (await open_kinds(ledger))["photo_reused"] == [reused["_id"]]
+    await resolve(ledger, staff(), "photo_reused", str(reused["_id"]), "courier_warned", "Kurir ditegur")
+    assert "photo_reused" not in await open_kinds(ledger)
+
+
+async def test_delivery_far_from_the_address_is_found_and_cleared(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    _, sealed = await sealed_document(ledger, "BP00000007")
+    pickup = next_handoff(sealed, "picked_up")
+    await put_handoff_with_photo(ledger, pickup, seal_image(7))
+    far = {"lat": -1.2260, "lon": 116.9740, "accuracy_m": 10}  # Balikpapan Timur, ~16 km away
+    assert haversine_m(-1.27431, 116.82852, far["lat"], far["lon"]) > 10_000
+    delivered = next_handoff(pickup, "delivered", place=far)
+    await put_handoff_with_photo(ledger, delivered, seal_image(8))
+
+    await run_checks(ledger, CONFIG)
+    assert (await open_kinds(ledger))["gps_far"] == [delivered["_id"]]
+    await resolve(
+        ledger, staff(), "gps_far", str(delivered["_id"]), "resident_confirmed", "Ditelepon, sudah terima"
+    )
+    assert "gps_far" not in await open_kinds(ledger)
+
+
+async def test_broken_chain_is_found_and_cleared(couch: CouchClient, settings: Settings) -> None:
+    ledger = await ready_ledger(couch, settings)
+    _, sealed = await sealed_document(ledger, "BP00000008")
+    pickup = next_handoff(sealed, "picked_up")
+    # A delivery that names a previous handoff that is not the pickup: a withheld or altered link.
+    delivered = next_handoff(pickup, "delivered", prev_hash="a" * 64)
+    await put_handoff_with_photo(ledger, pickup, seal_image(9))
+    await put_handoff_with_photo(ledger, delivered, seal_image(10))
+
+    await run_checks(ledger, CONFIG)
+    assert (await open_kinds(ledger))["chain_broken"] == [delivered["_id"]]
+    await resolve(
+        ledger, staff(), "chain_broken", str(delivered["_id"]), "investigate", "Diperiksa dengan kurir"
+    )
+    assert "chain_broken" not in await open_kinds(ledger)
+
+
+async def test_invalid_signature_receipt_is_found_and_cleared(couch: CouchClient, settings: Settings) -> None:
+    ledger = await ready_ledger(couch, settings)
+    _, sealed = await sealed_document(ledger, "BP00000009")
+    pickup = next_handoff(sealed, "picked_up")
+    await put_handoff_with_photo(ledger, pickup, seal_image(11))
+    await ledger.records.put(
+        {
+            "_id": f"receipt:{pickup['_id']}",
+            "type": "receipt",
+            "record_id": pickup["_id"],
+            "office": "6471",
+            "document_id": pickup["document_id"],
+            "received_at": now_iso(),
+            "signature_valid": False,
+        }
+    )
+
+    await run_checks(ledger, CONFIG)
+    assert (await open_kinds(ledger))["signature_invalid"] == [pickup["_id"]]
+    await resolve(ledger, staff(), "signature_invalid", str(pickup["_id"]), "explained", "Ponsel diganti")
+    assert "signature_invalid" not in await open_kinds(ledger)
+
+
+async def test_complaint_is_queued_and_cleared(couch: CouchClient, settings: Settings) -> None:
+    ledger = await ready_ledger(couch, settings)
+    doc, _ = await sealed_document(ledger, "BP00000010")
+    complaint = {
+        "_id": f"complaint:{new_id()}",
+        "type": "complaint",
+        "schema_version": 1,
+        "office": "6471",
+        "created_at": now_iso(),
+        "author": "resident",
+        "document_id": doc["_id"],
+        "kind": "not_received",
+        "description": "Belum sampai di rumah",
+        "channel": "resident_page",
+    }
+    await ledger.records.put(complaint)
+    assert (await open_kinds(ledger))["complaint"] == [complaint["_id"]]
+    assert "complaint" not in await open_kinds(ledger, "3273")  # another office sees nothing of it
+    await resolve(ledger, staff(), "complaint", str(complaint["_id"]), "answered", "Ditelepon balik")
+    assert "complaint" not in await open_kinds(ledger)
