@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import secrets
+import signal
 from pathlib import Path
 
 import uvicorn
@@ -57,7 +58,13 @@ async def _supervise(couch: EmbeddedCouch) -> None:
             logger.error("could not restart the embedded CouchDB: %s", exc)
 
 
+def _terminate_gracefully(signum: int, frame: object) -> None:
+    """SIGTERM before uvicorn runs (or after) unwinds like Ctrl-C, so the embedded CouchDB is stopped."""
+    raise KeyboardInterrupt
+
+
 async def run_dev() -> int:
+    signal.signal(signal.SIGTERM, _terminate_gracefully)
     env = dict(os.environ)
     data_dir = Path(env.get("SEGEL_DATA_DIR", str(REPO_ROOT / "var")))
     stored = _load_or_create_secrets(data_dir / "secrets.env")

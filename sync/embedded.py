@@ -94,6 +94,7 @@ class EmbeddedCouch:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C in a terminal reaches us; we stop the child ourselves, in order.
+            preexec_fn=_die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -146,6 +147,16 @@ class EmbeddedCouch:
             self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM the child if we die without stopping it (kill -9, crash): no orphaned database."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def _port_answers(host: str, port: int) -> bool:

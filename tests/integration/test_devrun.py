@@ -1,0 +1,73 @@
+"""`python -m server dev` (what scripts/run starts): everything comes up, Ctrl-C stops everything, and a
+second run reuses the data instead of loading the demo again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from sync.embedded import free_port
+from tests.support.servers import REPO_ROOT
+
+
+def _run_once(data_dir: Path, port: int, couch_port: int) -> tuple[str, int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COUCHDB_", "SEGEL_"))} | {
+        "SEGEL_DATA_DIR": str(data_dir),
+        "SEGEL_PORT": str(port),
+        "SEGEL_COUCHDB_PORT": str(couch_port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "dev"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            time.sleep(0.3)
+        else:
+            raise AssertionError("server dev never became healthy")
+        documents = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
+        assert documents["status"] == "ok"
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    return output, process.returncode
+
+
+def _couch_answers(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+def test_dev_run_starts_everything_stops_on_ctrl_c_and_reuses_data(tmp_path: Path) -> None:
+    port, couch_port = free_port(), free_port()
+
+    first, code = _run_once(tmp_path, port, couch_port)
+    assert code == 0, first
+    assert f"http://localhost:{port}/" in first
+    assert "Data demo: dimuat sekarang" in first
+    assert not _couch_answers(couch_port), "the embedded CouchDB outlived Ctrl-C"
+
+    second, code = _run_once(tmp_path, port, couch_port)
+    assert code == 0, second
+    assert "Data demo: sudah ada, dipakai ulang" in second
+    assert (tmp_path / "secrets.env").stat().st_mode & 0o077 == 0, "secrets file readable by others"
