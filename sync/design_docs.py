@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sync.gateway_design import GATEWAY_DESIGN
 from sync.reports_design import OFFICE_DESIGN, REPORTS_DESIGN
 from sync.types import JSONDict
 
@@ -59,7 +60,7 @@ IDENTITY_DESIGN: JSONDict = {
 DATABASES: tuple[DatabaseSpec, ...] = (
     DatabaseSpec(
         suffix="records",
-        design_docs=(RECORDS_DESIGN, REPORTS_DESIGN),
+        design_docs=(RECORDS_DESIGN, REPORTS_DESIGN, GATEWAY_DESIGN),
         indexes=(
             {"index": {"fields": ["type", "office"]}, "name": "type-office", "ddoc": "idx-type-office"},
         ),

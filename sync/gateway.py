@@ -1,9 +1,375 @@
-"""The sync gateway: CouchDB replication protocol routes, mounted at /sync (filled in by the sync feature)."""
+"""The sync gateway: the CouchDB replication protocol, mounted at /sync, for one database named `records`.
+
+Thin routes only: authenticate (the principal comes from `server.access.AuthMiddleware`), parse a bounded
+body, call `sync.replication` / `sync.changes` / `sync.checkpoints`, answer in CouchDB's shape. Everything
+a stock PouchDB 9 client does not need is refused with a CouchDB-style JSON error.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from sync import changes as changes_feed
+from sync import checkpoints, replication
+from sync.attachments import put_photo_attachment
+from sync.couch import CouchClient, CouchError, CouchUnavailable, Database, quote_id
+from sync.errors import UNAUTHORIZED, GatewayError, bad_request, forbidden, not_found
+from sync.principal import Principal
+
+logger = logging.getLogger(__name__)
+
+#: The only database name clients see.
+DB_NAME = "records"
+#: Request body limits: records travel in batches of ~100 with photos inline as base64.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_SMALL_BODY_BYTES = 4 * 1024 * 1024
+#: Longest a longpoll `_changes` request is held open, whatever the client asks.
+MAX_LONGPOLL_MS = 30_000
+DEFAULT_HEARTBEAT_MS = 10_000
+
+Handler = Callable[[Request, Principal, Database], Awaitable[Response]]
+
+
+def _principal(request: Request) -> Principal:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        raise UNAUTHORIZED
+    return principal
+
+
+def _database(request: Request) -> Database:
+    couch: CouchClient = request.app.state.couch
+    return couch.db(request.app.state.settings.records_db)
+
+
+def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler: sign-in first, then the database name; errors always leave in CouchDB's shape."""
+
+    async def route(request: Request) -> Response:
+        try:
+            principal = _principal(request)
+            if request.path_params.get("db", DB_NAME) != DB_NAME:
+                raise not_found("Database does not exist.")
+            return await handler(request, principal, _database(request))
+        except GatewayError as exc:
+            return exc.response()
+        except CouchUnavailable:
+            logger.warning("database unreachable on %s %s", request.method, request.url.path)
+            return GatewayError(
+                503,
+                "unavailable",
+                "Server data sedang tidak tersedia; data Anda aman di ponsel dan akan dikirim lagi otomatis. "
+                "(The database is unavailable; your data is safe and will be sent again.)",
+            ).response()
+        except CouchError as exc:
+            logger.warning("database error %s %s on %s", exc.status, exc.error, request.url.path)
+            return GatewayError(
+                502, "db_error", "Server data menolak permintaan; coba lagi. (The database refused; retry.)"
+            ).response()
+
+    return route
+
+
+async def read_json(request: Request, limit: int = MAX_SMALL_BODY_BYTES) -> Any:
+    """The JSON body, read in chunks up to `limit` bytes; 413 beyond, 415 for another type, 400 if broken."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise GatewayError(415, "bad_content_type", "Content-Type must be application/json.")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise GatewayError(413, "too_large", f"The request body is larger than {limit // (1024 * 1024)} MB.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise GatewayError(
+                413, "too_large", f"The request body is larger than {limit // (1024 * 1024)} MB."
+            )
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_request("The request body is not valid JSON.") from exc
+
+
+def _flag(query: Mapping[str, str], name: str) -> bool:
+    return query.get(name, "false").lower() == "true"
+
+
+# --- server and database --------------------------------------------------------------------------------
+
+
+@endpoint
+async def welcome(request: Request, principal: Principal, db: Database) -> Response:
+    # PouchDB builds its replication id from this uuid: stable per deployment (database prefix).
+    uuid = hashlib.sha256(f"segel-gateway:{request.app.state.settings.db_prefix}".encode()).hexdigest()[:32]
+    return JSONResponse({"couchdb": "Welcome", "uuid": uuid, "version": "3.3.3", "vendor": {"name": "Segel"}})
+
+
+@endpoint
+async def database_info(request: Request, principal: Principal, db: Database) -> Response:
+    if request.method == "PUT":
+        return JSONResponse(
+            {"error": "file_exists", "reason": "The database already exists."}, status_code=412
+        )
+    # Global counts would tell one user how much everyone else has: give none.
+    info = {
+        "db_name": DB_NAME,
+        "instance_start_time": "0",
+        "update_seq": "0",
+        "doc_count": 0,
+        "doc_del_count": 0,
+    }
+    return JSONResponse(info)
+
+
+# --- replication ----------------------------------------------------------------------------------------
+
+
+@endpoint
+async def changes(request: Request, principal: Principal, db: Database) -> Response:
+    query = request.query_params
+    for unsupported in ("filter", "doc_ids", "view", "selector"):
+        if unsupported in query:
+            raise bad_request(f"The gateway decides what you may see; {unsupported} is not supported.")
+    if _flag(query, "descending") or _flag(query, "include_docs"):
+        raise bad_request("descending and include_docs are not supported; use _bulk_get.")
+    feed = query.get("feed", "normal")
+    if feed not in ("normal", "longpoll"):
+        raise bad_request("Only feed=normal and feed=longpoll are supported.")
+    limit = _int_param(query, "limit", 100, 1, changes_feed.MAX_LIMIT)
+    position = await changes_feed.start_position(db, principal, query.get("since", "0"))
+    page = await changes_feed.read_changes(db, principal, position, limit)
+    if page.results or feed != "longpoll":
+        return JSONResponse({"results": page.results, "last_seq": page.last_seq, "pending": 0})
+    timeout = _int_param(query, "timeout", MAX_LONGPOLL_MS, 1, MAX_LONGPOLL_MS)
+    heartbeat = _int_param(query, "heartbeat", DEFAULT_HEARTBEAT_MS, 1000, MAX_LONGPOLL_MS)
+    return StreamingResponse(
+        _longpoll(db, principal, page, limit, timeout, heartbeat), media_type="application/json"
+    )
+
+
+async def _longpoll(
+    db: Database,
+    principal: Principal,
+    page: changes_feed.ChangesPage,
+    limit: int,
+    timeout: int,
+    heartbeat: int,
+) -> AsyncIterator[bytes]:
+    """Hold an empty longpoll open (bounded), sending heartbeat newlines, until a visible change arrives."""
+    deadline = time.monotonic() + timeout / 1000
+    try:
+        while (remaining := deadline - time.monotonic()) > 0:
+            wait_ms = int(min(remaining * 1000, heartbeat))
+            if await changes_feed.wait_for_change(db, page.feed_seq, wait_ms):
+                position = changes_feed.Position("feed", page.feed_seq)
+                page = await changes_feed.read_changes(db, principal, position, limit)
+                if page.results:
+                    break
+            else:
+                yield b"\n"
+    except (CouchUnavailable, CouchError) as exc:
+        logger.warning("longpoll ended early: %s", type(exc).__name__)
+        await asyncio.sleep(1.0)
+    yield json.dumps({"results": page.results, "last_seq": page.last_seq, "pending": 0}).encode()
+
+
+def _int_param(query: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise bad_request(f"{name} must be a whole number.") from exc
+    return max(low, min(high, value))
+
+
+@endpoint
+async def revs_diff(request: Request, principal: Principal, db: Database) -> Response:
+    body = await read_json(request)
+    return JSONResponse(await replication.revs_diff(db, principal, body))
+
+
+@endpoint
+async def bulk_docs(request: Request, principal: Principal, db: Database) -> Response:
+    body = await read_json(request, MAX_BODY_BYTES)
+    outcome = await replication.push_docs(db, principal, body, verify=_verifier(request))
+    logger.info(
+        "push by %s: %d written, %d refused, %d already stored",
+        principal.user_id,
+        outcome.written,
+        outcome.refused,
+        outcome.unchanged,
+    )
+    return JSONResponse(outcome.answer, status_code=201)
+
+
+@endpoint
+async def bulk_get(request: Request, principal: Principal, db: Database) -> Response:
+    body = await read_json(request)
+    requests = replication.bulk_get_requests(body)
+    query = request.query_params
+    params: dict[str, str | bool] = {
+        name: True for name in ("revs", "latest", "attachments") if _flag(query, name)
+    }
+    # The first slice is read before answering, so a database that is down gives a clean 503.
+    stream = replication.stream_bulk_get(db, principal, requests, params)
+    first = await anext(stream)
+    second = await anext(stream)
+
+    async def body_chunks() -> AsyncIterator[bytes]:
+        yield first
+        yield second
+        async for chunk in stream:
+            yield chunk
+
+    return StreamingResponse(body_chunks(), media_type="application/json")
+
+
+# --- documents, attachments, checkpoints ----------------------------------------------------------------
+
+
+@endpoint
+async def document(request: Request, principal: Principal, db: Database) -> Response:
+    doc_id = request.path_params["doc_id"]
+    if doc_id.startswith("_"):
+        raise forbidden("Only records may be read through the gateway. (Hanya catatan yang boleh dibaca.)")
+    if request.method != "GET":
+        raise GatewayError(405, "method_not_allowed", "Records are written with _bulk_docs (replication).")
+    return JSONResponse(await replication.get_document(db, principal, doc_id, request.query_params))
+
+
+@endpoint
+async def attachment(request: Request, principal: Principal, db: Database) -> Response:
+    doc_id, name = request.path_params["doc_id"], request.path_params["name"]
+    if request.method == "PUT":
+        settings = request.app.state.settings
+        result = await put_photo_attachment(
+            db, principal, doc_id, name, request, rev=request.query_params.get("rev"), settings=settings
+        )
+        return JSONResponse(result, status_code=201)
+    rev = request.query_params.get("rev")
+    await replication.check_attachment_access(db, principal, doc_id, rev)
+    return await _stream_attachment(db, doc_id, name, rev)
+
+
+async def _stream_attachment(db: Database, doc_id: str, name: str, rev: str | None) -> Response:
+    stack = contextlib.AsyncExitStack()
+    path = f"{db.doc_path(doc_id)}/{quote_id(name)}"
+    try:
+        upstream = await stack.enter_async_context(
+            db.client.stream("GET", path, params={"rev": rev} if rev else None)
+        )
+    except CouchError as exc:
+        await stack.aclose()
+        if exc.status == 404:
+            raise not_found() from exc
+        raise
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.aiter_bytes():
+                yield chunk
+        finally:
+            await stack.aclose()
+
+    headers = {"Content-Type": upstream.headers.get("content-type", "application/octet-stream")}
+    if "content-length" in upstream.headers:
+        headers["Content-Length"] = upstream.headers["content-length"]
+    return StreamingResponse(chunks(), headers=headers)
+
+
+@endpoint
+async def local_document(request: Request, principal: Principal, db: Database) -> Response:
+    client_id = request.path_params["client_id"]
+    if request.method == "GET":
+        return JSONResponse(await checkpoints.get_checkpoint(db, principal, client_id))
+    if request.method == "PUT":
+        body = await read_json(request, checkpoints.MAX_CHECKPOINT_BYTES)
+        return JSONResponse(await checkpoints.put_checkpoint(db, principal, client_id, body), status_code=201)
+    return JSONResponse(
+        await checkpoints.delete_checkpoint(db, principal, client_id, request.query_params.get("rev"))
+    )
+
+
+# --- Segel extensions: purge list and conflicts ---------------------------------------------------------
+
+
+@endpoint
+async def purge(request: Request, principal: Principal, db: Database) -> Response:
+    body = await read_json(request)
+    return JSONResponse(await replication.purge_list(db, principal, body))
+
+
+@endpoint
+async def conflicts(request: Request, principal: Principal, db: Database) -> Response:
+    if principal.role not in ("staff", "admin"):
+        raise forbidden(
+            "Hanya petugas kantor yang boleh melihat konflik. (Only office staff may list conflicts.)"
+        )
+    office = principal.office if principal.role == "staff" else request.query_params.get("office")
+    limit = _int_param(request.query_params, "limit", 100, 1, 1000)
+    return JSONResponse(await replication.conflicts(db, principal, office, limit))
+
+
+@endpoint
+async def refused(request: Request, principal: Principal, db: Database) -> Response:
+    raise forbidden(
+        "Alamat ini tidak tersedia melalui gateway sinkronisasi. (This address is not available through the "
+        "sync gateway: only replication of the records database is.)"
+    )
+
+
+def _verifier(request: Request) -> replication.Verifier:
+    """Passkey verification of handoffs by the identity feature, imported when first needed."""
+    settings = request.app.state.settings
+    couch: CouchClient = request.app.state.couch
+    try:
+        from sync.signatures import verify_handoff
+    except ImportError:  # pragma: no cover - only before the identity feature is installed
+        verify_handoff = None
+
+    async def verify(record: Mapping[str, object], principal: Principal) -> replication.Verdict:
+        if verify_handoff is None:
+            return ("unsigned", "signature verification is not installed on this server", None)
+        verdict = await verify_handoff(
+            couch, settings.identity_db, record, principal, origin=settings.origin, rp_id=settings.rp_id
+        )
+        return (str(verdict.status), str(verdict.reason or ""), verdict.credential_id)
+
+    return verify
+
+
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "COPY", "PATCH", "OPTIONS"]
 
 
 def gateway_routes() -> list[BaseRoute]:
-    return []
+    return [
+        Route("/", welcome, methods=["GET", "HEAD"]),
+        Route("/{db}/_changes", changes, methods=["GET"]),
+        Route("/{db}/_revs_diff", revs_diff, methods=["POST"]),
+        Route("/{db}/_bulk_docs", bulk_docs, methods=["POST"]),
+        Route("/{db}/_bulk_get", bulk_get, methods=["POST"]),
+        Route("/{db}/_local/{client_id}", local_document, methods=["GET", "PUT", "DELETE"]),
+        Route("/{db}/_segel/purge", purge, methods=["POST"]),
+        Route("/{db}/_segel/conflicts", conflicts, methods=["GET"]),
+        Route("/{db}/", database_info, methods=["GET", "HEAD", "PUT"]),
+        Route("/{db}", database_info, methods=["GET", "HEAD", "PUT"]),
+        Route("/{db}/{doc_id}", document, methods=ALL_METHODS),
+        Route("/{db}/{doc_id}/{name}", attachment, methods=["GET", "PUT"]),
+        Route("/{rest:path}", refused, methods=ALL_METHODS),
+    ]

@@ -1,0 +1,211 @@
+"""The filtered `_changes` feed: what a principal may pull, at a cost that grows with what they may see.
+
+Two phases, both behind one opaque `since` token that PouchDB stores as its checkpoint:
+
+* **initial** (`since=0`): note the database's `update_seq` S, then walk the principal's rows of the
+  `by_scope` view (and, for couriers, each document's linked records through `by_link`). Only the user's
+  own rows are read, so a courier's first sync costs the same in a database of a thousand or a million.
+* **incremental** (from S on): read the global `_changes` feed since the checkpoint and keep what the
+  visibility rules allow. Work is proportional to what changed since the last sync. The feed reads on
+  until it has visible changes or reaches the end, because PouchDB takes an empty page as "done".
+
+Every row carries its own resumable token as `seq`, because PouchDB resumes from the `seq` of the last row
+it got, not from `last_seq`. A token this gateway does not recognise (an old checkpoint) restarts the
+initial pull, which is always safe: the client's `_revs_diff` skips what it has.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sync.couch import Database
+from sync.principal import Principal
+from sync.replication import fetch_docs, linked_documents, visible
+from sync.types import JSONDict
+from sync.visibility import follows_links, root_scopes, sees_everything
+
+#: Rows read from CouchDB's `_changes` per round trip while filtering.
+FEED_PAGE = 500
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a client is: in the initial phase (scope index and last root id) or following `_changes`."""
+
+    phase: str  # "initial" or "feed"
+    base_seq: object  # initial: the update_seq the walk started at; feed: the CouchDB seq
+    scope_index: int = 0
+    last_id: str | None = None
+
+
+def encode(position: Position) -> str:
+    payload = [position.phase[0], position.base_seq, position.scope_index, position.last_id]
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return "s1-" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(token: object) -> Position | None:
+    """The position a token names, or None for "from the beginning" (0, absent or unrecognised)."""
+    if not isinstance(token, str) or not token.startswith("s1-"):
+        return None
+    body = token[3:]
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    if not (isinstance(payload, list) and len(payload) == 4 and payload[0] in ("i", "f")):
+        return None
+    phase, base_seq, scope_index, last_id = payload
+    if not isinstance(scope_index, int) or not (last_id is None or isinstance(last_id, str)):
+        return None
+    return Position("initial" if phase == "i" else "feed", base_seq, scope_index, last_id)
+
+
+@dataclass
+class ChangesPage:
+    results: list[JSONDict] = field(default_factory=list)
+    last_seq: str = ""
+    #: Where the feed stopped, for a longpoll wait to continue from.
+    feed_seq: object = None
+
+
+def _row(doc_id: str, revs: list[str], token: str) -> JSONDict:
+    return {"seq": token, "id": doc_id, "changes": [{"rev": rev} for rev in revs]}
+
+
+async def start_position(db: Database, principal: Principal, since: object) -> Position:
+    position = decode(since)
+    if position is not None:
+        return position
+    info = await db.info()
+    if since == "now":
+        return Position("feed", info.get("update_seq", 0))
+    if sees_everything(principal):
+        return Position("feed", 0)
+    return Position("initial", info.get("update_seq", 0))
+
+
+async def read_changes(db: Database, principal: Principal, position: Position, limit: int) -> ChangesPage:
+    """One page of at most `limit` visible changes (more only when a document brings its linked records)."""
+    page = ChangesPage()
+    if position.phase == "initial":
+        await _read_initial(db, principal, position, limit, page)
+        if page.results:
+            return page
+        position = Position("feed", position.base_seq)
+    await _read_feed(db, principal, position, limit, page)
+    return page
+
+
+async def _read_initial(
+    db: Database, principal: Principal, position: Position, limit: int, page: ChangesPage
+) -> None:
+    scopes = root_scopes(principal)
+    index, last_id = position.scope_index, position.last_id
+    while index < len(scopes) and len(page.results) < limit:
+        scope = scopes[index]
+        params: dict[str, str | int | bool] = {
+            "startkey": json.dumps([scope, last_id or ""]),
+            "endkey": json.dumps([scope, {}]),
+            "limit": limit + 1,
+        }
+        result = await db.client.json("GET", f"{db.path}/_design/gateway/_view/by_scope", params=params)
+        rows = [row for row in result.get("rows", []) if row["id"] != last_id][:limit]
+        if not rows:
+            index, last_id = index + 1, None
+            continue
+        linked = await _linked_rows(db, [str(row["id"]) for row in rows]) if follows_links(principal) else {}
+        for row in rows:
+            token = encode(Position("initial", position.base_seq, index, str(row["id"])))
+            page.results.append(_row(str(row["id"]), list(row["value"]), token))
+            for linked_id, revs in linked.get(str(row["id"]), []):
+                page.results.append(_row(linked_id, revs, token))
+        last_id = str(rows[-1]["id"])
+    page.last_seq = encode(Position("initial", position.base_seq, index, last_id))
+
+
+async def _linked_rows(db: Database, document_ids: list[str]) -> dict[str, list[tuple[str, list[str]]]]:
+    """Seals, handoffs and photos of these documents (one view request), by document id."""
+    result = await db.client.json(
+        "POST", f"{db.path}/_design/gateway/_view/by_link", json={"keys": document_ids}
+    )
+    linked: dict[str, list[tuple[str, list[str]]]] = {}
+    for row in result.get("rows", []):
+        linked.setdefault(str(row["key"]), []).append((str(row["id"]), list(row["value"])))
+    return linked
+
+
+async def _read_feed(
+    db: Database, principal: Principal, position: Position, limit: int, page: ChangesPage
+) -> None:
+    since = position.base_seq
+    while len(page.results) < limit:
+        feed = await db.client.json(
+            "GET",
+            f"{db.path}/_changes",
+            params={
+                "since": _seq_param(since),
+                "limit": FEED_PAGE,
+                "style": "all_docs",
+                "include_docs": True,
+            },
+        )
+        changes = feed.get("results", [])
+        if not changes:
+            since = feed.get("last_seq", since)
+            break
+        docs = [change["doc"] for change in changes if isinstance(change.get("doc"), dict)]
+        known = {str(doc["_id"]): doc for doc in docs}
+        documents = await linked_documents(db, docs, principal, known)
+        shown_documents: list[str] = []
+        for number, change in enumerate(changes):
+            doc = change.get("doc")
+            since = change["seq"]
+            if not isinstance(doc, dict) or not visible(doc, principal, documents):
+                continue
+            token = encode(Position("feed", change["seq"]))
+            page.results.append(_row(str(change["id"]), [item["rev"] for item in change["changes"]], token))
+            if doc.get("type") == "document" and follows_links(principal):
+                shown_documents.append(str(doc["_id"]))
+            if len(page.results) >= limit and number + 1 < len(changes):
+                break
+        if shown_documents:
+            # A document that just became visible brings its seals, handoffs and photos along: they did
+            # not change, so the feed alone would never show them. `_revs_diff` skips those already held.
+            linked = await _linked_rows(db, shown_documents)
+            for document_id in shown_documents:
+                token = next(row["seq"] for row in page.results if row["id"] == document_id)
+                for linked_id, revs in linked.get(document_id, []):
+                    page.results.append(_row(linked_id, revs, token))
+        if len(changes) < FEED_PAGE and len(page.results) < limit:
+            since = feed.get("last_seq", since)
+            break
+    page.feed_seq = since
+    page.last_seq = encode(Position("feed", since))
+
+
+def _seq_param(seq: object) -> str:
+    return seq if isinstance(seq, str) else json.dumps(seq)
+
+
+async def wait_for_change(db: Database, seq: object, timeout_ms: int) -> bool:
+    """Block (bounded) until the database has any change after `seq`; True when one arrived."""
+    feed = await db.client.json(
+        "GET",
+        f"{db.path}/_changes",
+        params={"since": _seq_param(seq), "feed": "longpoll", "timeout": timeout_ms, "limit": 1},
+        timeout=timeout_ms / 1000 + 10,
+    )
+    return bool(feed.get("results"))
+
+
+async def visible_docs(db: Database, principal: Principal, ids: list[str]) -> Mapping[str, JSONDict]:
+    """The current revisions of `ids` the principal may see (used by purge tests and tools)."""
+    docs = await fetch_docs(db, ids)
+    documents = await linked_documents(db, docs.values(), principal, docs)
+    return {doc_id: doc for doc_id, doc in docs.items() if visible(doc, principal, documents)}

@@ -1,0 +1,297 @@
+"""What may be pushed: the write rules of the sync gateway, as pure functions over one pushed revision.
+
+A phone pushes with `_bulk_docs` and `new_edits=false`, so every revision arrives with its `_rev` and
+history. `check_record` decides, from the revision, the principal and what the database already holds
+(gathered by `sync/replication.py`), whether it is refused, and why in words a courier can act on.
+
+Order matters: an exact revision the database already holds is always accepted (it is a retry after a
+lost answer; refusing it would show a courier a refusal for a record that is safely stored), before any
+rule that depends on today's assignments.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from sync.principal import Principal
+from sync.schemas import RECORD_TYPES, validate_record
+
+#: Which record types each role may write.
+WRITABLE_TYPES: dict[str, frozenset[str]] = {
+    "courier": frozenset({"handoff", "photo"}),
+    "van_operator": frozenset({"visit"}),
+    "staff": frozenset({"document", "seal", "handoff", "photo", "complaint"}),
+    "admin": frozenset(RECORD_TYPES),
+}
+#: Records that are written once and never changed or deleted (custody evidence).
+APPEND_ONLY_TYPES = frozenset({"handoff", "visit", "photo"})
+#: Records that may carry an image attachment, and which one.
+IMAGE_TYPES = frozenset({"image/jpeg", "image/webp"})
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+
+_ID = re.compile(r"^(?P<type>[a-z]+):[A-Za-z0-9_:-]{1,128}$")
+_REV = re.compile(r"^(?P<pos>[1-9][0-9]{0,8})-(?P<hash>[0-9a-zA-Z]{1,64})$")
+_ATTACHMENT_NAME = re.compile(r"^[a-z0-9_-]{1,40}\.(jpg|webp)$")
+_NOT_HASHED = frozenset({"_rev", "_revisions", "_attachments", "_conflicts"})
+
+PhotoStatus = Literal["waiting", "verified", "none"]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why one pushed revision is refused: `code` for machines and staff filters, `reason` for people."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """What the database holds for the id of a pushed revision."""
+
+    exists: bool = False
+    #: The pushed revision itself is already stored (a retry).
+    rev_known: bool = False
+    #: The current winning revision (attachments as stubs), when the id exists.
+    current: Mapping[str, object] | None = None
+
+
+def _refuse(code: str, indonesian: str, english: str) -> Refusal:
+    return Refusal(code, f"{indonesian} ({english})")
+
+
+def check_id(doc_id: object) -> Refusal | None:
+    """Only record ids of a synced type pass: no `_design/`, `_local/`, path tricks or unknown prefixes."""
+    if not isinstance(doc_id, str):
+        return _refuse("invalid_id", "Id catatan tidak ada.", "The record has no id.")
+    match = _ID.match(doc_id)
+    if match is None or match["type"] not in RECORD_TYPES:
+        return _refuse(
+            "invalid_id",
+            "Id catatan tidak diizinkan; perbarui aplikasi lalu coba lagi.",
+            "This record id is not allowed; update the app and try again.",
+        )
+    return None
+
+
+def check_revision(doc: Mapping[str, object]) -> Refusal | None:
+    """A replicated revision must carry a well-formed `_rev` that agrees with its `_revisions` history."""
+    rev = doc.get("_rev")
+    match = _REV.match(rev) if isinstance(rev, str) else None
+    if match is None:
+        return _refuse(
+            "invalid_rev", "Revisi catatan tidak valid.", "The record revision is malformed; sync again."
+        )
+    revisions = doc.get("_revisions")
+    if revisions is None:
+        return None
+    if not isinstance(revisions, Mapping):
+        return _refuse("invalid_rev", "Riwayat revisi tidak valid.", "The revision history is malformed.")
+    ids, start = revisions.get("ids"), revisions.get("start")
+    if not (isinstance(ids, list) and ids and isinstance(start, int) and isinstance(ids[0], str)):
+        return _refuse("invalid_rev", "Riwayat revisi tidak valid.", "The revision history is malformed.")
+    if f"{start}-{ids[0]}" != rev:
+        return _refuse("invalid_rev", "Riwayat revisi tidak cocok.", "The revision history does not match.")
+    return None
+
+
+def revision_history(doc: Mapping[str, object]) -> list[str]:
+    """Every revision id in the pushed history, newest first."""
+    revisions = doc.get("_revisions")
+    if not isinstance(revisions, Mapping):
+        rev = doc.get("_rev")
+        return [rev] if isinstance(rev, str) else []
+    start, ids = revisions.get("start"), revisions.get("ids")
+    if not isinstance(start, int) or not isinstance(ids, list):
+        return []
+    return [f"{start - index}-{rev_hash}" for index, rev_hash in enumerate(ids)]
+
+
+def check_record(
+    doc: Mapping[str, object],
+    principal: Principal,
+    *,
+    stored: StoredState,
+    linked_document: Mapping[str, object] | None = None,
+    seq_taken: bool = False,
+) -> Refusal | None:
+    """Refuse `doc` or let it through (None); attachments are checked apart by `check_attachments`."""
+    refusal = check_id(doc.get("_id")) or check_revision(doc)
+    if refusal:
+        return refusal
+    if stored.rev_known:
+        return None
+    if doc.get("_deleted"):
+        return _refuse(
+            "deleted",
+            "Catatan tidak boleh dihapus; minta kantor untuk memperbaikinya.",
+            "Records are never deleted; ask the office to correct it.",
+        )
+    errors = validate_record(doc)
+    if errors:
+        details = "; ".join(str(error) for error in errors[:3])
+        return _refuse(
+            "invalid", f"Data tidak lengkap atau salah: {details}.", "Fix the record and save again"
+        )
+    record_type = str(doc["type"])
+    if record_type not in WRITABLE_TYPES.get(principal.role, frozenset()):
+        return _refuse(
+            "role",
+            "Peran Anda tidak boleh membuat catatan jenis ini.",
+            f"Your role may not write {record_type} records.",
+        )
+    if doc.get("author") != principal.user_id:
+        return _refuse(
+            "author",
+            "Catatan ini atas nama pengguna lain; masuk dengan akun Anda sendiri.",
+            "This record names another user as author; sign in with your own account.",
+        )
+    if not principal.can_act_for_office(str(doc.get("office"))):
+        return _refuse(
+            "office",
+            "Catatan ini milik kantor lain.",
+            "This record belongs to another office than yours.",
+        )
+    if principal.role == "courier" and not _assigned_to(linked_document, principal.user_id):
+        return _refuse(
+            "not_assigned",
+            "Dokumen ini tidak (lagi) ditugaskan kepada Anda; hubungi kantor.",
+            "This document is not (or no longer) assigned to you; call the office.",
+        )
+    if record_type == "visit" and principal.role == "van_operator" and doc.get("van") != principal.van:
+        return _refuse(
+            "van", "Kunjungan ini milik mobil keliling lain.", "This visit belongs to another van."
+        )
+    if record_type in APPEND_ONLY_TYPES and stored.exists and not _adds_photo_only(doc, stored):
+        return _refuse(
+            "append_only",
+            "Catatan ini sudah tersimpan dan tidak boleh diubah; buat catatan baru bila perlu.",
+            "This record is already stored and may not be changed; make a new one if needed.",
+        )
+    if record_type == "handoff" and seq_taken:
+        return _refuse(
+            "replay",
+            "Nomor urut serah terima ini sudah dipakai; catatan ini tampak seperti ulangan.",
+            "This handoff sequence number was already used; it looks like a replay.",
+        )
+    return None
+
+
+def _assigned_to(document: Mapping[str, object] | None, user_id: str) -> bool:
+    if document is None or document.get("type") != "document" or document.get("_deleted"):
+        return False
+    assignment = document.get("assignment")
+    return isinstance(assignment, Mapping) and assignment.get("courier") == user_id
+
+
+def _adds_photo_only(doc: Mapping[str, object], stored: StoredState) -> bool:
+    """The one change allowed to a stored photo record: adding its image, which arrived later."""
+    current = stored.current
+    if doc.get("type") != "photo" or current is None or current.get("_attachments"):
+        return False
+    if not doc.get("_attachments") or current.get("_rev") not in revision_history(doc):
+        return False
+    return _body(doc) == _body(current)
+
+
+def _body(doc: Mapping[str, object]) -> dict[str, object]:
+    return {key: value for key, value in doc.items() if key not in _NOT_HASHED}
+
+
+def check_attachments(doc: Mapping[str, object], stored: StoredState) -> tuple[Refusal | None, PhotoStatus]:
+    """Check the attachments of a pushed revision; say whether a photo record still waits for its image.
+
+    Photos carry exactly their one image (JPEG or WebP, at most 5 MB) whose SHA-256 equals the record's
+    `sha256`; a complaint may carry its supporting image; nothing else carries attachments. A stub (an
+    attachment sent by digest only) passes only when the database already holds that attachment.
+    """
+    attachments = doc.get("_attachments") or {}
+    record_type = doc.get("type")
+    if not isinstance(attachments, Mapping):
+        return _refuse("attachment", "Lampiran tidak valid.", "The attachments are malformed."), "none"
+    if record_type == "photo":
+        wanted = doc.get("attachment")
+        if not attachments:
+            return None, "waiting"
+        allowed: set[object] = {wanted}
+    elif record_type == "complaint" and doc.get("photo_attachment"):
+        allowed = {doc.get("photo_attachment")}
+    else:
+        allowed = set()
+    for name, attachment in attachments.items():
+        if (
+            name not in allowed
+            or not _ATTACHMENT_NAME.match(str(name))
+            or not isinstance(attachment, Mapping)
+        ):
+            return _refuse(
+                "attachment",
+                f"Lampiran {str(name)[:60]!r} tidak diizinkan pada catatan ini.",
+                "Only the record's own photo may be attached.",
+            ), "none"
+        refusal = _check_image(doc, str(name), attachment, stored)
+        if refusal:
+            return refusal, "none"
+    return None, "verified" if record_type == "photo" else "none"
+
+
+def _check_image(
+    doc: Mapping[str, object], name: str, attachment: Mapping[str, object], stored: StoredState
+) -> Refusal | None:
+    content_type = attachment.get("content_type")
+    if content_type not in IMAGE_TYPES or (
+        doc.get("type") == "photo" and content_type != doc.get("content_type")
+    ):
+        return _refuse(
+            "attachment_type",
+            "Foto harus berformat JPEG atau WebP sesuai catatannya.",
+            "The photo must be JPEG or WebP, as its record says.",
+        )
+    if attachment.get("stub"):
+        current = stored.current or {}
+        held = current.get("_attachments")
+        held_one = held.get(name) if isinstance(held, Mapping) else None
+        if isinstance(held_one, Mapping) and held_one.get("digest") == attachment.get("digest"):
+            return None
+        return _refuse(
+            "attachment_missing",
+            "Foto belum terkirim; sinkronkan lagi.",
+            "The photo itself was not sent; sync again.",
+        )
+    data = attachment.get("data")
+    if not isinstance(data, str) or len(data) > (MAX_IMAGE_BYTES * 4) // 3 + 4:
+        return _refuse(
+            "attachment_size",
+            "Foto terlalu besar (maksimal 5 MB); ambil ulang dengan ukuran lebih kecil.",
+            "The photo is larger than 5 MB; take it again smaller.",
+        )
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return _refuse("attachment", "Data foto rusak; ambil foto lagi.", "The photo data is corrupt.")
+    if not raw or len(raw) > MAX_IMAGE_BYTES:
+        return _refuse(
+            "attachment_size",
+            "Foto kosong atau lebih dari 5 MB.",
+            "The photo is empty or larger than 5 MB.",
+        )
+    if doc.get("type") == "photo":
+        if hashlib.sha256(raw).hexdigest() != doc.get("sha256"):
+            return _refuse(
+                "digest",
+                "Sidik (SHA-256) foto tidak cocok dengan catatannya; foto mungkin rusak, ambil ulang.",
+                "The photo's SHA-256 does not match its record; it may be damaged, take it again.",
+            )
+        if len(raw) != doc.get("size"):
+            return _refuse(
+                "size_mismatch",
+                "Ukuran foto tidak cocok dengan catatannya.",
+                "The photo's size does not match its record.",
+            )
+    return None

@@ -1,0 +1,105 @@
+"""A stock PouchDB 9 client replicates through the gateway: pull what is yours, push what you may write."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from server.settings import Settings
+from sync.couch import CouchClient
+from tests.support.identity import issue_device_token, make_user
+from tests.support.pouch_client import (
+    document_record,
+    handoff_record,
+    photo_bytes,
+    photo_record,
+    run_client,
+    seal_record,
+)
+from tests.support.servers import ServerProcess
+
+pytestmark = pytest.mark.anyio
+
+
+async def _people(couch: CouchClient, settings: Settings) -> dict[str, str]:
+    await make_user(couch, settings, "staff.one", "staff")
+    await make_user(couch, settings, "kurir.a", "courier")
+    await make_user(couch, settings, "kurir.b", "courier")
+    return {
+        "staff": await issue_device_token(couch, settings, "staff.one"),
+        "a": await issue_device_token(couch, settings, "kurir.a"),
+        "b": await issue_device_token(couch, settings, "kurir.b"),
+    }
+
+
+async def test_courier_pulls_own_documents_and_pushes_handoff_with_photo(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess, tmp_path: Path
+) -> None:
+    tokens = await _people(couch, settings)
+    db = couch.db(settings.records_db)
+    mine, theirs = document_record("kurir.a"), document_record("kurir.b")
+    my_seal, their_seal = seal_record(mine["_id"], "BP00000001"), seal_record(theirs["_id"], "BP00000002")
+    await db.bulk_docs([mine, theirs, my_seal, their_seal])
+    url = f"{server_process.url}/sync/records"
+
+    pulled = run_client(url, tokens["a"], tmp_path / "a", [{"op": "pull"}, {"op": "dump"}])
+    assert pulled[0]["ok"], pulled[0]
+    assert set(pulled[1]["docs"]) == {mine["_id"], my_seal["_id"]}
+
+    handoff = handoff_record(mine["_id"], "kurir.a", seq=1)
+    image = photo_bytes(20_000)
+    photo = photo_record(handoff["_id"], mine["_id"], "kurir.a", image)
+    handoff["photos"] = [photo["_id"]]
+    pushed = run_client(
+        url,
+        tokens["a"],
+        tmp_path / "a",
+        [{"op": "put", "docs": [handoff, photo]}, {"op": "push"}, {"op": "dump"}],
+    )
+    assert pushed[1]["ok"] and pushed[1]["denied"] == [], pushed[1]
+    stored_photo = await db.get(photo["_id"], attachments=True)
+    stored_bytes = base64.b64decode(stored_photo["_attachments"]["seal.jpg"]["data"])
+    assert hashlib.sha256(stored_bytes).hexdigest() == photo["sha256"]
+    assert (await db.get(handoff["_id"]))["author"] == "kurir.a"
+    receipt = await db.get(f"receipt:{photo['_id']}")
+    assert receipt["photo"] == "verified" and receipt["received_from"] == "kurir.a"
+
+    # A second device of the same courier pulls the photo back with its image intact.
+    again = run_client(url, tokens["a"], tmp_path / "a2", [{"op": "pull"}, {"op": "dump"}])
+    assert again[1]["docs"][photo["_id"]]["attachments"]["seal.jpg"] == photo["sha256"]
+    assert handoff["_id"] in again[1]["docs"]
+
+
+async def test_refused_records_are_denied_and_the_rest_go_through(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess, tmp_path: Path
+) -> None:
+    tokens = await _people(couch, settings)
+    db = couch.db(settings.records_db)
+    mine, theirs = document_record("kurir.a"), document_record("kurir.b")
+    await db.bulk_docs([mine, theirs])
+    good = handoff_record(mine["_id"], "kurir.a", seq=1)
+    as_b = handoff_record(mine["_id"], "kurir.b", seq=2)
+    on_bs_document = handoff_record(theirs["_id"], "kurir.a", seq=3)
+    bad_photo = photo_record(good["_id"], mine["_id"], "kurir.a", photo_bytes(3000), sha256="ab" * 32)
+    url = f"{server_process.url}/sync/records"
+
+    results = run_client(
+        url,
+        tokens["a"],
+        tmp_path / "a",
+        [{"op": "put", "docs": [good, as_b, on_bs_document, bad_photo]}, {"op": "push"}],
+    )
+    push = results[1]
+    denied = {entry["id"]: entry["reason"] for entry in push["denied"]}
+    assert set(denied) == {as_b["_id"], on_bs_document["_id"], bad_photo["_id"]}, push
+    assert "pengguna lain" in denied[as_b["_id"]]
+    assert "SHA-256" in denied[bad_photo["_id"]]
+    assert await db.get_or_none(good["_id"]) is not None
+    for refused in (as_b, on_bs_document, bad_photo):
+        assert await db.get_or_none(refused["_id"]) is None
+    refusals = await db.all_docs(startkey='"refusal:"', endkey='"refusal:\ufff0"', include_docs=True)
+    assert {row["doc"]["record_id"] for row in refusals["rows"]} == set(denied)
+    assert all(row["doc"]["user"] == "kurir.a" for row in refusals["rows"])
