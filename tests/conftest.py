@@ -17,13 +17,16 @@ from tests.support.servers import ServerProcess
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark tests by folder, so `-m "not browser"` and friends work without decorating every test."""
+    """Mark tests by folder, so `-m "not browser"` and friends work without decorating every test, and run
+    browser tests last: Playwright's sync API keeps an event loop in the main thread for the rest of the
+    session, and async tests run after it would fail (use tests.support.threads.run_async there)."""
     for item in items:
         path = str(item.path)
         if "/tests/integration/" in path:
             item.add_marker(pytest.mark.integration)
         elif "/tests/browser/" in path:
             item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: 1 if "/tests/browser/" in str(item.path) else 0)
 
 
 @pytest.fixture(scope="session")
