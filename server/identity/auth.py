@@ -28,8 +28,13 @@ def device_id_for_credential(credential_id: str) -> str:
     return "passkey-" + hashlib.sha256(credential_id.encode()).hexdigest()[:16]
 
 
-def principal_from_user(user: JSONDict, *, device_id: str | None = None, session_id: str | None = None,
-                        token_id: str | None = None) -> Principal | None:
+def principal_from_user(
+    user: JSONDict,
+    *,
+    device_id: str | None = None,
+    session_id: str | None = None,
+    token_id: str | None = None,
+) -> Principal | None:
     if user.get("revoked"):
         return None
     return Principal(
@@ -85,14 +90,27 @@ async def _from_token(store: IdentityStore, token: str) -> Principal | None:
     doc = await store.get_token(token)
     if doc is None or doc.get("revoked"):
         if doc is not None:
-            await record_event(store.couch, store.settings, "token_refused", user_id=doc.get("user_id"),
-                               outcome="refused", reason="token revoked", token_id=doc.get("token_id"))
+            await record_event(
+                store.couch,
+                store.settings,
+                "token_refused",
+                user_id=doc.get("user_id"),
+                outcome="refused",
+                reason="token revoked",
+                token_id=doc.get("token_id"),
+            )
         return None
     user = await store.get_user(str(doc["user_id"]))
     if user is None:
         return None
     principal = principal_from_user(user, device_id=f"token-{doc['token_id']}", token_id=str(doc["token_id"]))
     if principal is not None and await store.mark_token_used(doc):
-        await record_event(store.couch, store.settings, "token_used", user_id=principal.user_id,
-                           office=principal.office, token_id=principal.token_id)
+        await record_event(
+            store.couch,
+            store.settings,
+            "token_used",
+            user_id=principal.user_id,
+            office=principal.office,
+            token_id=principal.token_id,
+        )
     return principal

@@ -33,7 +33,9 @@ class CSRFMiddleware:
         if _cross_site_with_cookies(request):
             logger.warning("cross-origin %s %s with session cookie refused", request.method, request.url.path)
             response = render_error(
-                request, 403, "forbidden",
+                request,
+                403,
+                "forbidden",
                 "Permintaan dari situs lain ditolak. Buka Segel langsung lalu coba lagi. "
                 "(Request from another site refused: open Segel directly and try again.)",
             )

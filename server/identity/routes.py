@@ -1,22 +1,160 @@
-"""Identity routes: who am I, logout (enrollment and login pages are added below them)."""
+"""Identity routes: enrollment and login pages with their JSON ceremony steps, logout, who-am-I, the staff
+page that issues a new enrollment link, and signature verification for the signed-in user.
+
+Handlers stay thin: parse, call `passkeys`/`store`, audit, respond. JSON steps take `application/json` only
+(a cross-site form cannot send it without a CORS preflight) and the CSRF middleware checks their Origin;
+HTML forms carry a token from `sessions.csrf_token`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from server.access import require
+from server.access import current_principal, require
+from server.errors import AppError
 from server.identity.audit import record_event
-from server.identity.sessions import clear_session_cookie
+from server.identity.auth import device_id_for_credential
+from server.identity.enrollment import enrollment_url, qr_svg
+from server.identity.passkeys import (
+    ENROLLMENT_TTL_S,
+    Refusal,
+    finish_login,
+    finish_registration,
+    login_options,
+    registration_options,
+    usable_enrollment,
+)
+from server.identity.ratelimit import check_rate
+from server.identity.sessions import (
+    check_csrf_token,
+    clear_session_cookie,
+    csrf_token,
+    prelogin_binding,
+    prelogin_id,
+    set_prelogin_cookie,
+    set_session_cookie,
+)
 from server.identity.store import IdentityStore
+from server.settings import Settings
+from server.templating import templates
+from sync.principal import Principal
+from sync.signatures import verify_handoff
+from sync.types import JSONDict
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _store(request: Request) -> IdentityStore:
+    return IdentityStore(request.app.state.couch, request.app.state.settings)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def _json_body(request: Request) -> JSONDict:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise AppError(415, "unsupported_media_type", "Kirim JSON (Content-Type: application/json).")
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise AppError(
+            400, "bad_request", "Isi permintaan bukan JSON yang sah. (Body is not valid JSON.)"
+        ) from exc
+    if not isinstance(body, dict):
+        raise AppError(400, "bad_request", "Isi permintaan harus objek JSON. (Body must be a JSON object.)")
+    return body
+
+
+async def _refused(request: Request, refusal: Refusal) -> AppError:
+    """Audit a refusal, then turn it into the error the client sees."""
+    await record_event(
+        request.app.state.couch,
+        _settings(request),
+        refusal.event,
+        user_id=refusal.user_id,
+        outcome="refused",
+        reason=refusal.reason,
+        credential_id=refusal.credential_id,
+        ip=_client_ip(request),
+    )
+    return AppError(refusal.status, refusal.error, refusal.reason)
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _limit(request: Request, action: str) -> None:
+    refusal = await check_rate(_store(request), action, _client_ip(request))
+    if refusal is not None:
+        raise await _refused(request, refusal)
+
+
+def _credential_of(body: JSONDict) -> JSONDict:
+    credential = body.get("credential")
+    if not isinstance(credential, dict):
+        raise AppError(400, "bad_request", "Jawaban passkey tidak ada. (Missing passkey answer.)")
+    return credential
+
+
+async def _signed_in(request: Request, user: JSONDict, credential: JSONDict, body: JSONDict) -> Response:
+    settings = _settings(request)
+    credential_id = str(credential["credential_id"])
+    session = await _store(request).create_session(
+        str(user["user_id"]), device_id=device_id_for_credential(credential_id), credential_id=credential_id
+    )
+    response = JSONResponse({**body, "user_id": user["user_id"], "redirect": "/"}, headers=NO_STORE)
+    set_session_cookie(response, settings, str(session["_id"]).removeprefix("session:"))
+    return response
+
+
+def html_errors(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Pages under /auth/ answer errors as an Indonesian page (the error renderer treats /auth/ as JSON)."""
+
+    @wraps(handler)
+    async def page(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except AppError as exc:
+            if exc.status == 401:
+                return RedirectResponse(f"/auth/login?next={request.url.path}", status_code=303)
+            title = {403: ("Tidak diizinkan", "Not allowed"), 404: ("Tidak ditemukan", "Not found")}.get(
+                exc.status, ("Permintaan tidak valid", "Bad request")
+            )
+            return templates.TemplateResponse(
+                request,
+                "error.html",
+                {"status": exc.status, "title_id": title[0], "title_en": title[1], "reason": exc.reason},
+                status_code=exc.status,
+            )
+
+    return page
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-site paths may be a redirect target after login (no open redirect)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+# ---- who am I, logout -----------------------------------------------------------------------------
 
 
 async def me(request: Request) -> Response:
     """The signed-in user as the PWA needs it, including the passkeys it may sign with offline."""
     principal = require(request)
-    store = IdentityStore(request.app.state.couch, request.app.state.settings)
-    credentials = await store.credentials_of(principal.user_id)
+    credentials = await _store(request).credentials_of(principal.user_id)
     return JSONResponse(
         {
             "user_id": principal.user_id,
@@ -27,25 +165,281 @@ async def me(request: Request) -> Response:
             "van": principal.van,
             "credential_ids": [c["credential_id"] for c in credentials if not c.get("revoked")],
         },
-        headers={"Cache-Control": "no-store"},
+        headers=NO_STORE,
     )
 
 
 async def logout(request: Request) -> Response:
-    """End the server-side session at once; the cookie is cleared too."""
+    """End the server-side session at once (JSON from the PWA, or the form on our pages with its token)."""
     principal = require(request)
-    settings = request.app.state.settings
-    store = IdentityStore(request.app.state.couch, settings)
+    settings = _settings(request)
+    is_form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+    if is_form:
+        form = await request.form()
+        token = form.get("csrf_token")
+        if not check_csrf_token(settings, principal.session_id, token if isinstance(token, str) else None):
+            raise AppError(
+                403, "forbidden", "Formulir kedaluwarsa; muat ulang halaman. (Form token invalid.)"
+            )
     if principal.session_id:
-        await store.end_session(principal.session_id)
-        await record_event(request.app.state.couch, settings, "logged_out", user_id=principal.user_id,
-                           office=principal.office)
-    response = JSONResponse({"ok": True})
+        await _store(request).end_session(principal.session_id)
+    await record_event(
+        request.app.state.couch, settings, "logged_out", user_id=principal.user_id, office=principal.office
+    )
+    response: Response = (
+        RedirectResponse("/auth/login?keluar=1", status_code=303) if is_form else JSONResponse({"ok": True})
+    )
     clear_session_cookie(response, settings)
     return response
+
+
+# ---- login ----------------------------------------------------------------------------------------
+
+
+async def login_page(request: Request) -> Response:
+    principal = current_principal(request)
+    context: dict[str, Any] = {
+        "principal": principal,
+        "rp_id": _settings(request).rp_id,
+        "logged_out": "keluar" in request.query_params,
+        "next": safe_next(request.query_params.get("next")),
+    }
+    if principal is not None and principal.session_id:
+        context["csrf_token"] = csrf_token(_settings(request), principal.session_id)
+    return templates.TemplateResponse(request, "identity/login.html", context, headers=NO_STORE)
+
+
+async def login_begin(request: Request) -> Response:
+    await _json_body(request)
+    await _limit(request, "login")
+    binding, fresh = prelogin_binding(request, _settings(request))
+    options = await login_options(_store(request), binding)
+    response = JSONResponse({"options": options}, headers=NO_STORE)
+    if fresh:
+        set_prelogin_cookie(response, _settings(request), binding)
+    return response
+
+
+async def login_finish(request: Request) -> Response:
+    body = await _json_body(request)
+    await _limit(request, "login")
+    try:
+        done = await finish_login(
+            _store(request), _credential_of(body), prelogin_id(request, _settings(request))
+        )
+    except Refusal as refusal:
+        raise await _refused(request, refusal) from refusal
+    await record_event(
+        request.app.state.couch,
+        _settings(request),
+        "logged_in",
+        user_id=done.user["user_id"],
+        office=done.user.get("office"),
+        credential_id=done.credential["credential_id"],
+        ip=_client_ip(request),
+    )
+    return await _signed_in(request, done.user, done.credential, {"ok": True})
+
+
+# ---- enrollment -----------------------------------------------------------------------------------
+
+
+async def enroll_page(request: Request) -> Response:
+    token = request.path_params["token"]
+    await _limit(request, "enroll")
+    try:
+        _, user = await usable_enrollment(_store(request), token)
+    except Refusal as refusal:
+        error = await _refused(request, refusal)
+        return templates.TemplateResponse(
+            request,
+            "identity/enroll.html",
+            {"error": error.reason, "rp_id": _settings(request).rp_id},
+            status_code=error.status,
+            headers=NO_STORE,
+        )
+    return templates.TemplateResponse(
+        request,
+        "identity/enroll.html",
+        {"user": user, "token": token, "rp_id": _settings(request).rp_id},
+        headers=NO_STORE,
+    )
+
+
+def _token_of(body: JSONDict) -> str:
+    token = body.get("token")
+    if not isinstance(token, str) or not token:
+        raise AppError(400, "bad_request", "Tautan pendaftaran tidak ada. (Missing enrollment token.)")
+    return token
+
+
+async def enroll_begin(request: Request) -> Response:
+    body = await _json_body(request)
+    await _limit(request, "enroll")
+    binding, fresh = prelogin_binding(request, _settings(request))
+    try:
+        options = await registration_options(_store(request), _token_of(body), binding)
+    except Refusal as refusal:
+        raise await _refused(request, refusal) from refusal
+    response = JSONResponse({"options": options}, headers=NO_STORE)
+    if fresh:
+        set_prelogin_cookie(response, _settings(request), binding)
+    return response
+
+
+async def enroll_finish(request: Request) -> Response:
+    body = await _json_body(request)
+    await _limit(request, "enroll")
+    label = body.get("label") if isinstance(body.get("label"), str) else ""
+    try:
+        done = await finish_registration(
+            _store(request),
+            _token_of(body),
+            _credential_of(body),
+            prelogin_id(request, _settings(request)),
+            label=str(label),
+        )
+    except Refusal as refusal:
+        raise await _refused(request, refusal) from refusal
+    await record_event(
+        request.app.state.couch,
+        _settings(request),
+        "enrolled",
+        user_id=done.user["user_id"],
+        office=done.user.get("office"),
+        credential_id=done.credential["credential_id"],
+        ip=_client_ip(request),
+    )
+    return await _signed_in(request, done.user, done.credential, {"ok": True, "enrolled": True})
+
+
+# ---- staff: users of the office and new enrollment links ------------------------------------------
+
+
+def _office_of_request(request: Request, principal: Principal) -> str:
+    office = request.query_params.get("office") or principal.office
+    if office is None:
+        raise AppError(400, "bad_request", "Pilih kantor: ?office=6471. (Choose an office.)")
+    require(request, "staff", "admin", office=office)
+    return office
+
+
+@html_errors
+async def office_users(request: Request) -> Response:
+    principal = require(request, "staff", "admin")
+    office = _office_of_request(request, principal)
+    store = _store(request)
+    users = sorted(await store.users_of_office(office), key=lambda u: (u["role"], u["user_id"]))
+    for user in users:
+        user["passkeys"] = [c for c in await store.credentials_of(user["user_id"]) if not c.get("revoked")]
+    return templates.TemplateResponse(
+        request,
+        "identity/office_users.html",
+        {
+            "users": users,
+            "office": office,
+            "principal": principal,
+            "csrf_token": csrf_token(_settings(request), principal.session_id or principal.user_id),
+        },
+        headers=NO_STORE,
+    )
+
+
+@html_errors
+async def issue_enrollment_link(request: Request) -> Response:
+    """A new one-time link for a user of the staff member's own office (e.g. a courier with a new phone).
+
+    Old passkeys keep working unless the form asks to revoke them (a lost phone)."""
+    principal = require(request, "staff", "admin")
+    settings = _settings(request)
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not check_csrf_token(
+        settings, principal.session_id or principal.user_id, token if isinstance(token, str) else None
+    ):
+        raise AppError(403, "forbidden", "Formulir kedaluwarsa; muat ulang halaman. (Form token invalid.)")
+    store = _store(request)
+    user_id = request.path_params["user_id"]
+    user = await store.get_user(user_id)
+    if user is None:
+        raise AppError(404, "not_found", f"Pengguna {user_id!r} tidak ada. (No such user.)")
+    require(request, "staff", "admin", office=user.get("office"))
+    if user["role"] == "admin" or (user["role"] == "staff" and principal.role != "admin"):
+        raise AppError(403, "forbidden", "Hanya admin yang membuat tautan untuk petugas. (Admins only.)")
+    revoked: list[str] = []
+    if form.get("revoke_old") == "1":
+        for credential in await store.credentials_of(user_id):
+            if not credential.get("revoked"):
+                await store.revoke_credential(str(credential["credential_id"]))
+                revoked.append(str(credential["credential_id"]))
+                await record_event(
+                    request.app.state.couch,
+                    settings,
+                    "passkey_revoked",
+                    user_id=user_id,
+                    office=user.get("office"),
+                    actor=principal.user_id,
+                    credential_id=str(credential["credential_id"]),
+                )
+    link_token = await store.create_enrollment(user_id, created_by=principal.user_id, ttl_s=ENROLLMENT_TTL_S)
+    url = enrollment_url(settings, link_token)
+    await record_event(
+        request.app.state.couch,
+        settings,
+        "enrollment_link_issued",
+        user_id=user_id,
+        office=user.get("office"),
+        actor=principal.user_id,
+    )
+    return templates.TemplateResponse(
+        request,
+        "identity/enroll_link.html",
+        {
+            "user": user,
+            "url": url,
+            "qr_svg": qr_svg(url),
+            "revoked": len(revoked),
+            "hours": ENROLLMENT_TTL_S // 3600,
+        },
+        headers=NO_STORE,
+    )
+
+
+# ---- signatures -----------------------------------------------------------------------------------
+
+
+async def verify_signature(request: Request) -> Response:
+    """Verify a signed record of the signed-in user, as the sync gateway does on every pushed handoff."""
+    principal = require(request)
+    body = await _json_body(request)
+    record = body.get("record")
+    if not isinstance(record, dict):
+        raise AppError(400, "bad_request", 'Kirim {"record": {...}}. (Send the record to verify.)')
+    settings = _settings(request)
+    verdict = await verify_handoff(
+        request.app.state.couch,
+        settings.identity_db,
+        record,
+        principal,
+        origin=settings.origin,
+        rp_id=settings.rp_id,
+    )
+    payload = {"status": verdict.status, "reason": verdict.reason, "credential_id": verdict.credential_id}
+    if verdict.status == "invalid":
+        return JSONResponse({"error": "invalid_signature", **payload}, status_code=422)
+    return JSONResponse(payload)
 
 
 routes: list[BaseRoute] = [
     Route("/auth/me", me),
     Route("/auth/logout", logout, methods=["POST"]),
+    Route("/auth/login", login_page),
+    Route("/auth/login/options", login_begin, methods=["POST"]),
+    Route("/auth/login/verify", login_finish, methods=["POST"]),
+    Route("/auth/enroll/options", enroll_begin, methods=["POST"]),
+    Route("/auth/enroll/verify", enroll_finish, methods=["POST"]),
+    Route("/auth/enroll/{token}", enroll_page),
+    Route("/auth/office/users", office_users),
+    Route("/auth/office/users/{user_id}/enroll-link", issue_enrollment_link, methods=["POST"]),
+    Route("/auth/verify-signature", verify_signature, methods=["POST"]),
 ]

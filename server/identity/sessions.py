@@ -58,8 +58,9 @@ def set_session_cookie(response: Response, settings: Settings, session_id: str) 
 
 
 def clear_session_cookie(response: Response, settings: Settings) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=settings.secure_cookies)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.secure_cookies
+    )
 
 
 def prelogin_id(request: Request, settings: Settings) -> str | None:
@@ -73,22 +74,24 @@ def prelogin_id(request: Request, settings: Settings) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def ensure_prelogin(request: Request, response: Response, settings: Settings) -> str:
-    """The pre-login id of this browser, creating (and setting) one when it has none."""
+def prelogin_binding(request: Request, settings: Settings) -> tuple[str, bool]:
+    """The pre-login id of this browser and whether it is new (then `set_prelogin_cookie` must send it)."""
     existing = prelogin_id(request, settings)
     if existing:
-        return existing
-    fresh = secrets.token_urlsafe(18)
+        return existing, False
+    return secrets.token_urlsafe(18), True
+
+
+def set_prelogin_cookie(response: Response, settings: Settings, binding: str) -> None:
     response.set_cookie(
         PRELOGIN_COOKIE,
-        str(_serializer(settings, "prelogin").dumps(fresh)),
+        str(_serializer(settings, "prelogin").dumps(binding)),
         max_age=PRELOGIN_MAX_AGE_S,
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
         path="/auth/",
     )
-    return fresh
 
 
 def csrf_token(settings: Settings, binding: str) -> str:

@@ -66,7 +66,7 @@ class IdentityStore:
         self.settings = settings
         self.db: Database = couch.db(settings.identity_db)
 
-    # ---- offices ---------------------------------------------------------------------------------------
+    # ---- offices ----------------------------------------------------------------------------------
 
     async def create_office(self, code: str, name: str) -> tuple[JSONDict, bool]:
         """Create an office (or return the existing one unchanged); True when this call created it."""
@@ -77,8 +77,13 @@ class IdentityStore:
         existing = await self.db.get_or_none(f"office:{code}")
         if existing is not None:
             return existing, False
-        doc: JSONDict = {"_id": f"office:{code}", "type": "office", "code": code, "name": name.strip(),
-                         "created_at": iso(now())}
+        doc: JSONDict = {
+            "_id": f"office:{code}",
+            "type": "office",
+            "code": code,
+            "name": name.strip(),
+            "created_at": iso(now()),
+        }
         try:
             doc["_rev"] = await self.db.put(doc)
         except CouchConflict:
@@ -88,7 +93,7 @@ class IdentityStore:
     async def get_office(self, code: str) -> JSONDict | None:
         return await self.db.get_or_none(f"office:{code}")
 
-    # ---- users -----------------------------------------------------------------------------------------
+    # ---- users ------------------------------------------------------------------------------------
 
     async def create_user(
         self,
@@ -163,10 +168,11 @@ class IdentityStore:
         result = await self.db.all_docs(startkey='"user:"', endkey='"user:\ufff0"', include_docs=True)
         return [row["doc"] for row in result["rows"] if row["doc"].get("office") == office]
 
-    # ---- sessions --------------------------------------------------------------------------------------
+    # ---- sessions ---------------------------------------------------------------------------------
 
-    async def create_session(self, user_id: str, *, device_id: str | None = None,
-                             credential_id: str | None = None) -> JSONDict:
+    async def create_session(
+        self, user_id: str, *, device_id: str | None = None, credential_id: str | None = None
+    ) -> JSONDict:
         """Open a server-side session; the cookie only carries its signed random id."""
         moment = now()
         doc: JSONDict = {
@@ -202,7 +208,7 @@ class IdentityStore:
                 await self.db.delete(str(fresh["_id"]), str(fresh["_rev"]))
         return True
 
-    # ---- device tokens ---------------------------------------------------------------------------------
+    # ---- device tokens ----------------------------------------------------------------------------
 
     async def issue_token(self, user_id: str, label: str) -> IssuedToken:
         """Create a device token for a machine client; the plain token is returned once and never stored."""
@@ -260,7 +266,7 @@ class IdentityStore:
             return False
         return True
 
-    # ---- passkeys (WebAuthn credentials) ---------------------------------------------------------------
+    # ---- passkeys (WebAuthn credentials) ----------------------------------------------------------
 
     async def credentials_of(self, user_id: str) -> list[JSONDict]:
         """Every passkey of a user (revoked ones included, flagged), via the identity view."""
@@ -271,3 +277,86 @@ class IdentityStore:
 
     async def get_credential(self, credential_id: str) -> JSONDict | None:
         return await self.db.get_or_none(f"credential:{credential_id}")
+
+    async def save_credential(self, doc: JSONDict) -> JSONDict:
+        doc["_rev"] = await self.db.put(doc)
+        return doc
+
+    async def revoke_credential(self, credential_id: str) -> JSONDict:
+        doc = await self.get_credential(credential_id)
+        if doc is None:
+            raise IdentityError(f"No passkey {credential_id!r}: list them with `segel list-passkeys <user>`.")
+        if not doc.get("revoked"):
+            doc["revoked"] = True
+            doc["revoked_at"] = iso(now())
+            await self.db.put(doc)
+        return doc
+
+    # ---- challenges -------------------------------------------------------------------------------
+
+    async def save_challenge(self, doc: JSONDict) -> None:
+        await self.db.put(doc)
+
+    async def get_challenge(self, challenge: str) -> JSONDict | None:
+        return await self.db.get_or_none(f"challenge:{challenge}")
+
+    async def mark_used(self, doc: JSONDict) -> bool:
+        """Mark a single-use document used; False when another request used it first (or it was used)."""
+        if doc.get("used_at"):
+            return False
+        doc["used_at"] = iso(now())
+        try:
+            doc["_rev"] = await self.db.put(doc)
+        except CouchConflict:
+            return False
+        return True
+
+    # ---- enrollment links -------------------------------------------------------------------------
+
+    async def create_enrollment(self, user_id: str, *, created_by: str, ttl_s: int) -> str:
+        """A one-time enrollment link token for `user_id`; only its hash is stored."""
+        user = await self.get_user(user_id)
+        if user is None or user.get("revoked"):
+            raise IdentityError(f"No active user {user_id!r}: create the user first (create-user).")
+        token = secrets.token_urlsafe(32)
+        moment = now()
+        await self.db.put(
+            {
+                "_id": f"enroll:{sha256_hex(token)}",
+                "type": "enroll",
+                "user_id": user_id,
+                "created_by": created_by,
+                "created_at": iso(moment),
+                "expires_at": moment + ttl_s,
+                "used_at": None,
+            }
+        )
+        return token
+
+    async def get_enrollment(self, token: str) -> JSONDict | None:
+        return await self.db.get_or_none(f"enroll:{sha256_hex(token)}")
+
+    # ---- rate limits ------------------------------------------------------------------------------
+
+    async def count_attempt(self, key: str, window_s: int) -> int:
+        """Count one attempt for `key` in the current time window; returns the count including this one.
+
+        One document per key and window, updated with CouchDB's revision check, so every app instance
+        counts into the same number.
+        """
+        window = int(now() // window_s)
+        doc_id = f"ratelimit:{key}:{window}"
+        for _ in range(8):
+            doc = await self.db.get_or_none(doc_id) or {
+                "_id": doc_id,
+                "type": "ratelimit",
+                "count": 0,
+                "expires_at": (window + 1) * window_s,
+            }
+            doc["count"] = int(doc["count"]) + 1
+            try:
+                await self.db.put(doc)
+            except CouchConflict:
+                continue
+            return int(doc["count"])
+        return 1_000_000  # hammered so hard the counter cannot be written: treat as over the limit

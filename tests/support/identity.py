@@ -16,6 +16,8 @@ Typical use in an async integration test (`pytestmark = pytest.mark.anyio`)::
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 from starlette.testclient import TestClient
 
@@ -26,6 +28,7 @@ from server.settings import Settings
 from sync.bootstrap import bootstrap
 from sync.couch import CouchClient, CouchConflict
 from sync.types import JSONDict
+from tests.support.soft_authenticator import SoftAuthenticator
 
 _bootstrapped: set[tuple[str, str]] = set()
 
@@ -74,9 +77,7 @@ async def make_user(
         partner = "gojek"
     if role == "van_operator" and van is None:
         van = "van-test-1"
-    user, _ = await store.create_user(
-        user_id, role, office=office, name=name, partner=partner, van=van
-    )
+    user, _ = await store.create_user(user_id, role, office=office, name=name, partner=partner, van=van)
     return user
 
 
@@ -118,3 +119,40 @@ async def revoke_device_token(couch: CouchClient, settings: Settings, token: str
     from server.identity.store import TOKEN_ID_LENGTH, sha256_hex
 
     await IdentityStore(couch, settings).revoke_token(sha256_hex(token)[:TOKEN_ID_LENGTH])
+
+
+async def enrollment_token(couch: CouchClient, settings: Settings, user_id: str, ttl_s: int = 3600) -> str:
+    """A real one-time enrollment link token for `user_id` (the last part of /auth/enroll/<token>)."""
+    return await IdentityStore(couch, settings).create_enrollment(user_id, created_by="test", ttl_s=ttl_s)
+
+
+def enroll_with(
+    client: TestClient, authenticator: SoftAuthenticator, token: str, **create_kwargs: Any
+) -> Any:
+    """Run the enrollment ceremony over HTTP with a soft authenticator; returns the verify response."""
+    options = client.post("/auth/enroll/options", json={"token": token})
+    assert options.status_code == 200, options.text
+    credential = authenticator.create(options.json()["options"], **create_kwargs)
+    return client.post("/auth/enroll/verify", json={"token": token, "credential": credential})
+
+
+async def enroll_passkey(
+    client: TestClient, couch: CouchClient, settings: Settings, user_id: str, authenticator: SoftAuthenticator
+) -> str:
+    """Give `user_id` a real passkey held by `authenticator` (the client ends up signed in as them).
+
+    Returns the credential id; `authenticator.sign_record_hash(record_hash(record))` then signs records
+    exactly as the PWA's passkey.js does.
+    """
+    response = enroll_with(client, authenticator, await enrollment_token(couch, settings, user_id))
+    assert response.status_code == 200, response.text
+    client.headers["Origin"] = settings.origin
+    return authenticator.credentials[-1].id
+
+
+def login_with(client: TestClient, authenticator: SoftAuthenticator, **get_kwargs: Any) -> Any:
+    """Run the login ceremony over HTTP; returns the verify response."""
+    options = client.post("/auth/login/options", json={})
+    assert options.status_code == 200, options.text
+    assertion = authenticator.get(options.json()["options"]["challenge"], **get_kwargs)
+    return client.post("/auth/login/verify", json={"credential": assertion})

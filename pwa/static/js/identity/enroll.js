@@ -1,0 +1,42 @@
+// The enrollment page: register this phone's passkey with the one-time link, then the user is signed in.
+import {
+  creationOptions, credentialJSON, explain, NO_SUPPORT, passkeysSupported, postJSON, say,
+} from './ceremony.js';
+
+const section = document.getElementById('enroll');
+const button = document.getElementById('enroll-button');
+const status = document.getElementById('status');
+
+async function enroll() {
+  const token = section.dataset.token;
+  button.disabled = true;
+  say(status, 'Membuat passkey… (Creating the passkey…)');
+  try {
+    const { options } = await postJSON('/auth/enroll/options', { token });
+    const credential = await navigator.credentials.create({ publicKey: creationOptions(options) });
+    const label = document.getElementById('label').value.trim();
+    await postJSON('/auth/enroll/verify', { token, label, credential: credentialJSON(credential) });
+    say(status, 'Passkey terdaftar dan Anda sudah masuk. (Passkey registered; you are signed in.)');
+    status.dataset.state = 'enrolled';
+    const next = document.createElement('a');
+    next.href = '/';
+    next.className = 'button';
+    next.id = 'continue';
+    next.textContent = 'Buka aplikasi Segel';
+    status.after(next);
+  } catch (error) {
+    say(status, explain(error), true);
+    status.dataset.state = 'failed';
+    button.disabled = false;
+  }
+}
+
+if (section) {
+  if (!passkeysSupported()) {
+    button.disabled = true;
+    say(status, NO_SUPPORT, true);
+    status.dataset.state = 'unsupported';
+  } else {
+    button.addEventListener('click', enroll);
+  }
+}

@@ -1,0 +1,32 @@
+"""Rate limits on login and enrollment attempts, counted in CouchDB so every app instance shares them."""
+
+from __future__ import annotations
+
+import hashlib
+
+from server.identity.passkeys import Refusal
+from server.identity.store import IdentityStore
+
+#: action -> (attempts allowed, per window of seconds), per client address.
+LIMITS: dict[str, tuple[int, int]] = {
+    "login": (30, 300),
+    "enroll": (20, 900),
+}
+
+
+async def check_rate(store: IdentityStore, action: str, client: str) -> Refusal | None:
+    """Count one attempt; a Refusal (429) once the client went over the limit for this window."""
+    allowed, window_s = LIMITS[action]
+    # The address is hashed so the identity database holds no raw IP addresses.
+    key = f"{action}:{hashlib.sha256(client.encode()).hexdigest()[:16]}"
+    count = await store.count_attempt(key, window_s)
+    if count <= allowed:
+        return None
+    minutes = max(1, window_s // 60)
+    return Refusal(
+        429,
+        "too_many_requests",
+        f"Terlalu banyak percobaan. Tunggu {minutes} menit lalu coba lagi. "
+        f"(Too many attempts: wait {minutes} minutes and try again.)",
+        event="rate_limited",
+    )

@@ -1,0 +1,283 @@
+"""Verification of passkey signatures on pushed handoffs: the one function the sync gateway calls.
+
+A courier's phone signs a handoff offline by using the record's custody hash (sync/custody.py) as the
+WebAuthn challenge. Such a challenge is not random, so replay protection comes from the record itself: the
+hash covers the record's id, the author's sequence number and the previous handoff's hash, so an assertion
+can never be moved to another record, and a record hash already signed with another passkey is refused.
+An exact re-push of the same record (a gateway retrying after a crash) verifies again: it is not a replay.
+
+Counter rule for signatures (docs/security.md): 0 is accepted from a passkey that has only ever reported 0
+(synced passkeys); any value above 0 may arrive out of order (offline phones push late) but never twice for
+one credential with different records, and never 0 after the passkey has counted.
+
+This module reads the identity database directly and writes its audit entries itself, so `sync/` stays free
+of server code.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from webauthn import verify_authentication_response
+from webauthn.helpers.exceptions import WebAuthnException
+
+from sync.couch import CouchClient, CouchConflict, CouchError, CouchUnavailable, Database
+from sync.custody import CanonicalFormError, record_hash
+from sync.principal import Principal
+from sync.types import JSONDict
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SignatureVerdict:
+    """`verified`: a valid passkey signature of the author; `unsigned`: kept with its reason and flagged for
+    staff; `invalid`: refused, `reason` says why (in Bahasa Indonesia, then English)."""
+
+    status: Literal["verified", "unsigned", "invalid"]
+    reason: str | None
+    credential_id: str | None
+
+
+class _Invalid(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def signature_counter_problem(stored_max: int, counter: int) -> str | None:
+    """The part of the counter rule that needs no history: 0 after counting is a clone or a reset."""
+    if counter == 0 and stored_max > 0:
+        return (
+            f"penghitung passkey kembali ke 0 setelah {stored_max}: kemungkinan passkey disalin "
+            f"(counter back to 0 after {stored_max}: possible cloned passkey)"
+        )
+    return None
+
+
+def _b64url_decode(text: object) -> bytes:
+    if not isinstance(text, str):
+        raise _Invalid("tanda tangan tidak lengkap (signature field missing or not text)")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise _Invalid("tanda tangan rusak (signature field is not base64url)") from exc
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def audit_db_for(identity_db: str) -> str:
+    """`<prefix>_identity` → `<prefix>_audit` (the gateway passes only the identity database's name)."""
+    return identity_db.removesuffix("_identity") + "_audit"
+
+
+async def verify_handoff(
+    couch: CouchClient,
+    identity_db: str,
+    record: JSONDict,
+    principal: Principal,
+    *,
+    origin: str,
+    rp_id: str,
+) -> SignatureVerdict:
+    """Check the passkey signature of one pushed handoff (see the module docstring); always audited."""
+    db = couch.db(identity_db)
+    signature = record.get("signature")
+    credential_id = signature.get("credential_id") if isinstance(signature, dict) else None
+    credential_id = str(credential_id) if credential_id else None
+    try:
+        if signature is None:
+            reason = record.get("unsigned_reason")
+            if not isinstance(reason, str) or not reason.strip():
+                raise _Invalid(
+                    "tidak ditandatangani dan tanpa alasan (neither signature nor unsigned_reason)"
+                )
+            verdict = SignatureVerdict("unsigned", reason, None)
+        else:
+            verdict = await _verify_signed(db, record, principal, origin=origin, rp_id=rp_id)
+    except _Invalid as exc:
+        verdict = SignatureVerdict("invalid", exc.reason, credential_id)
+    await _audit(couch, audit_db_for(identity_db), record, principal, verdict)
+    return verdict
+
+
+async def _verify_signed(
+    db: Database, record: JSONDict, principal: Principal, *, origin: str, rp_id: str
+) -> SignatureVerdict:
+    signature = record["signature"]
+    if not isinstance(signature, dict):
+        raise _Invalid("tanda tangan rusak (signature must be an object)")
+    credential_id = str(signature.get("credential_id") or "")
+    _b64url_decode(credential_id)
+    credential = await db.get_or_none(f"credential:{credential_id}") if credential_id else None
+    if credential is None:
+        raise _Invalid("passkey tidak terdaftar (unknown passkey)")
+    owner = str(credential["user_id"])
+    if owner != principal.user_id:
+        raise _Invalid(
+            f"ditandatangani dengan passkey milik pengguna lain (signed with another user's passkey, {owner})"
+        )
+    if record.get("author") != owner:
+        raise _Invalid("penanda tangan bukan pembuat catatan (the signer is not the record's author)")
+    if credential.get("revoked"):
+        raise _Invalid("passkey sudah dicabut (passkey revoked)")
+    try:
+        digest = record_hash(record)
+    except CanonicalFormError as exc:
+        raise _Invalid(f"catatan tidak dapat dikanonikalkan ({exc})") from exc
+    expected = bytes.fromhex(digest)
+    client_data = _client_data(signature)
+    if client_data.get("type") != "webauthn.get":
+        raise _Invalid("jenis tanda tangan salah (clientDataJSON.type is not webauthn.get)")
+    if client_data.get("challenge") != _b64url(expected):
+        raise _Invalid("catatan diubah setelah ditandatangani (record altered after signing: hash differs)")
+    if client_data.get("origin") != origin:
+        raise _Invalid(f"asal tanda tangan salah (wrong origin {client_data.get('origin')!r})")
+    authenticator_data = _b64url_decode(signature.get("authenticator_data"))
+    if len(authenticator_data) < 37:
+        raise _Invalid("data autentikator rusak (authenticator data too short)")
+    if authenticator_data[:32] != hashlib.sha256(rp_id.encode()).digest():
+        raise _Invalid("RP ID salah (wrong RP ID)")
+    if not authenticator_data[32] & 0x04:
+        raise _Invalid("pengguna tidak diverifikasi oleh passkey (user verification flag missing)")
+    assertion = {
+        "id": credential_id,
+        "rawId": credential_id,
+        "type": "public-key",
+        "response": {
+            "clientDataJSON": signature.get("client_data_json"),
+            "authenticatorData": signature.get("authenticator_data"),
+            "signature": signature.get("signature"),
+            **({"userHandle": signature["user_handle"]} if signature.get("user_handle") else {}),
+        },
+        "clientExtensionResults": {},
+    }
+    try:
+        verified = verify_authentication_response(
+            credential=assertion,
+            expected_challenge=expected,
+            expected_rp_id=rp_id,
+            expected_origin=origin,
+            credential_public_key=_b64url_decode(credential["public_key"]),
+            credential_current_sign_count=0,  # the counter rule below replaces the library's
+            require_user_verification=True,
+        )
+    except WebAuthnException as exc:
+        raise _Invalid(f"tanda tangan tidak sah ({exc})") from exc
+    await _check_replay_and_counter(db, credential, record, digest, verified.new_sign_count)
+    return SignatureVerdict("verified", None, credential_id)
+
+
+def _client_data(signature: JSONDict) -> JSONDict:
+    try:
+        parsed = json.loads(_b64url_decode(signature.get("client_data_json")))
+    except ValueError as exc:
+        raise _Invalid("clientDataJSON rusak (malformed clientDataJSON)") from exc
+    if not isinstance(parsed, dict):
+        raise _Invalid("clientDataJSON rusak (malformed clientDataJSON)")
+    return parsed
+
+
+async def _check_replay_and_counter(
+    db: Database, credential: JSONDict, record: JSONDict, digest: str, counter: int
+) -> None:
+    credential_id = str(credential["credential_id"])
+    seen = await db.get_or_none(f"signed:{digest}")
+    if seen is not None:
+        if seen.get("credential_id") == credential_id:
+            return  # the same record pushed again (a retry): verified again, nothing new to record
+        raise _Invalid("hash catatan ini sudah pernah ditandatangani (record hash seen before: replay)")
+    problem = signature_counter_problem(int(credential.get("sign_count") or 0), counter)
+    if problem:
+        raise _Invalid(problem)
+    if counter > 0:
+        marker = {
+            "_id": f"sigcount:{credential_id}:{counter}",
+            "type": "sigcount",
+            "record_hash": digest,
+            "at": _now_iso(),
+        }
+        try:
+            await db.put(marker)
+        except CouchConflict as exc:
+            other = await db.get_or_none(marker["_id"])
+            if other is None or other.get("record_hash") != digest:
+                raise _Invalid(
+                    f"penghitung passkey {counter} sudah dipakai untuk catatan lain: "
+                    "kemungkinan passkey disalin "
+                    f"(counter {counter} seen twice: possible cloned passkey)"
+                ) from exc
+    try:
+        await db.put(
+            {
+                "_id": f"signed:{digest}",
+                "type": "signed",
+                "credential_id": credential_id,
+                "record_id": record.get("_id"),
+                "counter": counter,
+                "at": _now_iso(),
+            }
+        )
+    except CouchConflict as exc:
+        seen = await db.get_or_none(f"signed:{digest}")
+        if seen is None or seen.get("credential_id") != credential_id:
+            raise _Invalid(
+                "hash catatan ini sudah pernah ditandatangani (record hash seen before: replay)"
+            ) from exc
+    await _raise_counter(db, credential, counter)
+
+
+async def _raise_counter(db: Database, credential: JSONDict, counter: int) -> None:
+    for _ in range(5):
+        if int(credential.get("sign_count") or 0) >= counter:
+            return
+        credential["sign_count"] = counter
+        try:
+            await db.put(credential)
+            return
+        except CouchConflict:
+            fresh = await db.get_or_none(str(credential["_id"]))
+            if fresh is None:
+                return
+            credential = fresh
+
+
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+async def _audit(
+    couch: CouchClient, audit_db: str, record: JSONDict, principal: Principal, verdict: SignatureVerdict
+) -> None:
+    event = {"verified": "signature_verified", "unsigned": "handoff_unsigned", "invalid": "signature_refused"}
+    moment = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment)) + f".{int(moment % 1 * 1000):03d}Z"
+    doc: JSONDict = {
+        "_id": f"audit:{stamp}:{secrets.token_hex(4)}",
+        "type": "audit",
+        "category": "identity",
+        "event": event[verdict.status],
+        "outcome": "refused" if verdict.status == "invalid" else "ok",
+        "user_id": principal.user_id,
+        "office": principal.office,
+        "reason": verdict.reason if verdict.status != "unsigned" else "unsigned: flagged for staff",
+        "record_id": record.get("_id"),
+        "credential_id": verdict.credential_id,
+        "at": stamp,
+    }
+    try:
+        await couch.db(audit_db).put(doc)
+    except (CouchError, CouchUnavailable) as exc:
+        logger.error("audit entry for %s not written: %s", record.get("_id"), exc)
+    if verdict.status == "invalid":
+        logger.warning("handoff %s signature refused: %s", record.get("_id"), verdict.reason)
