@@ -1,32 +1,64 @@
-// Build step for the PWA: bundles our modules and the npm libraries they import (PouchDB, …) into
-// pwa/static/dist, so nothing is fetched from a CDN at run time. Run by scripts/run and scripts/test.
+// Build step for the PWA: bundles our modules and the npm libraries they import (PouchDB, the JSON Schema
+// validator, the barcode reader) into pwa/static/dist, so nothing is fetched from a CDN at run time.
+// Run by scripts/run and scripts/test.
+//
+// Output: content-hashed files, and asset-manifest.json with
+//   assets   — logical name -> URL (templates use {{ asset('app.js') }}),
+//   precache — what the service worker caches at install (the app shell: everything the first screen needs),
+//   lazy     — what is fetched only when first needed and then cached (the seal scanner and its 1 MB wasm).
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.dirname(here);
 const outdir = path.join(here, 'static', 'dist');
 const entries = { app: path.join(here, 'static', 'js', 'app.js') };
+const wasmSource = path.join(root, 'node_modules', 'zxing-wasm', 'dist', 'reader', 'zxing_reader.wasm');
 
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
 
+const shortHash = (bytes) => createHash('sha256').update(bytes).digest('hex').slice(0, 12);
+
+// The scanner's wasm keeps its name's stem (zxing-wasm's loader asks for "zxing_reader.wasm") and gets a hash.
+const wasmBytes = await readFile(wasmSource);
+const wasmName = `zxing_reader.${shortHash(wasmBytes)}.wasm`;
+await copyFile(wasmSource, path.join(outdir, wasmName));
+const wasmUrl = `/static/dist/${wasmName}`;
+
+const result = await build({
+  entryPoints: entries, bundle: true, format: 'esm', splitting: true, target: ['chrome90', 'firefox90', 'safari15'],
+  minify: true, sourcemap: false, outdir, entryNames: '[name].[hash]', chunkNames: 'chunk.[name].[hash]',
+  metafile: true, logLevel: 'warning',
+  define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis', __ZXING_WASM_URL__: JSON.stringify(wasmUrl) },
+});
+
+const url = (file) => `/static/dist/${path.basename(file)}`;
+const outputs = result.metafile.outputs;
 const assets = {};
-for (const [name, entry] of Object.entries(entries)) {
-  const tmp = path.join(outdir, `${name}.js`);
-  await build({
-    entryPoints: [entry], bundle: true, format: 'esm', target: ['chrome90', 'firefox90', 'safari15'],
-    minify: true, sourcemap: false, outfile: tmp, define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis' },
-    logLevel: 'warning',
-  });
-  const bytes = await readFile(tmp);
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 12);
-  const hashed = `${name}.${hash}.js`;
-  await rename(tmp, path.join(outdir, hashed));
-  assets[`${name}.js`] = `/static/dist/${hashed}`;
+const precache = new Set();
+for (const [file, meta] of Object.entries(outputs)) {
+  const entry = Object.entries(entries).find(([, file]) => meta.entryPoint && path.resolve(root, meta.entryPoint) === file);
+  if (!entry) continue;
+  const name = `${entry[0]}.js`;
+  assets[name] = url(file);
+  // Everything statically imported from an entry is app shell; dynamically imported chunks are lazy.
+  const stack = [file];
+  while (stack.length) {
+    const current = stack.pop();
+    if (precache.has(url(current))) continue;
+    precache.add(url(current));
+    for (const imported of outputs[current].imports) {
+      if (imported.kind === 'import-statement' && outputs[imported.path]) stack.push(imported.path);
+    }
+  }
 }
-const version = createHash('sha256').update(JSON.stringify(assets)).digest('hex').slice(0, 12);
-await writeFile(path.join(outdir, 'asset-manifest.json'), JSON.stringify({ version, assets }, null, 2));
-console.log(`PWA built: version ${version}, ${Object.keys(assets).length} bundle(s) in pwa/static/dist`);
+assets['zxing_reader.wasm'] = wasmUrl;
+const lazy = [...Object.keys(outputs).map(url).filter((u) => !precache.has(u)), wasmUrl];
+const version = createHash('sha256').update(JSON.stringify({ assets, precache: [...precache], lazy })).digest('hex').slice(0, 12);
+await writeFile(path.join(outdir, 'asset-manifest.json'),
+  JSON.stringify({ version, assets, precache: [...precache].sort(), lazy: lazy.sort() }, null, 2));
+console.log(`PWA built: version ${version}, ${precache.size} shell file(s), ${lazy.length} lazy file(s) in pwa/static/dist`);

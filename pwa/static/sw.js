@@ -1,25 +1,64 @@
-// Segel service worker: precaches a versioned app shell, serves it offline, removes old caches on activate.
-const VERSION = 'segel-shell-v1';
-const SHELL = ['/app', '/static/css/segel.css', '/static/js/register-sw.js', '/manifest.webmanifest',
-  '/static/icons/icon-192.png', '/static/icons/icon-512.png'];
+// Segel service worker. The server fills in BUILD (version and file lists from the build's asset manifest),
+// so a new deploy is a new worker: it precaches the new app shell, waits until the user accepts the update,
+// and removes old caches on activate.
+const BUILD = /* BUILD */ { version: 'dev', shell: ['/app'], lazy: [] } /* END BUILD */;
+const CACHE = `segel-shell-${BUILD.version}`;
+const LAZY = new Set(BUILD.lazy);
+const NAVIGATION_TIMEOUT_MS = 3000;
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(VERSION).then((cache) => cache.addAll(SHELL)));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(BUILD.shell.map((url) => new Request(url, { cache: 'reload' })))));
 });
 
 self.addEventListener('activate', (event) => {
-  event.waitUntil(caches.keys().then((keys) => Promise.all(
-    keys.filter((key) => key.startsWith('segel-shell-') && key !== VERSION).map((key) => caches.delete(key)))));
+  event.waitUntil((async () => {
+    // Carry over lazily fetched files (the scanner's wasm) that this version still uses: hashed names, same bytes.
+    const current = await caches.open(CACHE);
+    for (const key of await caches.keys()) {
+      if (!key.startsWith('segel-shell-') || key === CACHE) continue;
+      const old = await caches.open(key);
+      for (const request of await old.keys()) {
+        if (LAZY.has(new URL(request.url).pathname) && !(await current.match(request))) {
+          await current.put(request, await old.match(request));
+        }
+      }
+      await caches.delete(key);
+    }
+    await self.clients.claim();
+  })());
 });
 
+self.addEventListener('message', (event) => {
+  if (event.data?.type === 'SKIP_WAITING') self.skipWaiting();
+});
+
+function fromNetworkWithin(request, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('slow network')), ms);
+    fetch(request).then((response) => { clearTimeout(timer); resolve(response); },
+      (error) => { clearTimeout(timer); reject(error); });
+  });
+}
+
 self.addEventListener('fetch', (event) => {
-  const url = new URL(event.request.url);
-  if (event.request.method !== 'GET' || url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith('/sync/') || url.pathname.startsWith('/api/') || url.pathname === '/healthz') return;
-  if (event.request.mode === 'navigate') {
-    // Network first for pages, so a fresh deploy is seen; the cached shell when offline.
-    event.respondWith(fetch(event.request).catch(() => caches.match('/app')));
+  const { request } = event;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/sync/') || url.pathname.startsWith('/auth/') || url.pathname.startsWith('/api/')
+    || url.pathname === '/healthz' || url.pathname === '/sw.js') return;
+  if (request.mode === 'navigate' && (url.pathname === '/' || url.pathname === '/app')) {
+    // Network first so a deploy is seen at once, but never wait long: the cached shell opens offline.
+    event.respondWith(fromNetworkWithin(request, NAVIGATION_TIMEOUT_MS)
+      .then((response) => (response.ok ? response : caches.match('/app').then((hit) => hit || response)))
+      .catch(() => caches.match('/app')));
     return;
   }
-  event.respondWith(caches.match(event.request).then((hit) => hit || fetch(event.request)));
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    const hit = await cache.match(request, { ignoreSearch: url.pathname.startsWith('/schemas/') });
+    if (hit) return hit;
+    const response = await fetch(request);
+    if (response.ok && LAZY.has(url.pathname)) await cache.put(request, response.clone());
+    return response;
+  })());
 });

@@ -1,0 +1,65 @@
+// The local databases. Only js/data/ touches PouchDB; screens use the functions exported by data/index.js.
+//
+// Two databases, so photos never hold back the small records: `segel-records` (documents, seals, handoffs,
+// stops, visits — pulled and pushed) and `segel-photos` (photo-proof records with their image attachment —
+// pushed only, in small batches, after the records). auto_compaction keeps only leaf revisions, so a record
+// purged from the device leaves no old revision body behind in IndexedDB.
+import PouchDB from 'pouchdb-browser';
+
+/** @type {{records: PouchDB.Database, photos: PouchDB.Database} | null} */
+let opened = null;
+
+export function databases() {
+  if (!opened) {
+    opened = {
+      records: new PouchDB('segel-records', { auto_compaction: true }),
+      photos: new PouchDB('segel-photos', { auto_compaction: true }),
+    };
+  }
+  return opened;
+}
+
+export function remoteDatabase() {
+  return new PouchDB(`${location.origin}/sync/records`, {
+    skip_setup: true,
+    fetch: (url, opts) => PouchDB.fetch(url, { ...opts, credentials: 'same-origin' }),
+  });
+}
+
+const STATE_ID = '_local/segel-state';
+let queue = Promise.resolve();
+
+/**
+ * Device state kept next to the records (never replicated: `_local`):
+ * @typedef {{me: object|null, lastSync: string|null, outbox: string[], photoOutbox: string[],
+ *   denials: Object<string, {reason: string, at: string, kind: string}>, seq: Object<string, number>,
+ *   purged: string[]}} DeviceState
+ * @returns {Promise<DeviceState>}
+ */
+export async function readState() {
+  const { records } = databases();
+  try {
+    const doc = await records.get(STATE_ID);
+    return { ...emptyState(), ...doc };
+  } catch (error) {
+    if (error.status === 404) return emptyState();
+    throw error;
+  }
+}
+
+/** Applies `change(state)` atomically (updates are queued, so concurrent events never lose one). */
+export function updateState(change) {
+  const run = queue.then(async () => {
+    const { records } = databases();
+    const state = await readState();
+    const next = change(structuredClone(state)) || state;
+    const saved = await records.put({ ...next, _id: STATE_ID, _rev: state._rev });
+    return { ...next, _rev: saved.rev };
+  });
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+function emptyState() {
+  return { me: null, lastSync: null, outbox: [], photoOutbox: [], denials: {}, seq: {}, purged: [] };
+}

@@ -1,0 +1,191 @@
+// Live sync with the gateway (stock PouchDB replication over the CouchDB protocol, cookie auth, same origin).
+//
+// Records sync first and continuously; photos are pushed from their own database in small batches once the
+// records have caught up, so a slow link never holds a handoff back behind its pictures and a dropped
+// connection costs one small batch, not the whole upload. A 401/403 on a whole request ends PouchDB's
+// replication for good: we stop, show "sign in again", and start afresh after the next sign-in.
+import { databases, readState, remoteDatabase, updateState } from './db.js';
+import { purgeRecords } from './purge.js';
+
+const listeners = new Set();
+const runtime = { online: navigator.onLine, signedIn: null, needsLogin: false, syncing: false, error: null };
+let recordsSync = null;
+let photosPush = null;
+let starting = null;
+
+export function onStatus(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export async function syncStatus() {
+  const state = await readState();
+  return {
+    ...runtime, me: state.me, lastSync: state.lastSync,
+    pendingRecords: state.outbox.length, pendingPhotos: state.photoOutbox.length,
+    denials: Object.entries(state.denials).map(([id, denial]) => ({ id, ...denial })),
+  };
+}
+
+export async function notify() {
+  const status = await syncStatus();
+  for (const listener of listeners) listener(status);
+}
+
+/** Asks the server who is signed in; remembers the answer so the app knows its user offline. */
+export async function refreshMe() {
+  try {
+    const response = await fetch('/auth/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (response.status === 401 || response.status === 403 || response.status === 404) {
+      runtime.signedIn = false;
+      return null;
+    }
+    if (!response.ok) return null;
+    const me = await response.json();
+    runtime.signedIn = true;
+    runtime.needsLogin = false;
+    await updateState((s) => ({ ...s, me }));
+    return me;
+  } catch {
+    return null; // offline: keep the remembered user
+  }
+}
+
+/** Starts (or restarts after a new sign-in) live sync, if the user is signed in. */
+export function startSync() {
+  if (recordsSync || starting) return starting || Promise.resolve();
+  starting = (async () => {
+    const me = await refreshMe();
+    if (!me || recordsSync) return;
+    const { records } = databases();
+    const remote = remoteDatabase();
+    runtime.syncing = true;
+    recordsSync = records.sync(remote, {
+      live: true, retry: true, batch_size: 50,
+      push: { filter: (doc) => !doc._deleted && !doc._id.startsWith('_design/') },
+      pull: { filter: (doc) => doc.type !== 'photo' },
+      back_off_function: (delay) => (delay === 0 ? 1000 : Math.min(delay * 2, 60000)),
+    });
+    recordsSync
+      .on('change', (info) => handleChange(info))
+      .on('paused', (error) => handlePaused(error))
+      .on('active', () => { runtime.error = null; notify(); })
+      .on('denied', (error) => recordDenial(error, 'record'))
+      .on('error', (error) => handleFatal(error));
+  })().finally(() => { starting = null; notify(); });
+  return starting;
+}
+
+export function stopSync() {
+  recordsSync?.cancel();
+  photosPush?.cancel();
+  recordsSync = null;
+  photosPush = null;
+  runtime.syncing = false;
+}
+
+function startPhotos() {
+  if (photosPush) return;
+  const { photos } = databases();
+  photosPush = photos.replicate.to(remoteDatabase(), {
+    live: true, retry: true, batch_size: 2, batches_limit: 1,
+    filter: (doc) => !doc._deleted,
+    back_off_function: (delay) => (delay === 0 ? 2000 : Math.min(delay * 2, 60000)),
+  });
+  photosPush
+    .on('change', (info) => confirmSent(info.docs, 'photoOutbox'))
+    .on('denied', (error) => recordDenial(error, 'photo'))
+    .on('error', (error) => handleFatal(error));
+}
+
+async function handleChange(info) {
+  if (info.direction === 'push') await confirmSent(info.change.docs, 'outbox');
+  if (info.direction === 'pull') await purgeRecords(info.change.docs);
+  notify();
+}
+
+async function confirmSent(docs, box) {
+  const ids = new Set(docs.map((doc) => doc._id));
+  await updateState((s) => {
+    s[box] = s[box].filter((id) => !ids.has(id));
+    for (const id of ids) delete s.denials[id];
+    s.lastSync = new Date().toISOString();
+    return s;
+  });
+  notify();
+}
+
+async function handlePaused(error) {
+  if (error) {
+    runtime.error = String(error.message || error.name || error);
+  } else {
+    runtime.error = null;
+    await updateState((s) => ({ ...s, lastSync: new Date().toISOString() }));
+    startPhotos(); // records have caught up: now the pictures
+  }
+  notify();
+}
+
+async function recordDenial(error, kind) {
+  const id = error.id || error.docId;
+  if (!id) return;
+  const reason = error.reason || error.message || 'ditolak server';
+  await updateState((s) => {
+    s.denials[id] = { reason, at: new Date().toISOString(), kind };
+    s.outbox = s.outbox.filter((x) => x !== id);
+    s.photoOutbox = s.photoOutbox.filter((x) => x !== id);
+    return s;
+  });
+  notify();
+}
+
+function handleFatal(error) {
+  stopSync();
+  if (error?.status === 401 || error?.status === 403) {
+    runtime.needsLogin = true;
+    runtime.signedIn = false;
+  }
+  runtime.error = String(error?.reason || error?.message || error);
+  notify();
+}
+
+/**
+ * Pushes refused records once more (after staff fixed what the server refused, e.g. reassigned the
+ * document): the replicator does not resend a record it has moved past.
+ */
+export async function retryDenied() {
+  const state = await readState();
+  const ids = Object.keys(state.denials);
+  if (!ids.length) return;
+  const { records, photos } = databases();
+  const remote = remoteDatabase();
+  await updateState((s) => {
+    for (const id of ids) {
+      if (s.denials[id].kind === 'photo') s.photoOutbox.push(id);
+      else s.outbox.push(id);
+      delete s.denials[id];
+    }
+    return s;
+  });
+  for (const [db, kind] of [[records, 'record'], [photos, 'photo']]) {
+    const replication = db.replicate.to(remote, { doc_ids: ids });
+    replication.on('denied', (error) => recordDenial(error, kind));
+    replication.on('change', (info) => confirmSent(info.docs, kind === 'photo' ? 'photoOutbox' : 'outbox'));
+    await replication.catch(() => undefined);
+  }
+  notify();
+}
+
+export function watchConnectivity() {
+  const update = () => {
+    runtime.online = navigator.onLine;
+    if (runtime.online) startSync();
+    notify();
+  };
+  addEventListener('online', update);
+  addEventListener('offline', update);
+  // Coming back from the sign-in page (or the phone waking up) is when a stopped sync should restart.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && !recordsSync) startSync();
+  });
+}

@@ -1,0 +1,56 @@
+// A tiny DOM builder: h('button', {class: 'primary', onclick}, 'Simpan'). Text is always set as text, never
+// as HTML, so record content can never inject markup.
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key === 'value') el.value = value;
+    else if (key === 'checked') el.checked = Boolean(value);
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+let uid = 0;
+export function nextId(prefix = 'f') {
+  uid += 1;
+  return `${prefix}-${uid}`;
+}
+
+/** A labelled form field: every control has a visible label tied to it. */
+export function field(label, control, hint) {
+  if (!control.id) control.id = nextId();
+  const hintEl = hint ? h('p', { class: 'hint', id: `${control.id}-hint` }, hint) : null;
+  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
+}
+
+export function checkbox(label, attrs = {}) {
+  const input = h('input', { type: 'checkbox', id: nextId('c'), ...attrs });
+  return { input, el: h('label', { class: 'check', for: input.id }, input, h('span', {}, label)) };
+}
+
+export function select(options, attrs = {}) {
+  return h('select', attrs, options.map(([value, label]) => h('option', { value }, label)));
+}
+
+export function formatTime(iso, lang) {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return date.toLocaleString(lang === 'en' ? 'en-GB' : 'id-ID',
+    { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+}
+
+export function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+}

@@ -1,0 +1,289 @@
+"""The field PWA with no network: a courier's pickup and delivery with scanned seals and photos, and a van
+visit, all done offline after one online visit, with the records checked against the real schemas."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+import qrcode
+from PIL import Image
+from playwright.sync_api import BrowserContext, Page, expect
+
+from sync.custody import record_hash
+from sync.schemas import validate_record
+from tests.support.servers import ServerProcess
+
+COURIER = {
+    "user_id": "gojek.andi",
+    "name": "Andi Saputra",
+    "role": "courier",
+    "office": "6471",
+    "partner": "gojek",
+    "van": None,
+    "credential_ids": [],
+}
+VAN_OPERATOR = {
+    "user_id": "van.agus",
+    "name": "Agus Setiawan",
+    "role": "van_operator",
+    "office": "6471",
+    "partner": None,
+    "van": "van-balikpapan-1",
+    "credential_ids": [],
+}
+NOW = "2026-11-23T08:00:00+08:00"
+
+
+def document_records(suffix: str, name: str, nik: str, seal_number: str) -> list[dict[str, Any]]:
+    """A document assigned to the courier, its seal and the sealing handoff, as the office would sync them."""
+    document_id = f"document:01JDTEST{suffix}"
+    document = {
+        "_id": document_id,
+        "type": "document",
+        "schema_version": 1,
+        "office": "6471",
+        "created_at": NOW,
+        "author": "budi.santoso",
+        "doc_kind": "ektp",
+        "resident": {
+            "name": name,
+            "nik": nik,
+            "phone": "081234567890",
+            "address": {
+                "street": "Jl. Jenderal Sudirman No. 12",
+                "rt": "004",
+                "rw": "012",
+                "kelurahan": "Klandasan Ilir",
+                "kecamatan": "Balikpapan Kota",
+                "city": "Kota Balikpapan",
+                "province": "Kalimantan Timur",
+                "postal_code": "76112",
+                "lat": -1.2745,
+                "lon": 116.829,
+            },
+        },
+        "assignment": {"courier": COURIER["user_id"], "partner": "gojek", "assigned_at": NOW},
+        "receipt_code": "K7M4QX",
+        "delivery": "courier",
+    }
+    seal = {
+        "_id": f"seal:6471:{seal_number}",
+        "type": "seal",
+        "schema_version": 1,
+        "office": "6471",
+        "created_at": NOW,
+        "author": "budi.santoso",
+        "number": seal_number,
+        "document_id": document_id,
+        "bound_at": NOW,
+    }
+    sealed = {
+        "_id": f"handoff:01JDSEAL{suffix}",
+        "type": "handoff",
+        "schema_version": 1,
+        "office": "6471",
+        "created_at": NOW,
+        "author": "budi.santoso",
+        "document_id": document_id,
+        "seal_number_scanned": seal_number,
+        "seal_number_expected": seal_number,
+        "seal_match": True,
+        "kind": "sealed",
+        "from": {"party": "office", "id": "6471"},
+        "to": {"party": "office", "id": "6471"},
+        "seal_condition": "intact",
+        "device_time": NOW,
+        "seq": 1,
+        "photos": [],
+        "prev_hash": None,
+        "unsigned_reason": "sealed at the desk without a passkey",
+    }
+    for record in (document, seal, sealed):
+        assert validate_record(record) == [], record["_id"]
+    return [document, seal, sealed]
+
+
+def stop_record(date: str) -> dict[str, Any]:
+    return {
+        "_id": f"stop:{date.replace('-', '')}-kariangau",
+        "type": "stop",
+        "office": "6471",
+        "van": "van-balikpapan-1",
+        "date": date,
+        "place_name": "Kantor Kelurahan Kariangau",
+        "address": "Jl. Kariangau Km. 5, Kariangau",
+        "kecamatan": "Balikpapan Barat",
+        "planned_residents": 12,
+    }
+
+
+def qr_png(text: str, path: Path) -> Path:
+    qrcode.make(text, box_size=8, border=4).save(path)
+    return path
+
+
+def seal_photo(path: Path) -> Path:
+    """A large camera-like JPEG (4000x3000) so compression has work to do."""
+    image = Image.new("RGB", (4000, 3000), (180, 140, 90))
+    for x in range(0, 4000, 50):
+        for y in range(0, 3000, 600):
+            image.putpixel((x, y), (x % 255, y % 255, 30))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=95)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def open_app_and_go_offline(
+    page: Page, context: BrowserContext, server: ServerProcess, docs: list[dict[str, Any]], me: dict[str, Any]
+) -> None:
+    """Load the app once online (service worker installed, data seeded), then cut the network and reload."""
+    page.goto(f"http://localhost:{server.port}/app")
+    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_selector("#app[data-ready='true']")
+    page.evaluate("([docs, me]) => window.segelData.loadPulled(docs, me)", [docs, me])
+    if me["role"] == "courier":  # the scanner's wasm is fetched while there is signal
+        page.wait_for_function("document.documentElement.dataset.scanner !== undefined", timeout=20000)
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("#app[data-ready='true']")
+    expect(page.locator("[data-role='connectivity']")).to_have_text("Luring (tanpa sinyal)")
+
+
+def local_docs(page: Page, prefix: str) -> list[dict[str, Any]]:
+    return list(page.evaluate("(prefix) => window.segelData.localDocs(prefix)", prefix))
+
+
+def test_courier_picks_up_and_delivers_offline(
+    page: Page, context: BrowserContext, live_server: ServerProcess, tmp_path: Path
+) -> None:
+    docs = [
+        *document_records("A0001", "Siti Rahmawati", "6471054506900012", "BP00012001"),
+        *document_records("A0002", "Budi Hartono", "6471021203850007", "BP00012002"),
+    ]
+    open_app_and_go_offline(page, context, live_server, docs, COURIER)
+
+    # My documents: masked NIK only, and a map link.
+    first = page.locator("[data-doc='document:01JDTESTA0001']")
+    expect(first.locator("[data-role='nik']")).to_have_text("NIK 647105********12")
+    assert "6471054506900012" not in page.content()
+
+    page.get_by_role("link", name="Ambil 2 dokumen di kantor").click()
+    rows = page.locator("li[data-doc]")
+    expect(rows).to_have_count(2)
+    row1 = page.locator("li[data-doc='document:01JDTESTA0001']")
+    row1.locator("[data-role='seal-image']").set_input_files(qr_png("BP00012001", tmp_path / "seal1.png"))
+    expect(row1.locator("[data-role='seal-verdict']")).to_have_text("Cocok: BP00012001", timeout=20000)
+    row1.locator("[data-role='seal-photo']").set_input_files(seal_photo(tmp_path / "photo1.jpg"))
+    expect(row1.locator("[data-role='photo-status']")).to_contain_text("1 foto siap", timeout=20000)
+    row2 = page.locator("li[data-doc='document:01JDTESTA0002']")
+    row2.locator("[data-role='seal-number']").fill("BP00099999")  # typed, and wrong: shown loudly
+    expect(row2.locator("[data-role='seal-verdict']")).to_contain_text("TIDAK COCOK")
+    page.get_by_label("Sertakan lokasi GPS").uncheck()
+    page.get_by_role("button", name="Konfirmasi pengambilan").click()
+    expect(page.locator("[data-role='flash']")).to_have_text("2 dokumen dicatat sudah diambil.")
+
+    # Deliver the first one to the resident with the receipt code.
+    page.locator("a[data-doc='document:01JDTESTA0001']").click()
+    page.get_by_role("link", name="Serahkan ke penerima").click()
+    page.locator("[data-role='seal-image']").set_input_files(qr_png("BP00012001", tmp_path / "seal1b.png"))
+    expect(page.locator("[data-role='seal-verdict']")).to_have_text("Cocok: BP00012001", timeout=20000)
+    page.locator("[data-role='seal-photo']").set_input_files(seal_photo(tmp_path / "photo2.jpg"))
+    expect(page.locator("[data-role='photo-status']")).to_contain_text("1 foto siap", timeout=20000)
+    page.get_by_label("Kode penerimaan").fill("k7m4qx")
+    page.get_by_label("Sertakan lokasi GPS").uncheck()
+    page.get_by_role("button", name="Simpan penyerahan").click()
+    expect(page.locator("[data-role='flash']")).to_contain_text("tersimpan")
+    expect(page.locator("ol.timeline li")).to_have_count(3)
+
+    handoffs = {h["_id"]: h for h in local_docs(page, "handoff:")}
+    mine = sorted((h for h in handoffs.values() if h["author"] == COURIER["user_id"]), key=lambda h: h["seq"])
+    assert [h["kind"] for h in mine] == ["picked_up", "picked_up", "delivered"]
+    for handoff in mine:
+        assert validate_record(handoff) == []
+        assert handoff["unsigned_reason"]  # no passkey on this test phone: kept, not blocked
+    pickup1 = next(
+        h for h in mine if h["document_id"] == "document:01JDTESTA0001" and h["kind"] == "picked_up"
+    )
+    pickup2 = next(h for h in mine if h["document_id"] == "document:01JDTESTA0002")
+    delivered = mine[-1]
+    assert pickup1["prev_hash"] == record_hash(handoffs["handoff:01JDSEALA0001"])
+    assert delivered["prev_hash"] == record_hash(pickup1)
+    assert pickup2["seal_number_scanned"] == "BP00099999" and pickup2["seal_match"] is False
+    assert delivered["receipt_code"] == "K7M4QX" and delivered["seal_match"] is True
+
+    photos = local_docs(page, "photo:")
+    assert {p["handoff_id"] for p in photos} == {pickup1["_id"], delivered["_id"]}
+    for photo in photos:
+        assert validate_record({k: v for k, v in photo.items() if k != "_digest_sha256"}) == []
+        assert photo["size"] <= 200 * 1024 and max(photo["width"], photo["height"]) <= 1600
+        assert photo["sha256"] == photo["_digest_sha256"]  # computed again from the stored bytes
+    expect(page.locator("[data-role='pending-records']")).to_have_text("3 catatan menunggu")
+    expect(page.locator("[data-role='pending-photos']")).to_have_text("2 foto menunggu")
+
+
+def test_van_visit_offline_checks_nik_and_health_protocol(
+    page: Page, context: BrowserContext, live_server: ServerProcess
+) -> None:
+    open_app_and_go_offline(page, context, live_server, [], VAN_OPERATOR)
+    date = page.evaluate(
+        "() => { const d = new Date(); return d.getFullYear() + '-' + "
+        "String(d.getMonth() + 1).padStart(2, '0') + '-' + String(d.getDate()).padStart(2, '0'); }"
+    )
+    page.evaluate("(docs) => window.segelData.loadPulled(docs)", [stop_record(date)])
+    page.reload()
+    expect(page.locator("h1")).to_have_text("Jadwal hari ini")
+    page.get_by_role("link", name="Catat perekaman", exact=True).click()
+
+    nik = page.get_by_label("NIK", exact=True)
+    nik.fill("6471053002900012")  # 30 February does not exist
+    expect(page.locator("[data-role='nik-status']")).to_have_text("Tanggal lahir 30-02-90 tidak ada.")
+    nik.fill("6471054506900012")  # a woman born 5 June 1990
+    expect(page.locator("[data-role='nik-status']")).to_contain_text("lahir 05-06-90 · perempuan")
+    page.get_by_label("Nama warga").fill("Siti Rahmawati")
+    page.get_by_label("Suhu petugas (°C)").fill("36.5")
+    page.get_by_label("Suhu pemohon (°C)").fill("38.1")  # fever: recording suspended
+    page.get_by_label("Alat sudah didisinfeksi").check()
+    page.get_by_label("Sarung tangan dan masker dipakai").check()
+    page.get_by_label("Hand sanitizer dipakai").check()
+    expect(page.get_by_text("Perekaman ditangguhkan")).to_be_visible()
+    page.locator("[data-role='capture-iris']").select_option("failed")
+    page.locator("[data-role='capture-iris-reason']").fill("katarak pada kedua mata")
+    page.get_by_label("Nomor seri alat perekam").fill("BIO-KIT-BPN-0021")
+
+    page.get_by_role("button", name="Simpan perekaman").click()  # no emergency reason yet: refused, kept
+    expect(page.locator(".errors")).to_contain_text("Alasan darurat wajib diisi.")
+    page.get_by_label("Alasan darurat (wajib jika tetap merekam)").fill(
+        "Pemohon dirawat inap dan perlu KTP-el untuk BPJS hari ini"
+    )
+    page.get_by_role("button", name="Simpan perekaman").click()
+    expect(page.locator("[data-role='flash']")).to_have_text("Perekaman Siti Rahmawati tersimpan.")
+
+    visits = local_docs(page, "visit:")
+    assert len(visits) == 1
+    visit = visits[0]
+    assert validate_record(visit) == []
+    assert visit["stop_id"] == stop_record(date)["_id"] and visit["van"] == "van-balikpapan-1"
+    assert visit["captures"]["iris"] == {"status": "failed", "reason": "katarak pada kedua mata"}
+    assert visit["health"]["applicant_temperature_c"] == 38.1
+
+
+@pytest.mark.parametrize("lang", ["en"])
+def test_language_switch_keeps_working_offline(
+    page: Page, context: BrowserContext, live_server: ServerProcess, lang: str
+) -> None:
+    open_app_and_go_offline(
+        page,
+        context,
+        live_server,
+        document_records("A0003", "Dewi Lestari", "6471054506900012", "BP00012003"),
+        COURIER,
+    )
+    page.locator("[data-role='lang']").click()
+    expect(page.locator("h1")).to_have_text("My documents")
+    expect(page.locator("[data-role='connectivity']")).to_have_text("Offline (no signal)")
+    page.reload()
+    expect(page.locator("h1")).to_have_text("My documents")
