@@ -1,0 +1,66 @@
+"""Live sync picks up what staff write; records that leave a courier's scope leave the device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from server.settings import Settings
+from sync.couch import CouchClient
+from tests.support.identity import issue_device_token, make_user
+from tests.support.pouch_client import document_record, run_client, seal_record
+from tests.support.servers import ServerProcess
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_live_sync_picks_up_a_document_staff_assign_later(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess, tmp_path: Path
+) -> None:
+    await make_user(couch, settings, "kurir.a", "courier")
+    token = await issue_device_token(couch, settings, "kurir.a")
+    db = couch.db(settings.records_db)
+    first = document_record("kurir.a")
+    await db.bulk_docs([first])
+    later = document_record("kurir.a")
+    later_seal = seal_record(later["_id"], "BP00000077")
+    url = f"{server_process.url}/sync/records"
+    results: list[object] = []
+
+    async def live() -> None:
+        steps = [{"op": "live", "seconds": 25, "wait_for": [first["_id"], later["_id"], later_seal["_id"]]}]
+        results.extend(await anyio.to_thread.run_sync(lambda: run_client(url, token, tmp_path / "a", steps)))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(live)
+        await anyio.sleep(3)
+        # Staff bind the seal first (A cannot see it yet), then assign the document: both must arrive.
+        await db.bulk_docs([later_seal])
+        await anyio.sleep(0.5)
+        await db.bulk_docs([later])
+    assert results[0] == {"seen": True, "denied": []}
+
+
+async def test_reassigned_document_is_purged_from_the_device(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess, tmp_path: Path
+) -> None:
+    await make_user(couch, settings, "kurir.a", "courier")
+    token = await issue_device_token(couch, settings, "kurir.a")
+    db = couch.db(settings.records_db)
+    keep, moving = document_record("kurir.a"), document_record("kurir.a")
+    moving_seal = seal_record(moving["_id"], "BP00000088")
+    await db.bulk_docs([keep, moving, moving_seal])
+    url = f"{server_process.url}/sync/records"
+
+    before = run_client(url, token, tmp_path / "a", [{"op": "pull"}, {"op": "dump"}])
+    assert set(before[1]["docs"]) == {keep["_id"], moving["_id"], moving_seal["_id"]}
+
+    current = await db.get(moving["_id"])
+    current["assignment"]["courier"] = "kurir.b"
+    await db.put(current)
+
+    after = run_client(url, token, tmp_path / "a", [{"op": "purge"}, {"op": "pull"}, {"op": "dump"}])
+    assert sorted(after[0]["purge"]) == sorted([moving["_id"], moving_seal["_id"]])
+    assert set(after[2]["docs"]) == {keep["_id"]}
