@@ -69,6 +69,13 @@ REPORTS_DESIGN: JSONDict = {
                 "{ emit(doc.document_id, doc.kind); } }"
             ),
         },
+        # The office's documents, newest first: the intake desk's worklist.
+        "documents": {
+            "map": (
+                "function (doc) { if (doc.type === 'document') "
+                "{ emit([doc.office, doc.created_at], null); } }"
+            ),
+        },
         # Everything about one document, the document itself first: the custody timeline in one query.
         "by_document": {
             "map": (

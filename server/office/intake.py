@@ -164,10 +164,10 @@ async def bind_seal(ledger: Ledger, principal: Principal, document_id: str, seal
         raise IntakeError(
             f"Dokumen ini sudah disegel dengan segel {existing}. Untuk segel baru, catat cetak ulang."
         )
-    return await _seal(ledger, principal, document, number, office, prev_hash=None, kind="sealed")
+    return await seal_document(ledger, principal, document, number, office, prev_hash=None, kind="sealed")
 
 
-async def _seal(
+async def seal_document(
     ledger: Ledger,
     principal: Principal,
     document: JSONDict,

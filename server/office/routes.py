@@ -1,7 +1,431 @@
-"""Office routes (filled in by the office feature)."""
+"""Office pages: thin handlers (parse, call a service, render). Every one asks `require` first.
+
+Staff act for their own office only; admins pick one with `?office=`. A record of another office answers
+403 before anything of it is read into the page.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
 
-routes: list[BaseRoute] = []
+from server.access import require
+from server.errors import AppError
+from server.office import intake
+from server.office.checks import run_checks
+from server.office.conflicts import ConflictError, load_revisions, resolve_conflict
+from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard
+from server.office.exceptions import ResolutionError, list_queue, resolve
+from server.office.handover import (
+    DOC_KIND_LABELS,
+    ScannedItem,
+    confirm_handover,
+    confirmation_of,
+    create_handover,
+    render_report,
+)
+from server.office.intake import IntakeError
+from server.office.ledger import Ledger, key
+from server.office.lost import LostError, record_lost, record_reprint
+from server.office.notifications import enqueue
+from server.office.timeline import CONDITION_LABELS, PARTY_LABELS, has_photo, load_timeline
+from server.office.web import (
+    checked_form,
+    config_of,
+    ledger_of,
+    render,
+    staff_for_office,
+    staff_for_record,
+    text,
+)
+from server.residents.links import issue_link
+from sync.types import JSONDict
+
+
+def _see_other(url: str) -> Response:
+    return RedirectResponse(url, status_code=303)
+
+
+async def _record(ledger: Ledger, record_id: str, prefix: str) -> JSONDict:
+    doc = await ledger.records.get_or_none(record_id) if record_id.startswith(prefix) else None
+    if doc is None:
+        raise AppError(404, "not_found", "Catatan tidak ditemukan. Periksa nomornya.")
+    return doc
+
+
+# --- dashboard -------------------------------------------------------------------------------------------
+
+
+async def dashboard(request: Request) -> Response:
+    _, office = staff_for_office(request)
+    config = config_of(request)
+    data = await load_dashboard(ledger_of(request), office, sla_hours=config.sla_hours)
+    return render(
+        request,
+        "office/dashboard.html",
+        {"office": office, "d": data, "kinds": TILE_KINDS, "labels": TILE_LABELS, "chart": chart_bars(data)},
+    )
+
+
+# --- intake ----------------------------------------------------------------------------------------------
+
+
+async def _intake_page(request: Request, office: str, status: int = 200, **context: object) -> Response:
+    ledger = ledger_of(request)
+    rows = await ledger.records.view(
+        "reports",
+        "documents",
+        startkey=key([office, {}]),
+        endkey=key([office]),
+        descending=True,
+        include_docs=True,
+        limit=30,
+    )
+    documents = [row["doc"] for row in rows["rows"]]
+    return render(
+        request,
+        "office/intake.html",
+        {
+            "office": office,
+            "documents": documents,
+            "kinds": DOC_KIND_LABELS,
+            "partners": intake.PARTNERS,
+            "columns": intake.CSV_COLUMNS,
+            **context,
+        },
+        status,
+    )
+
+
+async def intake_page(request: Request) -> Response:
+    _, office = staff_for_office(request)
+    return await _intake_page(request, office, message=request.query_params.get("ok"))
+
+
+async def _welcome(request: Request, ledger: Ledger, document: JSONDict) -> None:
+    """Give the resident their link and tell them the document is ready."""
+    token = await issue_link(ledger, document)
+    await enqueue(ledger, "document_ready", document, f"{request.app.state.settings.origin}/r/{token}")
+
+
+async def register_document(request: Request) -> Response:
+    principal, office = staff_for_office(request)
+    form = await checked_form(request, principal)
+    fields = {name: text(form, name) for name in intake.CSV_COLUMNS}
+    doc, errors = intake.document_from_fields(fields, office, principal.user_id)
+    if errors:
+        return await _intake_page(request, office, 400, errors=errors, values=fields)
+    ledger = ledger_of(request)
+    await intake.register_documents(ledger, [doc])
+    await _welcome(request, ledger, doc)
+    return _see_other(f"/office/documents/{doc['_id']}")
+
+
+async def import_csv(request: Request) -> Response:
+    principal, office = staff_for_office(request)
+    form = await checked_form(request, principal)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return await _intake_page(request, office, 400, error="Pilih berkas CSV dari sistem cetak.")
+    raw = await upload.read()
+    await form.close()
+    try:
+        report = intake.parse_csv(raw.decode("utf-8"), office, principal.user_id)
+    except UnicodeDecodeError:
+        return await _intake_page(
+            request, office, 400, error="Berkas bukan teks UTF-8; simpan ulang sebagai CSV UTF-8."
+        )
+    except IntakeError as exc:
+        return await _intake_page(request, office, 400, error=exc.reason)
+    ledger = ledger_of(request)
+    await intake.register_documents(ledger, report.accepted)
+    for doc in report.accepted:
+        await _welcome(request, ledger, doc)
+    return render(request, "office/import_report.html", {"office": office, "report": report})
+
+
+async def bind_seal(request: Request) -> Response:
+    principal, office = staff_for_office(request)
+    form = await checked_form(request, principal)
+    try:
+        await intake.bind_seal(
+            ledger_of(request), principal, text(form, "document_id"), text(form, "seal_number")
+        )
+    except IntakeError as exc:
+        return await _intake_page(request, office, 400, error=exc.reason)
+    return _see_other(f"/office/intake?ok=segel&office={office}")
+
+
+async def assign(request: Request) -> Response:
+    principal, office = staff_for_office(request)
+    form = await checked_form(request, principal)
+    ids = [value for value in form.getlist("document_id") if isinstance(value, str) and value]
+    if not ids:
+        return await _intake_page(request, office, 400, error="Centang dokumen yang akan ditugaskan.")
+    try:
+        await intake.assign(
+            ledger_of(request),
+            principal,
+            ids,
+            text(form, "courier"),
+            text(form, "partner"),
+            text(form, "batch") or None,
+        )
+    except IntakeError as exc:
+        return await _intake_page(request, office, 400, error=exc.reason)
+    return _see_other(f"/office/intake?ok=tugas&office={office}")
+
+
+# --- timeline and photos ---------------------------------------------------------------------------------
+
+
+async def timeline(request: Request) -> Response:
+    ledger = ledger_of(request)
+    document = await _record(ledger, request.path_params["document_id"], "document:")
+    staff_for_record(request, str(document["office"]))
+    data = await load_timeline(ledger, document)
+    pickup = next((e for e in data.events if e.handoff["kind"] == "picked_up" and e.photos), None)
+    delivery = next((e for e in reversed(data.events) if e.handoff["kind"] == "delivered" and e.photos), None)
+    return render(
+        request,
+        "office/timeline.html",
+        {
+            "t": data,
+            "doc": document,
+            "kinds": DOC_KIND_LABELS,
+            "conditions": CONDITION_LABELS,
+            "parties": PARTY_LABELS,
+            "pickup": pickup,
+            "delivery": delivery,
+            "has_photo": has_photo,
+        },
+    )
+
+
+async def photo(request: Request) -> Response:
+    ledger = ledger_of(request)
+    record = await _record(ledger, request.path_params["photo_id"], "photo:")
+    staff_for_record(request, str(record["office"]))
+    name = str(record["attachment"])
+    if name not in (record.get("_attachments") or {}):
+        raise AppError(404, "not_found", "Foto ini belum sampai di server (ponsel belum sinkron).")
+    response = await ledger.records.client.request(
+        "GET", f"{ledger.records.doc_path(str(record['_id']))}/{name}"
+    )
+    return Response(
+        response.content,  # at most 5 MiB by the photo schema
+        media_type=str(record["content_type"]),
+        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# --- exceptions and conflicts ----------------------------------------------------------------------------
+
+
+async def exceptions_page(request: Request) -> Response:
+    _, office = staff_for_office(request)
+    ledger = ledger_of(request)
+    await run_checks(ledger, config_of(request), limit=500)
+    items = await list_queue(ledger, office)
+    return render(
+        request,
+        "office/exceptions.html",
+        {"office": office, "items": items, "done": request.query_params.get("ok")},
+    )
+
+
+async def resolve_exception(request: Request) -> Response:
+    principal, office = staff_for_office(request)
+    form = await checked_form(request, principal)
+    try:
+        await resolve(
+            ledger_of(request),
+            principal,
+            text(form, "kind"),
+            text(form, "subject"),
+            text(form, "action"),
+            text(form, "note"),
+        )
+    except ResolutionError as exc:
+        raise AppError(400, "bad_request", exc.reason) from exc
+    return _see_other(f"/office/exceptions?ok=1&office={office}")
+
+
+async def conflict_page(request: Request) -> Response:
+    ledger = ledger_of(request)
+    record_id = request.path_params["record_id"]
+    try:
+        current, revisions = await load_revisions(ledger, record_id)
+    except ConflictError as exc:
+        raise AppError(404, "not_found", exc.reason) from exc
+    staff_for_record(request, str(current.get("office")))
+    fields = sorted({k for r in revisions for k in r if not k.startswith("_")})
+    return render(
+        request, "office/conflict.html", {"record_id": record_id, "revisions": revisions, "fields": fields}
+    )
+
+
+async def resolve_conflict_route(request: Request) -> Response:
+    ledger = ledger_of(request)
+    record_id = request.path_params["record_id"]
+    current = await ledger.records.get_or_none(record_id)
+    if current is None:
+        raise AppError(404, "not_found", "Catatan tidak ditemukan.")
+    principal = staff_for_record(request, str(current.get("office")))
+    form = await checked_form(request, principal)
+    try:
+        await resolve_conflict(ledger, principal, record_id, text(form, "winner_rev"), text(form, "note"))
+    except ConflictError as exc:
+        raise AppError(400, "bad_request", exc.reason) from exc
+    return _see_other(f"/office/exceptions?ok=1&office={current.get('office')}")
+
+
+# --- lost documents --------------------------------------------------------------------------------------
+
+
+async def lost(request: Request) -> Response:
+    ledger = ledger_of(request)
+    document = await _record(ledger, request.path_params["document_id"], "document:")
+    principal = staff_for_record(request, str(document["office"]))
+    form = await checked_form(request, principal)
+    try:
+        await record_lost(ledger, principal, document, text(form, "note"))
+    except LostError as exc:
+        raise AppError(400, "bad_request", exc.reason) from exc
+    return _see_other(f"/office/documents/{document['_id']}")
+
+
+async def reprint(request: Request) -> Response:
+    ledger = ledger_of(request)
+    document = await _record(ledger, request.path_params["document_id"], "document:")
+    principal = staff_for_record(request, str(document["office"]))
+    form = await checked_form(request, principal)
+    try:
+        await record_reprint(ledger, principal, document, text(form, "seal_number"), text(form, "note"))
+    except (LostError, IntakeError) as exc:
+        raise AppError(400, "bad_request", exc.reason) from exc
+    return _see_other(f"/office/documents/{document['_id']}")
+
+
+# --- drive-thru handover ---------------------------------------------------------------------------------
+
+
+async def handovers_page(request: Request, status: int = 200, **context: object) -> Response:
+    _, office = staff_for_office(request)
+    ledger = ledger_of(request)
+    rows = await ledger.office.view(
+        "office",
+        "handovers",
+        startkey=key([office, {}]),
+        endkey=key([office]),
+        descending=True,
+        include_docs=True,
+        limit=20,
+    )
+    return render(
+        request,
+        "office/handovers.html",
+        {
+            "office": office,
+            "handovers": [r["doc"] for r in rows["rows"]],
+            "partners": intake.PARTNERS,
+            **context,
+        },
+        status,
+    )
+
+
+async def create_handover_route(request: Request) -> Response:
+    principal, office = staff_for_office(request)
+    form = await checked_form(request, principal)
+    ledger = ledger_of(request)
+    numbers = [n.strip().upper() for n in text(form, "seals").replace(",", "\n").splitlines() if n.strip()]
+    items = []
+    for number in numbers:
+        seal = await ledger.records.get_or_none(f"seal:{office}:{number}")
+        if seal is None:
+            return await handovers_page(request, 400, error=f"Segel {number} tidak terdaftar di kantor ini.")
+        items.append(ScannedItem(str(seal["document_id"]), number))
+    try:
+        handover = await create_handover(
+            ledger, principal, text(form, "courier"), text(form, "partner"), items
+        )
+    except IntakeError as exc:
+        return await handovers_page(request, 400, error=exc.reason)
+    return _see_other(f"/office/handovers/{handover['_id']}")
+
+
+async def _handover(request: Request) -> tuple[Ledger, JSONDict]:
+    ledger = ledger_of(request)
+    handover_id = request.path_params["handover_id"]
+    doc = await ledger.office.get_or_none(handover_id) if handover_id.startswith("handover:") else None
+    if doc is None:
+        raise AppError(404, "not_found", "Berita acara tidak ditemukan.")
+    return ledger, doc
+
+
+async def handover_page(request: Request) -> Response:
+    ledger, handover = await _handover(request)
+    staff_for_record(request, str(handover["office"]))
+    confirmation = await confirmation_of(ledger, handover)
+    return render(
+        request,
+        "office/handover.html",
+        {"h": handover, "confirmation": confirmation, "kinds": DOC_KIND_LABELS},
+    )
+
+
+async def handover_pdf(request: Request) -> Response:
+    ledger, handover = await _handover(request)
+    staff_for_record(request, str(handover["office"]))
+    confirmation = await confirmation_of(ledger, handover)
+    pdf = render_report(handover, confirmation, f"Disdukcapil {handover['office']}")
+    name = str(handover["_id"]).replace(":", "-")
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="BAST-{name}.pdf"'},
+    )
+
+
+async def handover_confirm_page(request: Request) -> Response:
+    ledger, handover = await _handover(request)
+    principal = require(request, "courier", office=str(handover["office"]))
+    if principal.user_id != handover["courier"]:
+        raise AppError(403, "forbidden", "Serah terima ini untuk kurir lain.")
+    if request.method == "POST":
+        await checked_form(request, principal)
+        try:
+            await confirm_handover(ledger, principal, handover)
+        except IntakeError as exc:
+            raise AppError(403, "forbidden", exc.reason) from exc
+    confirmation = await confirmation_of(ledger, handover)
+    return render(
+        request,
+        "office/handover_confirm.html",
+        {"h": handover, "confirmation": confirmation, "kinds": DOC_KIND_LABELS},
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/office", dashboard),
+    Route("/office/intake", intake_page),
+    Route("/office/intake/document", register_document, methods=["POST"]),
+    Route("/office/intake/csv", import_csv, methods=["POST"]),
+    Route("/office/intake/seal", bind_seal, methods=["POST"]),
+    Route("/office/intake/assign", assign, methods=["POST"]),
+    Route("/office/documents/{document_id}", timeline),
+    Route("/office/documents/{document_id}/lost", lost, methods=["POST"]),
+    Route("/office/documents/{document_id}/reprint", reprint, methods=["POST"]),
+    Route("/office/photos/{photo_id}", photo),
+    Route("/office/exceptions", exceptions_page),
+    Route("/office/exceptions/resolve", resolve_exception, methods=["POST"]),
+    Route("/office/conflicts/{record_id}", conflict_page),
+    Route("/office/conflicts/{record_id}/resolve", resolve_conflict_route, methods=["POST"]),
+    Route("/office/handovers", handovers_page),
+    Route("/office/handovers/new", create_handover_route, methods=["POST"]),
+    Route("/office/handovers/{handover_id}/report.pdf", handover_pdf),
+    Route("/office/handovers/{handover_id}/confirm", handover_confirm_page, methods=["GET", "POST"]),
+    Route("/office/handovers/{handover_id}", handover_page),
+]

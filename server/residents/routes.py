@@ -1,7 +1,194 @@
-"""Residents' routes (filled in by the office feature)."""
+"""The residents' page: no login, an unguessable link, rate limited, and never a NIK on screen.
+
+Forms carry a CSRF token bound to a random cookie set on this page (double submit), so another site cannot
+post complaints or confirmations in a resident's name.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import base64
+import secrets
 
-routes: list[BaseRoute] = []
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from server.errors import AppError
+from server.identity.sessions import check_csrf_token, csrf_token
+from server.office.handover import DOC_KIND_LABELS
+from server.office.intake import IntakeError, choose_delivery
+from server.office.ledger import Ledger, create_once, new_id, now_iso
+from server.office.notifications import enqueue
+from server.office.timeline import load_timeline
+from server.office.web import config_of, ledger_of
+from server.residents.links import document_for, token_hash
+from server.residents.ratelimit import count_hit
+from server.residents.story import plain_story
+from server.templating import templates
+from sync.schemas import validate_record
+from sync.types import JSONDict
+
+NONCE_COOKIE = "segel_r"
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+COMPLAINT_KINDS = {
+    "seal_broken": "Segel rusak atau terbuka",
+    "not_received": "Dokumen belum saya terima",
+    "wrong_document": "Dokumen yang diterima salah",
+}
+_IMAGE_TYPES = {b"\xff\xd8\xff": ("image/jpeg", "photo.jpg"), b"RIFF": ("image/webp", "photo.webp")}
+
+
+async def _open(request: Request) -> tuple[Ledger, str, JSONDict]:
+    """Count the request against its link and its address, then find the document; 404 for unknown links."""
+    ledger = ledger_of(request)
+    token = request.path_params["token"]
+    limit = config_of(request).resident_rate_per_hour
+    client = request.client.host if request.client else "unknown"
+    if (
+        await count_hit(ledger.office, f"resident-link:{token_hash(token)}") > limit
+        or await count_hit(ledger.office, f"resident-ip:{client}") > limit * 5
+    ):
+        raise AppError(429, "too_many_requests", "Terlalu banyak percobaan. Coba lagi satu jam lagi.")
+    document = await document_for(ledger, token)
+    if document is None:
+        raise AppError(
+            404,
+            "not_found",
+            "Tautan ini tidak dikenal. Buka tautan dari pesan Disdukcapil, atau hubungi kantor.",
+        )
+    return ledger, token, document
+
+
+def _binding(request: Request, token: str) -> str | None:
+    nonce = request.cookies.get(NONCE_COOKIE)
+    return f"resident:{nonce}:{token_hash(token)}" if nonce else None
+
+
+async def _checked_form(request: Request, token: str):  # type: ignore[no-untyped-def]
+    form = await request.form(max_files=1, max_fields=20, max_part_size=MAX_PHOTO_BYTES + 1024)
+    submitted = form.get("csrf")
+    if not check_csrf_token(
+        request.app.state.settings,
+        _binding(request, token),
+        submitted if isinstance(submitted, str) else None,
+    ):
+        raise AppError(403, "forbidden", "Formulir kedaluwarsa. Muat ulang halaman lalu kirim lagi.")
+    return form
+
+
+async def resident_page(request: Request) -> Response:
+    ledger, token, document = await _open(request)
+    timeline = await load_timeline(ledger, document)
+    confirmation = await ledger.office.get_or_none(f"resident_confirmation:{document['_id']}")
+    nonce = request.cookies.get(NONCE_COOKIE) or secrets.token_urlsafe(16)
+    settings = request.app.state.settings
+    story = plain_story(document, timeline)
+    response = templates.TemplateResponse(
+        request,
+        "residents/page.html",
+        {
+            "doc": document,
+            "kind_label": DOC_KIND_LABELS.get(str(document["doc_kind"]), document["doc_kind"]),
+            "story": story,
+            "confirmation": confirmation,
+            "complaint_kinds": COMPLAINT_KINDS,
+            "token": token,
+            "sent": request.query_params.get("sent"),
+            "csrf": csrf_token(settings, f"resident:{nonce}:{token_hash(token)}"),
+        },
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+    response.set_cookie(
+        NONCE_COOKIE, nonce, httponly=True, samesite="strict", secure=settings.secure_cookies, path="/r/"
+    )
+    return response
+
+
+def _back(token: str, sent: str) -> Response:
+    return RedirectResponse(f"/r/{token}?sent={sent}", status_code=303)
+
+
+async def confirm_receipt(request: Request) -> Response:
+    ledger, token, document = await _open(request)
+    await _checked_form(request, token)
+    timeline = await load_timeline(ledger, document)
+    if not any(e.handoff["kind"] == "delivered" for e in timeline.events):
+        raise AppError(
+            400, "bad_request", "Dokumen belum tercatat diantar. Jika sudah Anda terima, kirim pengaduan."
+        )
+    await create_once(
+        ledger.office,
+        {
+            "_id": f"resident_confirmation:{document['_id']}",
+            "type": "resident_confirmation",
+            "office": document["office"],
+            "document_id": document["_id"],
+            "created_at": now_iso(),
+        },
+    )
+    return _back(token, "confirmed")
+
+
+async def choose(request: Request) -> Response:
+    ledger, token, document = await _open(request)
+    form = await _checked_form(request, token)
+    choice = form.get("delivery")
+    timeline = await load_timeline(ledger, document)
+    if any(e.handoff["kind"] in ("picked_up", "delivered") for e in timeline.events):
+        raise AppError(400, "bad_request", "Dokumen sudah dalam pengantaran; pilihan tidak bisa diubah lagi.")
+    try:
+        await choose_delivery(ledger, str(document["_id"]), choice if isinstance(choice, str) else "")
+    except IntakeError as exc:
+        raise AppError(400, "bad_request", exc.reason) from exc
+    return _back(token, "choice")
+
+
+async def complain(request: Request) -> Response:
+    ledger, token, document = await _open(request)
+    form = await _checked_form(request, token)
+    kind = form.get("kind")
+    description = form.get("description")
+    complaint: JSONDict = {
+        "_id": f"complaint:{new_id()}",
+        "type": "complaint",
+        "schema_version": 1,
+        "office": document["office"],
+        "created_at": now_iso(),
+        "author": "resident",
+        "document_id": document["_id"],
+        "kind": kind if isinstance(kind, str) and kind in COMPLAINT_KINDS else "",
+        "description": description.strip() if isinstance(description, str) else "",
+        "channel": "resident_page",
+    }
+    photo = form.get("photo")
+    data = await photo.read() if isinstance(photo, UploadFile) and photo.filename else None
+    await form.close()
+    if data is not None:
+        if len(data) > MAX_PHOTO_BYTES:
+            raise AppError(413, "too_large", "Foto lebih dari 5 MB. Kirim foto yang lebih kecil.")
+        kind_of = next((v for magic, v in _IMAGE_TYPES.items() if data.startswith(magic)), None)
+        if kind_of is None or (kind_of[0] == "image/webp" and data[8:12] != b"WEBP"):
+            raise AppError(400, "bad_request", "Foto harus berformat JPEG atau WebP.")
+        complaint["photo_attachment"] = kind_of[1]
+        complaint["_attachments"] = {
+            kind_of[1]: {"content_type": kind_of[0], "data": base64.b64encode(data).decode()}
+        }
+    errors = validate_record(complaint)
+    if errors:
+        fields = {e.field for e in errors}
+        reason = (
+            "Pilih jenis pengaduan." if "kind" in fields else "Ceritakan apa yang terjadi (minimal 5 huruf)."
+        )
+        raise AppError(400, "bad_request", reason)
+    await ledger.records.put(complaint)
+    await enqueue(ledger, "complaint_received", document, f"{request.app.state.settings.origin}/r/{token}")
+    return _back(token, "complaint")
+
+
+routes: list[BaseRoute] = [
+    Route("/r/{token}", resident_page),
+    Route("/r/{token}/confirm", confirm_receipt, methods=["POST"]),
+    Route("/r/{token}/delivery", choose, methods=["POST"]),
+    Route("/r/{token}/complaint", complain, methods=["POST"]),
+]

@@ -54,8 +54,9 @@ async def test_two_devices_conflict_is_resolved_keeping_both_revisions(
     assert after["_rev"].startswith("3-") and "assignment" not in after
     history = await ledger.office.get(str(resolution["history_id"]))
     assert {r["_rev"] for r in history["revisions"]} == {desk["_rev"], phone["_rev"]}
-    assert next(r for r in history["revisions"] if r["_rev"] == phone["_rev"])["assignment"][
-        "courier"
-    ] == "gojek.andi"
+    assert (
+        next(r for r in history["revisions"] if r["_rev"] == phone["_rev"])["assignment"]["courier"]
+        == "gojek.andi"
+    )
     assert [item for item in await list_queue(ledger, "6471") if item.kind == "conflict"] == []
     assert current["_rev"] in (desk["_rev"], phone["_rev"])

@@ -12,19 +12,19 @@ from PIL import Image, ImageDraw
 from server.office.intake import document_from_fields
 from server.office.ledger import Ledger, new_id, now_iso
 from server.settings import Settings
-from sync.bootstrap import bootstrap
 from sync.couch import CouchClient
 from sync.custody_hash import handoff_hash
 from sync.principal import Principal
 from sync.schemas import validate_record
 from sync.types import JSONDict
+from tests.support.identity import ensure_databases
 
 #: NIKs that pass sync.nik checks (district 6471 / 3273), used by every office test.
 NIKS = ("6471061503920004", "6471044107850002", "3273015708900003")
 
 
 async def ready_ledger(couch: CouchClient, settings: Settings) -> Ledger:
-    await bootstrap(couch, settings.db_prefix)
+    await ensure_databases(couch, settings)  # retries when the app's own start-up bootstrap races it
     return Ledger.of(couch, settings)
 
 

@@ -1,0 +1,84 @@
+"""Request helpers shared by the office pages: who is asking for which office, forms, CSRF, rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.access import current_principal, require
+from server.errors import AppError
+from server.identity.sessions import check_csrf_token, csrf_token
+from server.office.config import OfficeConfig
+from server.office.ledger import Ledger
+from server.settings import Settings
+from server.templating import templates
+from sync.principal import Principal
+
+OFFICE_ROLES = ("staff", "admin")
+
+
+def ledger_of(request: Request) -> Ledger:
+    return Ledger.of(request.app.state.couch, request.app.state.settings)
+
+
+def config_of(request: Request) -> OfficeConfig:
+    config = getattr(request.app.state, "office_config", None)
+    if config is None:
+        config = OfficeConfig.from_env()
+        request.app.state.office_config = config
+    return config
+
+
+def staff_for_office(request: Request) -> tuple[Principal, str]:
+    """Staff act for their own office; admins name one with `?office=`. Others get 401/403."""
+    principal = current_principal(request)
+    wanted = request.query_params.get("office") or (principal.office if principal else None)
+    principal = require(request, *OFFICE_ROLES, office=wanted)
+    if wanted is None:
+        raise AppError(400, "bad_request", "Pilih kantor dengan ?office=<kode kantor>. (Choose an office.)")
+    return principal, wanted
+
+
+def staff_for_record(request: Request, office: str | None) -> Principal:
+    """Staff or admin who may act for the office a record belongs to."""
+    return require(request, *OFFICE_ROLES, office=office or "")
+
+
+def _binding(principal: Principal) -> str:
+    return principal.session_id or principal.token_id or principal.user_id
+
+
+def form_token(request: Request, principal: Principal) -> str:
+    settings: Settings = request.app.state.settings
+    return csrf_token(settings, _binding(principal))
+
+
+async def checked_form(request: Request, principal: Principal) -> FormData:
+    """The posted form, after checking its CSRF token (a form from another site has none)."""
+    form = await request.form(max_files=2, max_fields=500, max_part_size=6 * 1024 * 1024)
+    token = form.get("csrf")
+    if not check_csrf_token(
+        request.app.state.settings, _binding(principal), token if isinstance(token, str) else None
+    ):
+        raise AppError(
+            403,
+            "forbidden",
+            "Formulir kedaluwarsa atau bukan dari Segel. Muat ulang halaman lalu kirim lagi.",
+        )
+    return form
+
+
+def text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    principal = current_principal(request)
+    base: dict[str, Any] = {"principal": principal}
+    if principal is not None:
+        base["csrf"] = form_token(request, principal)
+    return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)

@@ -1,0 +1,77 @@
+"""A document's custody told in plain words for the resident: no ids, no NIK, no courier ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from server.office.timeline import Timeline
+from sync.types import JSONDict
+
+FAILURE_WORDS = {
+    "not_at_home": "tidak ada orang di rumah",
+    "address_not_found": "alamat tidak ditemukan",
+    "refused": "ditolak",
+    "damaged": "amplop rusak",
+    "other": "alasan lain",
+}
+PARTNER_WORDS = {
+    "gojek": "Gojek",
+    "grab": "Grab",
+    "pos_indonesia": "Pos Indonesia",
+    "maxim": "Maxim",
+    "office": "petugas kantor",
+}
+
+
+@dataclass
+class Story:
+    headline: str
+    steps: list[tuple[str, str]] = field(default_factory=list)  # (when, what happened)
+    delivered: bool = False
+    in_transit: bool = False
+    can_choose: bool = True
+
+
+def plain_story(document: JSONDict, timeline: Timeline) -> Story:
+    partner = PARTNER_WORDS.get(str((document.get("assignment") or {}).get("partner")), "kurir")
+    steps = [(str(document["created_at"])[:16].replace("T", " "), "Dokumen Anda selesai dicetak di kantor.")]
+    headline = "Dokumen Anda sudah selesai dan menunggu di kantor."
+    delivered = in_transit = False
+    for event in timeline.events:
+        h = event.handoff
+        kind = h["kind"]
+        when = str(h["device_time"])[:16].replace("T", " ")
+        if kind == "sealed":
+            text = "Dokumen dimasukkan ke amplop bersegel."
+        elif kind == "picked_up":
+            text, headline, in_transit = (
+                f"Amplop dibawa kurir {partner} untuk diantar.",
+                "Sedang diantar.",
+                True,
+            )
+        elif kind == "failed_attempt":
+            reason = FAILURE_WORDS.get(str(h.get("failure_reason")), "alasan lain")
+            text, headline = (
+                f"Kurir datang tetapi gagal mengantar ({reason}).",
+                "Pengantaran akan dicoba lagi.",
+            )
+        elif kind == "delivered":
+            who = "perwakilan Anda" if h["to"].get("party") == "representative" else "Anda"
+            text, headline, delivered, in_transit = (
+                f"Amplop diterima oleh {who}.",
+                "Dokumen sudah diterima.",
+                True,
+                False,
+            )
+        elif kind == "returned":
+            text, headline, in_transit = "Amplop dikembalikan ke kantor.", "Dokumen kembali di kantor.", False
+        elif kind == "lost":
+            text, headline = (
+                "Amplop hilang dalam pengantaran; kantor akan mencetak ulang.",
+                "Dokumen dicetak ulang.",
+            )
+        else:
+            text = "Dokumen dicetak ulang; dokumen lama tidak berlaku."
+        steps.append((when, text))
+    can_choose = not any(e.handoff["kind"] in ("picked_up", "delivered") for e in timeline.events)
+    return Story(headline, steps, delivered, in_transit, can_choose)

@@ -1,0 +1,248 @@
+"""Office pages over HTTP with real sessions: roles, CSRF, and office A seeing nothing of office B."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+from starlette.testclient import TestClient
+
+from server.office.ledger import Ledger, key
+from server.settings import Settings
+from sync.couch import CouchClient
+from tests.support.identity import make_office, make_user, open_session, sign_in
+from tests.support.office import document_fields, next_handoff, put_handoff_with_photo, seal_image
+
+pytestmark = pytest.mark.anyio
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+async def people(couch: CouchClient, settings: Settings) -> None:
+    await make_office(couch, settings, "6471", "Disdukcapil Kota Balikpapan")
+    await make_office(couch, settings, "3273", "Disdukcapil Kota Bandung")
+    await make_user(couch, settings, "budi.santoso", "staff", office="6471", name="Budi Santoso")
+    await make_user(couch, settings, "rina.bandung", "staff", office="3273", name="Rina")
+    await make_user(couch, settings, "gojek.andi", "courier", office="6471", partner="gojek", name="Andi")
+    await make_user(couch, settings, "grab.sari", "courier", office="6471", partner="grab", name="Sari")
+    await make_user(couch, settings, "van.nur", "van_operator", office="6471")
+
+
+async def as_user(client: TestClient, couch: CouchClient, settings: Settings, user_id: str) -> TestClient:
+    client.cookies.clear()
+    return sign_in(client, settings, await open_session(couch, settings, user_id))
+
+
+def register(client: TestClient, **overrides: str) -> str:
+    token = csrf_of(client.get("/office/intake").text)
+    response = client.post(
+        "/office/intake/document",
+        data={"csrf": token, **document_fields(**overrides)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    return str(response.headers["location"]).removeprefix("/office/documents/")
+
+
+def seal(client: TestClient, document_id: str, number: str) -> None:
+    token = csrf_of(client.get("/office/intake").text)
+    response = client.post(
+        "/office/intake/seal",
+        data={"csrf": token, "document_id": document_id, "seal_number": number},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
+OFFICE_PAGES = ("/office", "/office/intake", "/office/exceptions", "/office/handovers")
+
+
+async def test_anonymous_couriers_and_van_operators_cannot_open_office_pages(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    for path in OFFICE_PAGES:
+        assert client.get(path).status_code == 401
+    for user in ("gojek.andi", "van.nur"):
+        await as_user(client, couch, settings, user)
+        for path in OFFICE_PAGES:
+            response = client.get(path)
+            assert response.status_code == 403, path
+            assert "Peran Anda tidak diizinkan" in response.text
+
+
+async def test_staff_registers_a_document_and_the_resident_is_notified(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    await as_user(client, couch, settings, "budi.santoso")
+    document_id = register(client, name="Siti Aminah")
+
+    page = client.get(f"/office/documents/{document_id}")
+    assert page.status_code == 200 and "Siti Aminah" in page.text
+    ledger = Ledger.of(couch, settings)
+    outbox = await ledger.office.view(
+        "office", "outbox", startkey=key(["pending"]), endkey=key(["pending", {}]), include_docs=True
+    )
+    [message] = [row["doc"] for row in outbox["rows"]]
+    assert message["document_id"] == document_id and message["kind"] == "document_ready"
+    assert f"{settings.origin}/r/" in message["text"]
+
+
+async def test_invalid_form_shows_the_reasons_and_writes_nothing(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    await as_user(client, couch, settings, "budi.santoso")
+    token = csrf_of(client.get("/office/intake").text)
+    response = client.post("/office/intake/document", data={"csrf": token, **document_fields(nik="12345")})
+    assert response.status_code == 400
+    assert "Dokumen belum disimpan" in response.text and "resident.nik" in response.text
+    rows = await Ledger.of(couch, settings).records.view("reports", "documents", reduce=False)
+    assert rows["rows"] == []
+
+
+async def test_a_form_without_its_csrf_token_is_refused(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    await as_user(client, couch, settings, "budi.santoso")
+    response = client.post("/office/intake/document", data=document_fields())
+    assert response.status_code == 403
+    assert "Formulir kedaluwarsa" in response.text
+
+
+async def test_staff_of_another_office_see_nothing_of_office_a(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    await as_user(client, couch, settings, "budi.santoso")
+    document_id = register(client, name="Siti Aminah")
+    seal(client, document_id, "BP00012345")
+    ledger = Ledger.of(couch, settings)
+    sealed = next(
+        e
+        for e in (
+            await ledger.records.view(
+                "reports",
+                "by_document",
+                startkey=key([document_id, 1]),
+                endkey=key([document_id, 1, {}]),
+                include_docs=True,
+            )
+        )["rows"]
+        if e["doc"]["type"] == "handoff"
+    )["doc"]
+    pickup = next_handoff(sealed, "picked_up", seal_condition="damaged")
+    photo = await put_handoff_with_photo(ledger, pickup, seal_image(1))
+    token = csrf_of(client.get("/office/handovers").text)
+    handover = client.post(
+        "/office/handovers/new",
+        data={"csrf": token, "courier": "gojek.andi", "partner": "gojek", "seals": "BP00012345"},
+        follow_redirects=False,
+    )
+    handover_path = handover.headers["location"]
+    assert client.get(f"/office/photos/{photo['_id']}").content == seal_image(1)
+
+    await as_user(client, couch, settings, "rina.bandung")
+    for path in (
+        f"/office/documents/{document_id}",
+        f"/office/photos/{photo['_id']}",
+        f"/office/conflicts/{document_id}",
+        handover_path,
+        f"{handover_path}/report.pdf",
+        "/office?office=6471",
+        "/office/intake?office=6471",
+        "/office/exceptions?office=6471",
+    ):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert "Siti Aminah" not in response.text and "BP00012345" not in response.text
+    token = csrf_of(client.get("/office/intake").text)
+    for path, data in (
+        (f"/office/documents/{document_id}/lost", {"note": "hilang di jalan"}),
+        (f"/office/documents/{document_id}/reprint", {"seal_number": "BP00099999"}),
+        ("/office/intake/seal", {"document_id": document_id, "seal_number": "BD00000001"}),
+        (
+            "/office/exceptions/resolve?office=6471",
+            {
+                "kind": "seal_damaged",
+                "subject": pickup["_id"],
+                "action": "checked_ok",
+                "note": "bukan urusan",
+            },
+        ),
+    ):
+        response = client.post(path, data={"csrf": token, **data})
+        assert response.status_code in (400, 403), path
+    response = client.post(
+        "/office/exceptions/resolve",
+        data={
+            "csrf": token,
+            "kind": "seal_damaged",
+            "subject": pickup["_id"],
+            "action": "checked_ok",
+            "note": "tutup",
+        },
+    )
+    assert response.status_code == 400
+    for path in OFFICE_PAGES:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Siti Aminah" not in response.text and document_id not in response.text
+        assert str(pickup["_id"]) not in response.text
+    assert await ledger.office.get_or_none(f"resolution:seal_damaged:{pickup['_id']}") is None
+    assert await ledger.records.get_or_none("seal:3273:BD00000001") is None
+
+
+async def test_drive_thru_handover_is_confirmed_by_the_courier_and_printed(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    await as_user(client, couch, settings, "budi.santoso")
+    first, second = register(client, name="Siti Aminah"), register(client, name="Yusuf Hidayat")
+    seal(client, first, "BP00000101")
+    seal(client, second, "BP00000102")
+    token = csrf_of(client.get("/office/handovers").text)
+    wrong = client.post(
+        "/office/handovers/new",
+        data={"csrf": token, "courier": "gojek.andi", "partner": "gojek", "seals": "BP00000101\nBP00000999"},
+    )
+    assert wrong.status_code == 400 and "tidak terdaftar" in wrong.text
+    response = client.post(
+        "/office/handovers/new",
+        data={
+            "csrf": token,
+            "courier": "gojek.andi",
+            "partner": "gojek",
+            "seals": "BP00000101\nbp00000102\n",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    path = response.headers["location"]
+    assert "Menunggu konfirmasi kurir" in client.get(path).text
+
+    await as_user(client, couch, settings, "grab.sari")
+    assert client.get(f"{path}/confirm").status_code == 403
+    await as_user(client, couch, settings, "gojek.andi")
+    page = client.get(f"{path}/confirm")
+    assert page.status_code == 200 and "BP00000101" in page.text
+    assert client.get(path).status_code == 403  # the courier sees only the confirm page
+    confirmed = client.post(f"{path}/confirm", data={"csrf": csrf_of(page.text)})
+    assert confirmed.status_code == 200 and "Sudah Anda konfirmasi" in confirmed.text
+
+    await as_user(client, couch, settings, "budi.santoso")
+    pdf = client.get(f"{path}/report.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "BERITA ACARA SERAH TERIMA" in text
+    assert "BP00000101" in text and "BP00000102" in text
+    assert "Siti Aminah" in text and "gojek.andi" in text
+    assert "dikonfirmasi oleh kurir Andi" in text
