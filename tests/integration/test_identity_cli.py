@@ -1,0 +1,113 @@
+"""The identity administration commands, run in-process as `segel <command>` against the real database."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from server.cli import main
+from server.demo import generate_demo
+from server.identity.store import IdentityStore
+from server.settings import Settings
+from sync.couch import CouchClient
+from sync.types import JSONDict
+from tests.conftest import settings_env
+
+T = TypeVar("T")
+Segel = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def segel(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Segel:
+    """`segel <argv>` in-process with the test's environment; returns (exit code, stdout, stderr)."""
+    for key, value in settings_env(settings).items():
+        monkeypatch.setenv(key, value)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def _with_store(settings: Settings, action: Callable[[IdentityStore, CouchClient], Awaitable[T]]) -> T:
+    async def go() -> T:
+        couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+        try:
+            return await action(IdentityStore(couch, settings), couch)
+        finally:
+            await couch.aclose()
+
+    return asyncio.run(go())
+
+
+def test_office_user_link_token_and_revocation(segel: Segel, settings: Settings) -> None:
+    assert segel("create-office", "6471", "Disdukcapil Kota Balikpapan")[0] == 0
+    code, out, _ = segel(
+        "create-user", "gojek.andi", "--role", "courier", "--office", "6471", "--partner", "gojek"
+    )
+    assert code == 0 and "dibuat" in out
+    assert (
+        "sudah ada"
+        in segel("create-user", "gojek.andi", "--role", "courier", "--office", "6471", "--partner", "gojek")[
+            1
+        ]
+    )
+    code, _, err = segel("create-user", "budi", "--role", "staff", "--office", "9999")
+    assert code == 1 and "create it first" in err
+
+    code, out, _ = segel("enroll-link", "gojek.andi")
+    url = re.search(r"http://\S+/auth/enroll/(\S+)", out)
+    assert code == 0 and url is not None and "█" in out  # a QR code drawn in the terminal
+    token_in_url = url.group(1)
+    link = _with_store(settings, lambda store, couch: store.get_enrollment(token_in_url))
+    assert link is not None and link["user_id"] == "gojek.andi"
+
+    code, out, _ = segel("issue-token", "gojek.andi", "--label", "scanner")
+    found = re.search(r"id ([0-9a-f]{16})", out)
+    assert found is not None
+    token_id = found.group(1)
+    token = out.strip().splitlines()[-1]
+    stored: Any = _with_store(settings, lambda store, couch: store.get_token(token))
+    assert stored["token_id"] == token_id and token not in str(stored)  # only the hash is kept
+    assert segel("revoke-token", token_id)[0] == 0
+    revoked_token: Any = _with_store(settings, lambda store, couch: store.get_token(token))
+    assert revoked_token["revoked"] is True
+
+    assert segel("revoke-user", "gojek.andi")[0] == 0
+    revoked_user: Any = _with_store(settings, lambda store, couch: store.get_user("gojek.andi"))
+    assert revoked_user["revoked"] is True
+    assert segel("revoke-passkey", "nope")[0] == 1
+
+
+def _chain() -> list[JSONDict]:
+    chains: dict[str, list[JSONDict]] = {}
+    for record in generate_demo().records:
+        if record["type"] == "handoff":
+            chains.setdefault(record["document_id"], []).append(record)
+    return copy.deepcopy(max(chains.values(), key=len))
+
+
+def test_verify_chain_names_the_first_bad_link(segel: Segel, settings: Settings) -> None:
+    chain = _chain()
+    assert segel("create-office", "6471", "Disdukcapil Kota Balikpapan")[0] == 0  # also bootstraps
+    _with_store(settings, lambda store, couch: couch.db(settings.records_db).bulk_docs(chain))
+    code, out, _ = segel("verify-chain", chain[0]["document_id"])
+    assert code == 0 and "Rantai utuh" in out
+
+    async def tamper(store: IdentityStore, couch: CouchClient) -> None:
+        db = couch.db(settings.records_db)
+        doc = await db.get(chain[1]["_id"])
+        doc["seal_condition"] = "damaged" if doc["seal_condition"] != "damaged" else "intact"
+        await db.put(doc)
+
+    _with_store(settings, tamper)
+    code, out, _ = segel("verify-chain", chain[0]["document_id"])
+    assert code == 1 and f"#3 ({chain[2]['_id']})" in out and chain[1]["_id"] in out
+    assert segel("verify-chain", "document:NOSUCHDOCUMENT")[0] == 1
