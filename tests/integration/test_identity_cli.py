@@ -9,11 +9,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
+from starlette.testclient import TestClient
 
+from server.app import create_app
 from server.cli import main
 from server.demo import generate_demo
+from server.identity.demo import demo_login_hint
 from server.identity.store import IdentityStore
 from server.settings import Settings
+from sync.bootstrap import bootstrap
 from sync.couch import CouchClient
 from sync.types import JSONDict
 from tests.conftest import settings_env
@@ -111,3 +115,26 @@ def test_verify_chain_names_the_first_bad_link(segel: Segel, settings: Settings)
     code, out, _ = segel("verify-chain", chain[0]["document_id"])
     assert code == 1 and f"#3 ({chain[2]['_id']})" in out and chain[1]["_id"] in out
     assert segel("verify-chain", "document:NOSUCHDOCUMENT")[0] == 1
+
+
+def test_demo_login_hint_is_idempotent_and_its_links_work(settings: Settings) -> None:
+    async def go() -> tuple[str, str, int]:
+        couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+        try:
+            await bootstrap(couch, settings.db_prefix)
+            first = await demo_login_hint(couch, settings)
+            second = await demo_login_hint(couch, settings)
+            users = await IdentityStore(couch, settings).users_of_office("6471")
+            return first, second, len(users)
+        finally:
+            await couch.aclose()
+
+    first, second, user_count = asyncio.run(go())
+    assert user_count == len(generate_demo().users)
+    for hint in (first, second):
+        assert "gojek.andi" in hint and "budi.santoso" in hint and "van.agus" in hint
+    links = re.findall(r"http://\S+/auth/enroll/\S+", first + second)
+    assert len(set(links)) == 6  # fresh links every run, never the same users twice
+    with TestClient(create_app(settings), base_url="http://localhost:8000") as client:
+        page = client.get(links[0].removeprefix(settings.origin))
+        assert page.status_code == 200 and "Andi Saputra" in page.text
