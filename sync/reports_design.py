@@ -97,7 +97,8 @@ REPORTS_DESIGN: JSONDict = {
                 "  { emit([doc.office, 'photo_missing', t], null); } "
                 "} else if (doc.type === 'photo' && !(doc._attachments && doc._attachments[doc.attachment])) "
                 "{ emit([doc.office, 'photo_missing', t], null); } "
-                "else if (doc.type === 'complaint') { emit([doc.office, 'complaint', t], null); } }"
+                "else if (doc.type === 'complaint') { emit([doc.office, 'complaint', t], null); } "
+                "else if (doc.type === 'refusal') { emit([doc.office, 'refused', doc.refused_at], null); } }"
             ),
             "reduce": "_count",
         },

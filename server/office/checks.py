@@ -88,7 +88,7 @@ async def check_record(ledger: Ledger, config: OfficeConfig, doc: JSONDict) -> i
         return await _check_photo(ledger, doc)
     if kind == "handoff":
         return await _check_handoff(ledger, config, doc)
-    if str(doc.get("_id", "")).startswith("receipt:") and doc.get("signature_valid") is False:
+    if str(doc.get("_id", "")).startswith("receipt:") and _signature_invalid(doc):
         subject = str(doc.get("record_id") or str(doc["_id"])[len("receipt:") :])
         return int(
             await _finding(
@@ -101,6 +101,13 @@ async def check_record(ledger: Ledger, config: OfficeConfig, doc: JSONDict) -> i
             )
         )
     return 0
+
+
+def _signature_invalid(receipt: JSONDict) -> bool:
+    """The gateway's receipt says the passkey signature did not verify."""
+    signature = receipt.get("signature")
+    status = signature.get("status") if isinstance(signature, dict) else None
+    return status == "invalid" or receipt.get("signature_valid") is False
 
 
 async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:

@@ -60,8 +60,8 @@ KINDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     ),
     "conflict": ("Konflik sinkronisasi", ()),
 }
-RECORD_KINDS = ("seal_mismatch", "seal_damaged", "photo_missing", "complaint", "conflict")
-FINDING_KINDS = ("photo_digest", "photo_reused", "gps_far", "chain_broken", "signature_invalid", "refused")
+RECORD_KINDS = ("seal_mismatch", "seal_damaged", "photo_missing", "complaint", "conflict", "refused")
+FINDING_KINDS = ("photo_digest", "photo_reused", "gps_far", "chain_broken", "signature_invalid")
 
 
 class ResolutionError(Exception):
@@ -103,6 +103,8 @@ def _detail(kind: str, doc: JSONDict) -> str:
         return "Catatan tanpa foto segel." if doc.get("type") == "handoff" else "Foto belum sampai di server."
     if kind == "complaint":
         return f"{doc.get('kind')}: {doc.get('description')}"
+    if kind == "refused":
+        return f"{doc.get('record_type')} {doc.get('record_id')} dari {doc.get('user')}: {doc.get('reason')}"
     if kind == "conflict":
         return f"{len(doc.get('_conflicts') or [])} revisi bertentangan."
     return ""
@@ -126,6 +128,8 @@ async def list_queue(ledger: Ledger, office: str, *, limit: int = 200) -> list[Q
         for row in rows["rows"]:
             doc = row.get("doc") or {}
             document_id = doc.get("document_id") if doc.get("type") != "document" else doc.get("_id")
+            if doc.get("type") == "refusal":
+                document_id = (doc.get("record") or {}).get("document_id")
             items.append(
                 QueueItem(kind, str(row["id"]), office, str(row["key"][2]), document_id, _detail(kind, doc))
             )

@@ -68,6 +68,9 @@ class Event:
         """verified / invalid / unverified (signed, no receipt yet) / unsigned."""
         if "signature" not in self.handoff:
             return "unsigned"
+        verdict = (self.receipt or {}).get("signature")
+        if isinstance(verdict, dict) and verdict.get("status") in ("verified", "invalid"):
+            return str(verdict["status"])
         if self.receipt and "signature_valid" in self.receipt:
             return "verified" if self.receipt["signature_valid"] else "invalid"
         if self.receipt and self.receipt.get("verified_by"):

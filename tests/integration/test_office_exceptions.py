@@ -178,7 +178,7 @@ async def test_invalid_signature_receipt_is_found_and_cleared(couch: CouchClient
             "office": "6471",
             "document_id": pickup["document_id"],
             "received_at": now_iso(),
-            "signature_valid": False,
+            "signature": {"status": "invalid", "reason": "challenge mismatch", "credential_id": "AbCd"},
         }
     )
 
@@ -208,3 +208,37 @@ async def test_complaint_is_queued_and_cleared(couch: CouchClient, settings: Set
     assert "complaint" not in await open_kinds(ledger, "3273")  # another office sees nothing of it
     await resolve(ledger, staff(), "complaint", str(complaint["_id"]), "answered", "Ditelepon balik")
     assert "complaint" not in await open_kinds(ledger)
+
+
+async def test_record_refused_by_the_gateway_is_queued_and_cleared(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    doc, sealed = await sealed_document(ledger, "BP00000011")
+    refused = next_handoff(sealed, "picked_up")
+    refusal_id = f"refusal:{refused['_id']}:1-{'c' * 32}"
+    # The shape the sync gateway writes when it refuses a pushed record.
+    await ledger.records.put(
+        {
+            "_id": refusal_id,
+            "type": "refusal",
+            "record_id": refused["_id"],
+            "record_type": "handoff",
+            "rev": f"1-{'c' * 32}",
+            "office": "6471",
+            "user": "gojek.andi",
+            "device_id": "passkey-0123456789abcdef",
+            "code": "signature_invalid",
+            "reason": "Tanda tangan tidak cocok dengan catatan.",
+            "refused_at": now_iso(),
+            "record": {k.lstrip("_"): v for k, v in refused.items()},
+        }
+    )
+    [item] = [i for i in await list_queue(ledger, "6471") if i.kind == "refused"]
+    assert item.subject == refusal_id and item.document_id == doc["_id"]
+    assert "Tanda tangan tidak cocok" in item.detail
+    assert [i for i in await list_queue(ledger, "3273") if i.kind == "refused"] == []
+    await resolve(
+        ledger, staff(), "refused", refusal_id, "explained", "Kurir mengirim ulang dari ponsel baru"
+    )
+    assert "refused" not in await open_kinds(ledger)

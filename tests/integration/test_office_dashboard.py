@@ -1,0 +1,86 @@
+"""Dashboard figures come from the report views: per day, per courier and partner, and overdue pickups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.office import intake
+from server.office.dashboard import load_dashboard
+from server.office.ledger import OFFICE_TZ, Ledger
+from server.settings import Settings
+from sync.couch import CouchClient
+from sync.types import JSONDict
+from tests.support.identity import make_user, open_session, sign_in
+from tests.support.office import NIKS, next_handoff, put_document, ready_ledger, staff
+
+pytestmark = pytest.mark.anyio
+NOW = datetime(2026, 11, 23, 16, 0, tzinfo=OFFICE_TZ)
+
+
+async def story(
+    ledger: Ledger, number: str, courier: str, partner: str, days: list[tuple[str, str]]
+) -> JSONDict:
+    """A document sealed, assigned to `courier`, then handoffs of the given (kind, device time)."""
+    doc = await put_document(ledger, nik=NIKS[int(number[-1]) % 3])
+    previous = await intake.bind_seal(ledger, staff(), str(doc["_id"]), number)
+    await intake.assign(ledger, staff(), [str(doc["_id"])], courier, partner, None)
+    for kind, at in days:
+        handoff = next_handoff(previous, kind, author=courier, device_time=at, created_at=at)
+        await ledger.records.put(handoff)
+        previous = handoff
+    return doc
+
+
+async def test_counts_per_day_courier_partner_and_overdue(couch: CouchClient, settings: Settings) -> None:
+    ledger = await ready_ledger(couch, settings)
+    await story(
+        ledger,
+        "BP00000001",
+        "gojek.andi",
+        "gojek",
+        [("picked_up", "2026-11-22T09:00:00+08:00"), ("delivered", "2026-11-23T10:00:00+08:00")],
+    )
+    await story(
+        ledger,
+        "BP00000002",
+        "gojek.andi",
+        "gojek",
+        [("picked_up", "2026-11-20T09:00:00+08:00"), ("failed_attempt", "2026-11-20T15:00:00+08:00")],
+    )
+    late = await story(
+        ledger, "BP00000003", "grab.sari", "grab", [("picked_up", "2026-11-19T09:00:00+08:00")]
+    )
+    await story(ledger, "BP00000004", "grab.sari", "grab", [("picked_up", "2026-11-23T11:00:00+08:00")])
+
+    data = await load_dashboard(ledger, "6471", now=NOW, sla_hours=48)
+
+    assert data.per_day["2026-11-22"]["picked_up"] == 1
+    assert data.per_day["2026-11-23"]["picked_up"] == 1 and data.per_day["2026-11-23"]["delivered"] == 1
+    assert data.per_day["2026-11-21"] == {}
+    assert data.total("picked_up") == 4 and data.total("failed_attempt") == 1
+    couriers = {row.courier: row for row in data.couriers}
+    assert couriers["gojek.andi"].counts == {"picked_up": 2, "delivered": 1, "failed_attempt": 1}
+    assert couriers["grab.sari"].partner == "grab"
+    assert data.partners["gojek"]["delivered"] == 1 and data.partners["grab"]["picked_up"] == 2
+    # Overdue: picked up more than 48 h ago and not delivered; the failed one is overdue too.
+    assert [doc for doc, _ in data.overdue] == [late["_id"], data.overdue[1][0]]
+    assert len(data.overdue) == 2
+    other = await load_dashboard(ledger, "3273", now=NOW)
+    assert other.total("picked_up") == 0 and other.couriers == [] and other.overdue == []
+
+
+async def test_dashboard_page_shows_the_figures(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    await make_user(couch, settings, "budi.santoso", "staff", office="6471")
+    today = datetime.now(OFFICE_TZ).isoformat(timespec="seconds")
+    await story(ledger, "BP00000005", "gojek.andi", "gojek", [("picked_up", today), ("delivered", today)])
+    sign_in(client, settings, await open_session(couch, settings, "budi.santoso"))
+    page = client.get("/office")
+    assert page.status_code == 200
+    assert "<svg" in page.text and "Diterima penduduk" in page.text
+    assert "gojek.andi" in page.text
