@@ -6,6 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.identity.audit import events
+from server.identity.ratelimit import LIMITS
 from server.identity.store import IdentityStore, sha256_hex
 from server.settings import Settings
 from sync.couch import CouchClient
@@ -188,8 +189,9 @@ async def test_login_attempts_are_rate_limited(
     client: TestClient, couch: CouchClient, settings: Settings
 ) -> None:
     await make_office(couch, settings)
-    statuses = [client.post("/auth/login/options", json={}).status_code for _ in range(31)]
-    assert statuses[:30] == [200] * 30 and statuses[30] == 429
+    allowed = LIMITS["login"][0]
+    statuses = [client.post("/auth/login/options", json={}).status_code for _ in range(allowed + 1)]
+    assert statuses[:allowed] == [200] * allowed and statuses[allowed] == 429
     assert await _refusals(couch, settings, "rate_limited")
 
 
