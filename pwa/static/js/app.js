@@ -10,6 +10,7 @@ import { stopsScreen, visitScreen } from './ui/van.js';
 import { watchForUpdates } from './ui/update.js';
 
 const HANDOFF_KINDS = new Set(['delivered', 'failed_attempt', 'returned', 'lost']);
+const LIST_SCREENS = new Set(['docs', '', 'doc', 'stops']);
 const root = document.getElementById('app');
 const ctx = {
   me: null,
@@ -84,12 +85,16 @@ async function boot() {
   renderHeader();
   addEventListener('hashchange', route);
   await route();
+  let dataVersion = 0;
   data.onStatus(async (status) => {
     if (status.me?.user_id !== ctx.me?.user_id) {
       ctx.me = status.me;
       renderHeader();
       route();
+    } else if (status.dataVersion !== dataVersion && LIST_SCREENS.has(root.dataset.screen)) {
+      route(); // pulled or purged records: refresh lists, never a form being filled in
     }
+    dataVersion = status.dataVersion;
   });
   data.startData();
   preloadSchemas(['handoff', 'photo', 'visit']);

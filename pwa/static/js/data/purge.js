@@ -1,22 +1,38 @@
 // Records that left the user's scope (delivered and closed, reassigned, user revoked) must leave the phone.
-// The gateway says so in the pulled changes (see docs/sync.md); a record is purged only once nothing of it
-// is waiting to be sent, so nothing the user entered is ever dropped.
+// The gateway answers POST /sync/records/_segel/purge {ids} with the ids the device should forget
+// (docs/sync.md). A record is purged only once nothing of it is waiting to be sent or was refused, so
+// nothing the user entered is ever dropped.
 import { databases, readState, updateState } from './db.js';
 
-/** Which pulled docs tell us to forget records: tombstones and scope notices from the gateway. */
-function idsToPurge(docs) {
-  const ids = [];
-  for (const doc of docs) {
-    if (doc._deleted) ids.push(doc._id);
-    if (doc.type === 'scope' && Array.isArray(doc.removed)) ids.push(...doc.removed);
-  }
-  return ids;
-}
+const PURGE_BATCH = 2000;
+const CHECK_EVERY_MS = 30000;
+let lastCheck = 0;
+let checking = null;
 
-export async function purgeRecords(pulledDocs) {
-  const ids = idsToPurge(pulledDocs);
-  if (!ids.length) return [];
-  return purgeIds(ids);
+/** Asks the gateway which of the records on this phone left the user's scope, and purges those. */
+export function checkScope({ force = false } = {}) {
+  if (checking || (!force && Date.now() - lastCheck < CHECK_EVERY_MS)) return checking || Promise.resolve([]);
+  lastCheck = Date.now();
+  checking = (async () => {
+    const state = await readState();
+    const waiting = new Set([...state.outbox, ...state.photoOutbox, ...Object.keys(state.denials)]);
+    const { records } = databases();
+    const all = await records.allDocs();
+    const ids = all.rows.map((row) => row.id).filter((id) => !id.startsWith('_') && !waiting.has(id));
+    const purged = [];
+    for (let start = 0; start < ids.length; start += PURGE_BATCH) {
+      const response = await fetch(`${location.origin}/sync/records/_segel/purge`, {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body: JSON.stringify({ ids: ids.slice(start, start + PURGE_BATCH) }),
+      });
+      if (!response.ok) return purged;
+      const answer = await response.json();
+      purged.push(...await purgeIds(answer.purge || []));
+    }
+    return purged;
+  })().catch(() => []).finally(() => { checking = null; });
+  return checking;
 }
 
 /** Removes records from the device unless they still wait to be sent or were refused (then they stay). */

@@ -5,10 +5,10 @@
 // connection costs one small batch, not the whole upload. A 401/403 on a whole request ends PouchDB's
 // replication for good: we stop, show "sign in again", and start afresh after the next sign-in.
 import { databases, readState, remoteDatabase, updateState } from './db.js';
-import { purgeRecords } from './purge.js';
+import { checkScope } from './purge.js';
 
 const listeners = new Set();
-const runtime = { online: navigator.onLine, signedIn: null, needsLogin: false, syncing: false, error: null };
+const runtime = { dataVersion: 0, online: navigator.onLine, signedIn: null, needsLogin: false, syncing: false, error: null };
 let recordsSync = null;
 let photosPush = null;
 let starting = null;
@@ -63,14 +63,13 @@ export function startSync() {
     recordsSync = records.sync(remote, {
       live: true, retry: true, batch_size: 50,
       push: { filter: (doc) => !doc._deleted && !doc._id.startsWith('_design/') },
-      pull: { filter: (doc) => doc.type !== 'photo' },
       back_off_function: (delay) => (delay === 0 ? 1000 : Math.min(delay * 2, 60000)),
     });
     recordsSync
       .on('change', (info) => handleChange(info))
       .on('paused', (error) => handlePaused(error))
       .on('active', () => { runtime.error = null; notify(); })
-      .on('denied', (error) => recordDenial(error, 'record'))
+      .on('denied', (event) => recordDenial(event.doc || event, 'record'))
       .on('error', (error) => handleFatal(error));
   })().finally(() => { starting = null; notify(); });
   return starting;
@@ -100,7 +99,7 @@ function startPhotos() {
 
 async function handleChange(info) {
   if (info.direction === 'push') await confirmSent(info.change.docs, 'outbox');
-  if (info.direction === 'pull') await purgeRecords(info.change.docs);
+  if (info.direction === 'pull') runtime.dataVersion += 1;
   notify();
 }
 
@@ -122,6 +121,8 @@ async function handlePaused(error) {
     runtime.error = null;
     await updateState((s) => ({ ...s, lastSync: new Date().toISOString() }));
     startPhotos(); // records have caught up: now the pictures
+    const purged = await checkScope();
+    if (purged.length) runtime.dataVersion += 1;
   }
   notify();
 }
