@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import rfc8785
 
@@ -29,7 +30,7 @@ class CanonicalFormError(ValueError):
 
 def canonical_bytes(record: Mapping[str, object]) -> bytes:
     """RFC 8785 bytes of the record without the unhashed keys."""
-    covered = {key: value for key, value in record.items() if key not in UNHASHED_KEYS}
+    covered: dict[str, Any] = {key: value for key, value in record.items() if key not in UNHASHED_KEYS}
     try:
         return rfc8785.dumps(covered)
     except (rfc8785.CanonicalizationError, UnicodeEncodeError) as exc:

@@ -23,8 +23,9 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from webauthn import verify_authentication_response
 from webauthn.helpers.exceptions import WebAuthnException
@@ -84,7 +85,7 @@ def audit_db_for(identity_db: str) -> str:
 async def verify_handoff(
     couch: CouchClient,
     identity_db: str,
-    record: JSONDict,
+    record: Mapping[str, Any],
     principal: Principal,
     *,
     origin: str,
@@ -112,7 +113,7 @@ async def verify_handoff(
 
 
 async def _verify_signed(
-    db: Database, record: JSONDict, principal: Principal, *, origin: str, rp_id: str
+    db: Database, record: Mapping[str, Any], principal: Principal, *, origin: str, rp_id: str
 ) -> SignatureVerdict:
     signature = record["signature"]
     if not isinstance(signature, dict):
@@ -189,7 +190,7 @@ def _client_data(signature: JSONDict) -> JSONDict:
 
 
 async def _check_replay_and_counter(
-    db: Database, credential: JSONDict, record: JSONDict, digest: str, counter: int
+    db: Database, credential: JSONDict, record: Mapping[str, Any], digest: str, counter: int
 ) -> None:
     credential_id = str(credential["credential_id"])
     seen = await db.get_or_none(f"signed:{digest}")
@@ -257,7 +258,11 @@ def _now_iso() -> str:
 
 
 async def _audit(
-    couch: CouchClient, audit_db: str, record: JSONDict, principal: Principal, verdict: SignatureVerdict
+    couch: CouchClient,
+    audit_db: str,
+    record: Mapping[str, Any],
+    principal: Principal,
+    verdict: SignatureVerdict,
 ) -> None:
     event = {"verified": "signature_verified", "unsigned": "handoff_unsigned", "invalid": "signature_refused"}
     moment = time.time()

@@ -8,8 +8,9 @@ import subprocess
 
 from server.settings import REPO_ROOT
 from sync.custody import record_hash
+from sync.types import JSONDict
 
-TRICKY_RECORDS = [
+TRICKY_RECORDS: list[JSONDict] = [
     {"_id": "handoff:01JD3X9K2V7Q4M8N5P6R7S8T9V", "temp": 36.6, "big": 1e21, "small": 1e-7, "neg": -0.0,
      "int_float": 37.0, "max_safe": 9007199254740991, "third": 1 / 3},
     {"name": "Ñoño Dürüm 😀 日本", "escape": "tab\tquote\"back\\slash\u0001\u007f\u2028", "empty": ""},
