@@ -160,6 +160,14 @@ OFFICE_DESIGN: JSONDict = {
                 "{ emit([doc.status, doc.created_at], null); } }"
             ),
         },
+        # Envelopes on the road (picked up, not yet delivered/returned/lost): overdue is a range over these.
+        "open_deliveries": {
+            "map": (
+                "function (doc) { if (doc.type === 'open_delivery' && doc.picked_up_at && "
+                "(!doc.closed_at || doc.picked_up_at > doc.closed_at)) "
+                "{ emit([doc.office, doc.picked_up_at], doc.document_id); } }"
+            ),
+        },
         "resident_links": {
             "map": ("function (doc) { if (doc.type === 'resident_link') { emit(doc.document_id, null); } }"),
         },

@@ -1,8 +1,8 @@
 """Dashboard figures, all from reduce views: a page costs a handful of index reads, whatever the volume.
 
-Days are the office's local days (the first ten characters of each record's own timestamp). Overdue
-deliveries are pickups older than the SLA, within a look-back window, whose document has no delivery,
-return, loss or reprint yet.
+Days are the office's local days (the first ten characters of each record's own timestamp). Counts come
+from the day rollups (see rollups.py: the reduce views' figures, kept as documents so PouchDB Server is fast
+too). Overdue deliveries are open deliveries picked up longer ago than the SLA, within a look-back window.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from server.office.ledger import OFFICE_TZ, Ledger, key
+from server.office.rollups import open_before, partners_of, read_days, update_rollups
 
 TILE_KINDS = ("ready", "picked_up", "delivered", "failed_attempt", "returned", "lost", "complaint")
 TILE_LABELS = {
@@ -63,14 +64,24 @@ async def load_dashboard(
     sla_hours: int = 48,
     now: datetime | None = None,
 ) -> Dashboard:
+    """Bring the rollups up to date (a few pages of changes at most), then read them."""
+    await update_rollups(ledger, max_batches=4)
     now = now or datetime.now(OFFICE_TZ)
     end = end or now.date()
     span = day_range(end, days)
-    per_day, couriers, overdue = await asyncio.gather(
-        _per_day(ledger, office, span),
-        _couriers(ledger, office, span),
-        _overdue(ledger, office, now, sla_hours),
+    rollups, partner_of, overdue = await asyncio.gather(
+        read_days(ledger, office, span),
+        partners_of(ledger, office),
+        _overdue(office, ledger, now, sla_hours),
     )
+    per_day = {day: dict(rollups[day]["counts"]) if day in rollups else {} for day in span}
+    by_courier: dict[str, CourierRow] = {}
+    for day in span:
+        for courier, counts in (rollups.get(day) or {}).get("couriers", {}).items():
+            entry = by_courier.setdefault(courier, CourierRow(courier, partner_of.get(courier, "lainnya")))
+            for kind, count in counts.items():
+                entry.counts[kind] = entry.counts.get(kind, 0) + int(count)
+    couriers = sorted(by_courier.values(), key=lambda r: (-r.counts.get("delivered", 0), r.courier))
     partners: dict[str, dict[str, int]] = {}
     for row in couriers:
         bucket = partners.setdefault(row.partner, {})
@@ -79,7 +90,8 @@ async def load_dashboard(
     return Dashboard(office, span, per_day, couriers, partners, overdue, sla_hours)
 
 
-async def _per_day(ledger: Ledger, office: str, span: list[str]) -> dict[str, dict[str, int]]:
+async def counts_from_views(ledger: Ledger, office: str, span: list[str]) -> dict[str, dict[str, int]]:
+    """The same per-day counts straight from the `reports/daily` reduce view (exact; slow on PouchDB)."""
     rows = await ledger.records.view(
         "reports", "daily", startkey=key([office, span[0]]), endkey=key([office, span[-1], {}]), group_level=3
     )
@@ -91,46 +103,12 @@ async def _per_day(ledger: Ledger, office: str, span: list[str]) -> dict[str, di
     return per_day
 
 
-async def _couriers(ledger: Ledger, office: str, span: list[str]) -> list[CourierRow]:
-    counts_view, partner_view = await asyncio.gather(
-        ledger.records.view(
-            "reports",
-            "by_courier",
-            startkey=key([office, span[0]]),
-            endkey=key([office, span[-1], {}]),
-            group_level=4,
-        ),
-        ledger.records.view(
-            "reports", "courier_partner", startkey=key([office]), endkey=key([office, {}]), group_level=3
-        ),
-    )
-    partner_of = {row["key"][1]: row["key"][2] for row in partner_view["rows"]}
-    by_courier: dict[str, CourierRow] = {}
-    for row in counts_view["rows"]:
-        _, _, courier, kind = row["key"]
-        entry = by_courier.setdefault(courier, CourierRow(courier, partner_of.get(courier, "lainnya")))
-        entry.counts[kind] = entry.counts.get(kind, 0) + int(row["value"])
-    return sorted(by_courier.values(), key=lambda r: (-r.counts.get("delivered", 0), r.courier))
-
-
 async def _overdue(
-    ledger: Ledger, office: str, now: datetime, sla_hours: int, window_days: int = 30
+    office: str, ledger: Ledger, now: datetime, sla_hours: int, window_days: int = 30
 ) -> list[tuple[str, str]]:
     cutoff = (now - timedelta(hours=sla_hours)).astimezone(OFFICE_TZ).isoformat(timespec="seconds")
     since = (now - timedelta(days=window_days)).astimezone(OFFICE_TZ).isoformat(timespec="seconds")
-    picked = await ledger.records.view(
-        "reports", "picked_up_at", startkey=key([office, since]), endkey=key([office, cutoff])
-    )
-    latest: dict[str, str] = {}
-    for row in picked["rows"]:
-        latest[str(row["value"])] = str(row["key"][1])
-    if not latest:
-        return []
-    closed = await ledger.records.client.json(
-        "POST", f"{ledger.records.path}/_design/reports/_view/closed", json={"keys": list(latest)}
-    )
-    done = {str(row["key"]) for row in closed["rows"]}
-    return sorted(((doc, at) for doc, at in latest.items() if doc not in done), key=lambda item: item[1])
+    return await open_before(ledger, office, since, cutoff)
 
 
 def chart_bars(

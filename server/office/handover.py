@@ -104,7 +104,7 @@ async def confirmation_of(ledger: Ledger, handover: JSONDict) -> JSONDict | None
     )
 
 
-def _latin1(text: object) -> str:
+def latin1(text: object) -> str:
     """fpdf2's core fonts are Latin-1: keep every character printable rather than failing on one."""
     return str(text).encode("latin-1", "replace").decode("latin-1")
 
@@ -113,13 +113,13 @@ def render_report(handover: JSONDict, confirmation: JSONDict | None, office_name
     """The Berita Acara Serah Terima as PDF bytes."""
     pdf = FPDF(format="A4")
     pdf.set_title("Berita Acara Serah Terima")
-    pdf.set_author(_latin1(office_name))
+    pdf.set_author(latin1(office_name))
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
     pdf.cell(0, 9, "BERITA ACARA SERAH TERIMA DOKUMEN", new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.set_font("Helvetica", "", 10)
-    pdf.cell(0, 6, _latin1(office_name), new_x="LMARGIN", new_y="NEXT", align="C")
-    pdf.cell(0, 6, f"Nomor: {_latin1(handover['_id'])}", new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.cell(0, 6, latin1(office_name), new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.cell(0, 6, f"Nomor: {latin1(handover['_id'])}", new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.ln(4)
     rows = (
         ("Waktu serah terima", handover["created_at"]),
@@ -132,7 +132,7 @@ def render_report(handover: JSONDict, confirmation: JSONDict | None, office_name
         pdf.set_font("Helvetica", "B", 10)
         pdf.cell(45, 6, label)
         pdf.set_font("Helvetica", "", 10)
-        pdf.cell(0, 6, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, latin1(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     widths = (10, 35, 35, 60, 50)
     pdf.set_font("Helvetica", "B", 10)
@@ -151,7 +151,7 @@ def render_report(handover: JSONDict, confirmation: JSONDict | None, office_name
             item["kelurahan"],
         )
         for width, value in zip(widths, values, strict=True):
-            pdf.cell(width, 7, _latin1(value)[:34], border=1)
+            pdf.cell(width, 7, latin1(value)[:34], border=1)
         pdf.ln()
     pdf.ln(6)
     pdf.set_font("Helvetica", "B", 11)
@@ -160,7 +160,7 @@ def render_report(handover: JSONDict, confirmation: JSONDict | None, office_name
     pdf.multi_cell(
         0,
         6,
-        _latin1(
+        latin1(
             f"Diserahkan oleh petugas kantor {handover.get('author_name')} pada {handover['created_at']}."
         ),
         new_x="LMARGIN",
@@ -175,5 +175,5 @@ def render_report(handover: JSONDict, confirmation: JSONDict | None, office_name
         text = (
             "BELUM dikonfirmasi oleh kurir. Jangan serahkan amplop sebelum kurir mengonfirmasi di ponselnya."
         )
-    pdf.multi_cell(0, 6, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6, latin1(text), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())

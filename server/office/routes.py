@@ -6,13 +6,15 @@ Staff act for their own office only; admins pick one with `?office=`. A record o
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from server.access import require
 from server.errors import AppError
-from server.office import intake
+from server.office import exports, intake
 from server.office.checks import run_checks
 from server.office.conflicts import ConflictError, load_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard
@@ -26,10 +28,11 @@ from server.office.handover import (
     render_report,
 )
 from server.office.intake import IntakeError
-from server.office.ledger import Ledger, key
+from server.office.ledger import OFFICE_TZ, Ledger, key
 from server.office.lost import LostError, record_lost, record_reprint
 from server.office.notifications import enqueue
 from server.office.timeline import CONDITION_LABELS, PARTY_LABELS, has_photo, load_timeline
+from server.office.visits import OUTCOME_LABELS, OUTCOMES, load_visits
 from server.office.web import (
     checked_form,
     config_of,
@@ -408,6 +411,47 @@ async def handover_confirm_page(request: Request) -> Response:
     )
 
 
+# --- exports and visits ---------------------------------------------------------------------------------
+
+
+async def export_csv(request: Request) -> Response:
+    _, office = staff_for_office(request)
+    what = request.path_params["what"]
+    makers = {"daily": exports.daily_csv, "couriers": exports.couriers_csv, "partners": exports.partners_csv}
+    if what not in makers:
+        raise AppError(404, "not_found", "Ekspor tersedia: daily, couriers, partners.")
+    try:
+        days = max(1, min(int(request.query_params.get("days", "14")), 366))
+    except ValueError as exc:
+        raise AppError(400, "bad_request", "days harus angka 1-366.") from exc
+    data = await load_dashboard(ledger_of(request), office, days=days, sla_hours=config_of(request).sla_hours)
+    body = makers[what](data)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="segel-{office}-{what}-{data.days[-1]}.csv"'},
+    )
+
+
+async def export_custody_pdf(request: Request) -> Response:
+    ledger = ledger_of(request)
+    document = await _record(ledger, request.path_params["document_id"], "document:")
+    staff_for_record(request, str(document["office"]))
+    data = await load_timeline(ledger, document)
+    return Response(exports.custody_pdf(data), media_type="application/pdf")
+
+
+async def visits_page(request: Request) -> Response:
+    _, office = staff_for_office(request)
+    since = (datetime.now(OFFICE_TZ).date() - timedelta(days=13)).isoformat()
+    rows = await load_visits(ledger_of(request), office, since)
+    return render(
+        request,
+        "office/visits.html",
+        {"rows": rows, "since": since, "outcomes": OUTCOMES, "labels": OUTCOME_LABELS},
+    )
+
+
 routes: list[BaseRoute] = [
     Route("/office", dashboard),
     Route("/office/intake", intake_page),
@@ -428,4 +472,7 @@ routes: list[BaseRoute] = [
     Route("/office/handovers/{handover_id}/report.pdf", handover_pdf),
     Route("/office/handovers/{handover_id}/confirm", handover_confirm_page, methods=["GET", "POST"]),
     Route("/office/handovers/{handover_id}", handover_page),
+    Route("/office/exports/documents/{document_id}.pdf", export_custody_pdf),
+    Route("/office/exports/{what}.csv", export_csv),
+    Route("/office/visits", visits_page),
 ]

@@ -8,8 +8,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.office import intake
-from server.office.dashboard import load_dashboard
-from server.office.ledger import OFFICE_TZ, Ledger
+from server.office.dashboard import counts_from_views, load_dashboard
+from server.office.ledger import OFFICE_TZ, Ledger, key
 from server.settings import Settings
 from sync.couch import CouchClient
 from sync.types import JSONDict
@@ -68,6 +68,7 @@ async def test_counts_per_day_courier_partner_and_overdue(couch: CouchClient, se
     # Overdue: picked up more than 48 h ago and not delivered; the failed one is overdue too.
     assert [doc for doc, _ in data.overdue] == [late["_id"], data.overdue[1][0]]
     assert len(data.overdue) == 2
+    assert data.per_day == await counts_from_views(ledger, "6471", data.days)  # rollups agree with the views
     other = await load_dashboard(ledger, "3273", now=NOW)
     assert other.total("picked_up") == 0 and other.couriers == [] and other.overdue == []
 
@@ -84,3 +85,30 @@ async def test_dashboard_page_shows_the_figures(
     assert page.status_code == 200
     assert "<svg" in page.text and "Diterima penduduk" in page.text
     assert "gojek.andi" in page.text
+
+
+async def test_rollups_count_each_record_once_and_close_delivered_pickups(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    doc = await story(
+        ledger, "BP00000006", "gojek.andi", "gojek", [("picked_up", "2026-11-19T09:00:00+08:00")]
+    )
+    first = await load_dashboard(ledger, "6471", now=NOW)
+    assert [d for d, _ in first.overdue] == [doc["_id"]]
+    # The document is edited again (re-assigned) and delivered: counted once, and no longer overdue.
+    await intake.assign(ledger, staff(), [str(doc["_id"])], "grab.sari", "grab", None)
+    rows = await ledger.records.view(
+        "reports",
+        "by_document",
+        startkey=key([doc["_id"], 1]),
+        endkey=key([doc["_id"], 1, {}]),
+        include_docs=True,
+    )
+    last = [r["doc"] for r in rows["rows"] if r["doc"]["type"] == "handoff"][-1]
+    at = "2026-11-23T09:00:00+08:00"
+    await ledger.records.put(next_handoff(last, "delivered", device_time=at, created_at=at))
+    second = await load_dashboard(ledger, "6471", now=NOW)
+    assert second.overdue == []
+    assert second.total("ready") == first.total("ready") == 1
+    assert second.per_day == await counts_from_views(ledger, "6471", second.days)

@@ -1,0 +1,188 @@
+"""Benchmark of the office dashboard over a large database (run by scripts/bench/dashboard).
+
+Writes N documents, each sealed, most picked up and many delivered, spread over 30 days and 40 couriers
+of 4 partners, into a fresh embedded CouchDB; folds them into the day rollups once (timed separately: in
+production each change is folded once, as it arrives); then signs a staff member in and times GET /office
+through the whole app (auth, rollups, overdue view, template) several times. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from server.app import create_app
+from server.identity.auth import device_id_for_credential
+from server.identity.sessions import SESSION_COOKIE, sign_session_id
+from server.identity.store import IdentityStore
+from server.office.ledger import OFFICE_TZ, Ledger
+from server.office.rollups import update_rollups
+from server.settings import Settings
+from sync.bootstrap import bootstrap
+from sync.couch import CouchClient
+from sync.embedded import EmbeddedCouch, free_port
+from sync.types import JSONDict
+
+OFFICE = "6471"
+PARTNERS = ("gojek", "grab", "pos_indonesia", "maxim")
+BATCH = 5000
+
+
+def _records(index: int, rng: random.Random, now: datetime) -> list[JSONDict]:
+    """Minimal but realistic records: only the fields the report views read, plus ids."""
+    created = now - timedelta(days=rng.uniform(0, 30))
+    partner = PARTNERS[index % 4]
+    courier = f"{partner}.kurir{index % 40:02d}"
+    doc_id = f"document:B{index:012d}"
+    iso = created.isoformat(timespec="seconds")
+    out: list[JSONDict] = [
+        {
+            "_id": doc_id,
+            "type": "document",
+            "office": OFFICE,
+            "created_at": iso,
+            "assignment": {"courier": courier, "partner": partner, "assigned_at": iso},
+        },
+        {
+            "_id": f"handoff:B{index:012d}s",
+            "type": "handoff",
+            "office": OFFICE,
+            "document_id": doc_id,
+            "kind": "sealed",
+            "device_time": iso,
+            "seal_match": True,
+            "seal_condition": "intact",
+            "photos": ["photo:x"],
+            "from": {"party": "office"},
+            "to": {"party": "office"},
+            "author": "staff.a",
+        },
+    ]
+    roll = rng.random()
+    if roll < 0.8:
+        picked = created + timedelta(hours=rng.uniform(1, 20))
+        out.append(
+            {
+                "_id": f"handoff:B{index:012d}p",
+                "type": "handoff",
+                "office": OFFICE,
+                "document_id": doc_id,
+                "kind": "picked_up",
+                "device_time": picked.isoformat(timespec="seconds"),
+                "seal_match": True,
+                "seal_condition": "intact",
+                "photos": ["photo:x"],
+                "from": {"party": "office"},
+                "to": {"party": "courier", "id": courier},
+                "author": courier,
+            }
+        )
+        if roll < 0.7:
+            kind = "delivered" if roll < 0.6 else "failed_attempt"
+            at = picked + timedelta(hours=rng.uniform(1, 30))
+            out.append(
+                {
+                    "_id": f"handoff:B{index:012d}d",
+                    "type": "handoff",
+                    "office": OFFICE,
+                    "document_id": doc_id,
+                    "kind": kind,
+                    "device_time": at.isoformat(timespec="seconds"),
+                    "seal_match": True,
+                    "seal_condition": "intact",
+                    "photos": ["photo:x"],
+                    "from": {"party": "courier", "id": courier},
+                    "to": {"party": "resident"},
+                    "author": courier,
+                }
+            )
+    return out
+
+
+async def _load(couch: CouchClient, settings: Settings, documents: int) -> float:
+    rng = random.Random(6471)
+    now = datetime.now(OFFICE_TZ)
+    db = couch.db(settings.records_db)
+    started = time.perf_counter()
+    batch: list[JSONDict] = []
+    for index in range(documents):
+        batch.extend(_records(index, rng, now))
+        if len(batch) >= BATCH:
+            await db.bulk_docs(batch)
+            batch = []
+    if batch:
+        await db.bulk_docs(batch)
+    return time.perf_counter() - started
+
+
+async def _session(couch: CouchClient, settings: Settings) -> str:
+    store = IdentityStore(couch, settings)
+    await store.create_office(OFFICE, "Disdukcapil Kota Balikpapan")
+    await store.create_user("budi.santoso", "staff", office=OFFICE, name="Budi Santoso")
+    session = await store.create_session(
+        "budi.santoso", device_id=device_id_for_credential("bench"), credential_id="bench"
+    )
+    return sign_session_id(settings, str(session["_id"]).removeprefix("session:"))
+
+
+async def run(documents: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = EmbeddedCouch(Path(tmp), free_port(), "admin", secrets.token_urlsafe(16))
+        server.start()
+        try:
+            settings = Settings(
+                server.url,
+                server.user,
+                server.password,
+                secrets.token_urlsafe(48),
+                db_prefix="bench",
+                data_dir=Path(tmp),
+            )
+            couch = CouchClient(
+                settings.couchdb_url, settings.couchdb_user, settings.couchdb_password, timeout=3600
+            )
+            await bootstrap(couch, settings.db_prefix)
+            load_s = await _load(couch, settings, documents)
+            info = await couch.db(settings.records_db).info()
+            print(f"records written: {info['doc_count']} ({documents} documents) in {load_s:.1f} s")
+            started = time.perf_counter()
+            ledger = Ledger.of(couch, settings)
+            while await update_rollups(ledger, limit=5000, max_batches=10):
+                pass
+            print(
+                "rollup catch-up (one-time; afterwards each change once): "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+            cookie = await _session(couch, settings)
+            app = create_app(settings, couch)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as client:
+                client.cookies.set(SESSION_COOKIE, cookie)
+                timings = []
+                for _ in range(12):
+                    t0 = time.perf_counter()
+                    response = await client.get("/office")
+                    timings.append((time.perf_counter() - t0) * 1000)
+                    assert response.status_code == 200, response.status_code
+                warm = timings[2:]
+                print(
+                    f"GET /office over {documents} documents: first {timings[0]:.0f} ms, "
+                    f"median {statistics.median(warm):.0f} ms, max {max(warm):.0f} ms (10 warm requests)"
+                )
+                print(f"page size: {len(response.content) / 1024:.0f} KiB")
+            await couch.aclose()
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(run(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000))

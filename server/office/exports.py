@@ -1,0 +1,119 @@
+"""Exports: CSV of the dashboard figures (per day, partner, courier) and a PDF of one document's custody."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fpdf import FPDF
+
+from server.office.dashboard import TILE_KINDS, Dashboard
+from server.office.handover import DOC_KIND_LABELS, latin1
+from server.office.timeline import CONDITION_LABELS, KIND_LABELS, Timeline
+
+COUNT_KINDS = (*TILE_KINDS[:1], "sealed", *TILE_KINDS[1:])
+
+
+def _csv(header: list[str], rows: list[list[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def daily_csv(dashboard: Dashboard) -> str:
+    return _csv(
+        ["office", "day", *COUNT_KINDS],
+        [
+            [dashboard.office, day, *(dashboard.per_day[day].get(k, 0) for k in COUNT_KINDS)]
+            for day in dashboard.days
+        ],
+    )
+
+
+def couriers_csv(dashboard: Dashboard) -> str:
+    kinds = ("picked_up", "delivered", "failed_attempt", "returned", "lost")
+    return _csv(
+        ["office", "from", "to", "courier", "partner", *kinds],
+        [
+            [
+                dashboard.office,
+                dashboard.days[0],
+                dashboard.days[-1],
+                row.courier,
+                row.partner,
+                *(row.counts.get(k, 0) for k in kinds),
+            ]
+            for row in dashboard.couriers
+        ],
+    )
+
+
+def partners_csv(dashboard: Dashboard) -> str:
+    kinds = ("picked_up", "delivered", "failed_attempt", "returned", "lost")
+    return _csv(
+        ["office", "from", "to", "partner", *kinds],
+        [
+            [
+                dashboard.office,
+                dashboard.days[0],
+                dashboard.days[-1],
+                partner,
+                *(counts.get(k, 0) for k in kinds),
+            ]
+            for partner, counts in sorted(dashboard.partners.items())
+        ],
+    )
+
+
+def custody_pdf(timeline: Timeline) -> bytes:
+    """One document's custody record: every handoff with seal, condition, time, place and chain status."""
+    doc = timeline.document
+    pdf = FPDF(format="A4")
+    pdf.set_title("Catatan serah terima dokumen")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 14)
+    pdf.cell(0, 8, "CATATAN SERAH TERIMA DOKUMEN", new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.set_font("Helvetica", "", 10)
+    kind = DOC_KIND_LABELS.get(str(doc["doc_kind"]), str(doc["doc_kind"]))
+    for line in (
+        f"Dokumen: {kind} atas nama {doc['resident']['name']} ({doc['_id']})",
+        f"Kantor: {doc['office']} - terdaftar {doc['created_at']}",
+        f"Segel saat ini: {timeline.current_seal or '-'}",
+        "Rantai: utuh"
+        if timeline.chain.ok
+        else f"Rantai: PUTUS di {timeline.chain.broken_at} ({timeline.chain.reason})",
+    ):
+        pdf.multi_cell(0, 6, latin1(line), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    for number, event in enumerate(timeline.events, start=1):
+        h = event.handoff
+        pdf.set_font("Helvetica", "B", 10)
+        pdf.cell(
+            0,
+            6,
+            latin1(f"{number}. {KIND_LABELS.get(h['kind'], h['kind'])} - {h['device_time']}"),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.set_font("Helvetica", "", 9)
+        place = f"{h['place']['lat']}, {h['place']['lon']}" if h.get("place") else "-"
+        seal = h.get("seal_number_scanned") or "tidak terbaca"
+        match = (
+            "cocok" if h.get("seal_match") else f"TIDAK cocok (seharusnya {h.get('seal_number_expected')})"
+        )
+        giver, taker = h["from"], h["to"]
+        condition = CONDITION_LABELS.get(h["seal_condition"], h["seal_condition"])
+        link = "cocok" if event.link_ok else "TIDAK cocok"
+        lines = (
+            f"Dari {giver.get('party')} {giver.get('name') or giver.get('id') or ''} ke "
+            f"{taker.get('party')} {taker.get('name') or taker.get('id') or ''}; dicatat oleh {h['author']}",
+            f"Segel {seal} ({match}), kondisi {condition}",
+            f"Waktu server: {event.server_time or '-'}; tempat: {place}; foto: {len(event.photos)}",
+            f"Tanda tangan: {event.signature_status}; mata rantai: {link}",
+        )
+        for line in lines:
+            pdf.multi_cell(0, 5, latin1(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
+    return bytes(pdf.output())
