@@ -168,6 +168,14 @@ async def verify_chain_command(store: IdentityStore, args: argparse.Namespace) -
     return 0
 
 
+async def purge_expired(store: IdentityStore, args: argparse.Namespace) -> int:
+    deleted = await store.purge_expired(grace_s=int(args.grace_hours * 3600))
+    print(
+        f"{deleted} dokumen kedaluwarsa dihapus (tantangan, sesi, batas percobaan). (expired, removed)"
+    )
+    return 0
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the identity commands to the `segel` parser."""
     p = sub.add_parser("create-office", help="create an office (Disdukcapil of one regency/city)")
@@ -215,3 +223,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("verify-chain", help="walk a document's custody chain and name the first bad link")
     p.add_argument("document_id", help="e.g. document:01JD…")
     p.set_defaults(handler=_command(verify_chain_command))
+
+    p = sub.add_parser("purge-identity", help="delete expired challenges, sessions and rate-limit counters")
+    p.add_argument("--grace-hours", type=float, default=24.0, help="keep what expired less than this ago")
+    p.set_defaults(handler=_command(purge_expired))

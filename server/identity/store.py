@@ -360,3 +360,27 @@ class IdentityStore:
                 continue
             return int(doc["count"])
         return 1_000_000  # hammered so hard the counter cannot be written: treat as over the limit
+
+    # ---- housekeeping ----------------------------------------------------------------------------------
+
+    async def purge_expired(self, *, grace_s: int = 24 * 3600) -> int:
+        """Delete challenges, sessions and rate-limit windows that expired more than `grace_s` ago.
+
+        They are worthless once expired, and keeping them forever would only grow the database. Used
+        `sigcount:`/`signed:` documents are kept: they are what detects a cloned passkey or a replay.
+        """
+        cutoff = now() - grace_s
+        deleted = 0
+        for prefix in ("challenge:", "session:", "ratelimit:"):
+            result = await self.db.all_docs(
+                startkey=json.dumps(prefix), endkey=json.dumps(prefix + "\ufff0"), include_docs=True
+            )
+            stale = [
+                {"_id": row["id"], "_rev": row["doc"]["_rev"], "_deleted": True}
+                for row in result["rows"]
+                if float(row["doc"].get("expires_at") or 0) < cutoff
+            ]
+            for start in range(0, len(stale), 500):
+                answers = await self.db.bulk_docs(stale[start : start + 500])
+                deleted += sum(1 for answer in answers if "error" not in answer)
+        return deleted

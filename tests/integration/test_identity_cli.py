@@ -138,3 +138,24 @@ def test_demo_login_hint_is_idempotent_and_its_links_work(settings: Settings) ->
     with TestClient(create_app(settings), base_url="http://localhost:8000") as client:
         page = client.get(links[0].removeprefix(settings.origin))
         assert page.status_code == 200 and "Andi Saputra" in page.text
+
+
+def test_purge_identity_removes_only_what_expired(segel: Segel, settings: Settings) -> None:
+    async def setup(store: IdentityStore, couch: CouchClient) -> tuple[str, str]:
+        await store.create_office("6471", "Disdukcapil Kota Balikpapan")
+        await store.create_user("budi.santoso", "staff", office="6471")
+        old = await store.create_session("budi.santoso")
+        old["expires_at"] -= 3 * 24 * 3600
+        await store.db.put(old)
+        fresh = await store.create_session("budi.santoso")
+        return str(old["_id"]), str(fresh["_id"])
+
+    assert segel("bootstrap")[0] == 0
+    old_id, fresh_id = _with_store(settings, setup)
+    code, out, _ = segel("purge-identity")
+    assert code == 0 and out.startswith("1 ")
+
+    async def remaining(store: IdentityStore, couch: CouchClient) -> tuple[bool, bool]:
+        return await store.db.get_or_none(old_id) is None, await store.db.get_or_none(fresh_id) is not None
+
+    assert _with_store(settings, remaining) == (True, True)
