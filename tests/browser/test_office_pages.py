@@ -1,0 +1,173 @@
+"""Office and resident pages in headless Chromium, against the real server; screenshots go to docs/screens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from server.identity.sessions import SESSION_COOKIE
+from server.office import intake
+from server.office.ledger import OFFICE_TZ, Ledger
+from server.residents.links import issue_link
+from server.settings import Settings
+from sync.couch import CouchClient
+from tests.support.identity import make_user, open_session
+from tests.support.office import (
+    NIKS,
+    next_handoff,
+    put_document,
+    put_handoff_with_photo,
+    ready_ledger,
+    seal_image,
+    staff,
+)
+from tests.support.servers import REPO_ROOT, ServerProcess
+from tests.support.threads import run_async
+
+SCREENS = REPO_ROOT / "docs" / "screens"
+
+
+async def _prepare(settings: Settings) -> dict[str, Any]:
+    """A small office day: a delivered document with photos, one in transit with a seal mismatch, one new."""
+    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    try:
+        ledger = await ready_ledger(couch, settings)
+        await make_user(couch, settings, "budi.santoso", "staff", office="6471", name="Budi Santoso")
+        now = datetime.now(OFFICE_TZ).isoformat(timespec="seconds")
+        delivered = await put_document(ledger, name="Siti Aminah")
+        await intake.assign(ledger, staff(), [str(delivered["_id"])], "gojek.andi", "gojek", "B1")
+        sealed = await intake.bind_seal(ledger, staff(), str(delivered["_id"]), "BP00012345")
+        pickup = next_handoff(sealed, "picked_up", device_time=now, place={"lat": -1.2695, "lon": 116.8275})
+        await put_handoff_with_photo(ledger, pickup, seal_image(21))
+        done = next_handoff(
+            pickup, "delivered", device_time=now, place={"lat": -1.27431, "lon": 116.82852, "accuracy_m": 8}
+        )
+        await put_handoff_with_photo(ledger, done, seal_image(22))
+        transit = await put_document(ledger, name="Yusuf Hidayat", nik=NIKS[1])
+        await intake.assign(ledger, staff(), [str(transit["_id"])], "grab.sari", "grab", "B1")
+        sealed2 = await intake.bind_seal(ledger, staff(), str(transit["_id"]), "BP00012346")
+        mismatch = next_handoff(
+            sealed2,
+            "picked_up",
+            author="grab.sari",
+            device_time=now,
+            seal_number_scanned="BP00012364",
+            seal_match=False,
+        )
+        await put_handoff_with_photo(ledger, mismatch, seal_image(23))
+        fresh = await put_document(ledger, name="Dewi Lestari", nik=NIKS[2], delivery="undecided")
+        return {
+            "cookie": await open_session(couch, settings, "budi.santoso"),
+            "delivered": delivered,
+            "mismatch": mismatch,
+            "fresh": fresh,
+            "resident_link": await issue_link(ledger, delivered),
+            "fresh_link": await issue_link(ledger, fresh),
+        }
+    finally:
+        await couch.aclose()
+
+
+async def _seal_of(settings: Settings, document_id: str) -> str | None:
+    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    try:
+        return await intake.sealed_number(Ledger.of(couch, settings), document_id)
+    finally:
+        await couch.aclose()
+
+
+@pytest.fixture
+def desk(browser: Browser, live_server: ServerProcess) -> Iterator[BrowserContext]:
+    """A desktop browser profile, as at the office counter."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
+    yield context
+    context.close()
+
+
+def _signed_in(desk: BrowserContext, live_server: ServerProcess, cookie: str) -> tuple[Page, str]:
+    origin = f"http://localhost:{live_server.port}"
+    desk.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": origin}])
+    return desk.new_page(), origin
+
+
+def test_dashboard_timeline_and_exceptions_at_the_desk(
+    desk: BrowserContext, live_server: ServerProcess, settings: Settings
+) -> None:
+    data = run_async(_prepare, settings)
+    page, origin = _signed_in(desk, live_server, data["cookie"])
+
+    page.goto(f"{origin}/office")
+    expect(page.locator(".tile-delivered .num")).to_have_text("1")
+    expect(page.locator(".tile-picked_up .num")).to_have_text("2")
+    expect(page.locator("svg rect.bar-delivered")).to_have_count(14)
+    expect(page.get_by_role("cell", name="gojek.andi")).to_be_visible()
+    page.screenshot(path=str(SCREENS / "office-dashboard.png"), full_page=True)
+
+    page.goto(f"{origin}/office/documents/{data['delivered']['_id']}")
+    expect(page.locator("[data-chain='ok']")).to_contain_text("Rantai serah terima utuh")
+    expect(page.locator("li.event")).to_have_count(3)
+    images = page.locator(".photos-compare img")
+    expect(images).to_have_count(2)
+    page.wait_for_function(
+        "[...document.querySelectorAll('.photos-compare img')].every(i => i.naturalWidth > 0)"
+    )
+    page.screenshot(path=str(SCREENS / "office-timeline.png"), full_page=True)
+
+    page.goto(f"{origin}/office/exceptions")
+    item = page.locator(f"li[data-kind='seal_mismatch'][data-subject='{data['mismatch']['_id']}']")
+    expect(item).to_contain_text("BP00012364")
+    page.screenshot(path=str(SCREENS / "office-exceptions.png"), full_page=True)
+    item.get_by_label("Catatan").fill("Amplop dibuka bersama kurir, isi benar")
+    item.get_by_role("button", name="Selesaikan").click()
+    expect(page.get_by_role("status")).to_contain_text("Tindakan dicatat")
+    expect(
+        page.locator(f"li[data-subject='{data['mismatch']['_id']}'][data-kind='seal_mismatch']")
+    ).to_have_count(0)
+
+
+def test_a_scanner_that_types_seals_a_document_with_enter(
+    desk: BrowserContext, live_server: ServerProcess, settings: Settings
+) -> None:
+    data = run_async(_prepare, settings)
+    page, origin = _signed_in(desk, live_server, data["cookie"])
+    page.goto(f"{origin}/office/intake")
+    page.get_by_label("Dokumen").select_option(str(data["fresh"]["_id"]))
+    field = page.get_by_label("Nomor segel")
+    field.press_sequentially("BP00077777", delay=5)  # a USB scanner types fast and ends with Enter
+    field.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Tersimpan")
+    page.screenshot(path=str(SCREENS / "office-intake.png"), full_page=True)
+    assert run_async(_seal_of, settings, str(data["fresh"]["_id"])) == "BP00077777"
+
+
+def test_resident_page_on_a_phone(
+    page: Page, context: BrowserContext, live_server: ServerProcess, settings: Settings, tmp_path: Path
+) -> None:
+    data = run_async(_prepare, settings)
+    origin = f"http://localhost:{live_server.port}"
+    page.goto(f"{origin}/r/{data['fresh_link']}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Dewi Lestari")
+    expect(page.get_by_test_id("receipt-code")).to_have_text(str(data["fresh"]["receipt_code"]))
+    assert NIKS[2] not in page.content() and "Siti Aminah" not in page.content()
+    page.get_by_label("Diantar kurir ke alamat saya").check()
+    page.get_by_role("button", name="Simpan pilihan").click()
+    expect(page.get_by_role("status")).to_contain_text("Pilihan pengiriman Anda sudah disimpan")
+    page.screenshot(path=str(SCREENS / "office-resident.png"), full_page=True)
+
+    page.goto(f"{origin}/r/{data['resident_link']}")
+    expect(page.locator(".status")).to_contain_text("Dokumen sudah diterima")
+    page.get_by_label("Masalahnya").select_option("seal_broken")
+    page.get_by_label("Ceritakan yang terjadi").fill("Segel sobek di pojok kanan waktu saya terima.")
+    photo = tmp_path / "segel.jpg"
+    photo.write_bytes(seal_image(30))
+    page.get_by_label("Foto (opsional").set_input_files(photo)
+    page.get_by_role("button", name="Kirim pengaduan").click()
+    expect(page.get_by_role("status")).to_contain_text("Pengaduan Anda sudah kami terima")
+    page.get_by_role("button", name="Ya, saya sudah menerima dokumen ini").click()
+    expect(page.get_by_role("status")).to_contain_text("penerimaan Anda sudah dicatat")
+    page.screenshot(path=str(SCREENS / "office-resident-delivered.png"), full_page=True)
