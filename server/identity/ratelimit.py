@@ -10,7 +10,7 @@ from server.identity.store import IdentityStore
 #: action -> (attempts allowed, per window of seconds), per client address.
 LIMITS: dict[str, tuple[int, int]] = {
     "login": (60, 300),  # options + verify = 2 per login: 30 sign-ins per 5 minutes from one address
-    "enroll": (20, 900),
+    "enroll": (60, 900),  # page + options + verify = 3 per phone: a whole office can enroll together
 }
 
 

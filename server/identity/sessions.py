@@ -45,11 +45,16 @@ def session_id_of(request: Request, settings: Settings) -> str | None:
     return unsign_session_id(settings, cookie) if cookie else None
 
 
+#: The cookie outlives any session: the server-side record decides when a session ends (sliding expiry),
+#: and the cookie cannot be refreshed from the authentication middleware, which has no response.
+COOKIE_MAX_AGE_S = 30 * 24 * 3600
+
+
 def set_session_cookie(response: Response, settings: Settings, session_id: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         sign_session_id(settings, session_id),
-        max_age=settings.session_max_age_s,
+        max_age=max(COOKIE_MAX_AGE_S, settings.session_max_age_s),
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,

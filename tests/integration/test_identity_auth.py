@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from starlette.testclient import TestClient
 
 from server.identity.audit import events
+from server.identity.sessions import unsign_session_id
+from server.identity.store import IdentityStore
 from server.settings import Settings
 from sync.couch import CouchClient
 from tests.support.identity import (
@@ -98,3 +102,25 @@ async def test_cross_site_logout_is_refused_and_the_session_survives(
     fetch_site = client.post("/auth/logout", headers={"Origin": "", "Sec-Fetch-Site": "cross-site"})
     assert fetch_site.status_code == 403
     assert client.get("/auth/me").status_code == 200
+
+
+async def test_session_slides_while_used_and_ends_when_idle(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await make_user(couch, settings, "budi.santoso", "staff")
+    cookie = await open_session(couch, settings, "budi.santoso")
+    sign_in(client, settings, cookie)
+    store = IdentityStore(couch, settings)
+    session_id = unsign_session_id(settings, cookie)
+    assert session_id is not None
+    session = await store.get_session(session_id)
+    assert session is not None
+    session["expires_at"] = time.time() + 60  # almost idle for the whole lifetime
+    await store.db.put(session)
+    assert client.get("/auth/me").status_code == 200
+    slid = await store.get_session(session_id)
+    assert slid is not None and slid["expires_at"] > time.time() + settings.session_max_age_s - 60
+
+    slid["expires_at"] = time.time() - 1  # idle past its end
+    await store.db.put(slid)
+    assert client.get("/auth/me").status_code == 401
