@@ -8,6 +8,7 @@
 //   lazy     — what is fetched only when first needed and then cached (the seal scanner and its 1 MB wasm).
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,4 +62,10 @@ const lazy = [...Object.keys(outputs).map(url).filter((u) => !precache.has(u)), 
 const version = createHash('sha256').update(JSON.stringify({ assets, precache: [...precache], lazy })).digest('hex').slice(0, 12);
 await writeFile(path.join(outdir, 'asset-manifest.json'),
   JSON.stringify({ version, assets, precache: [...precache].sort(), lazy: lazy.sort() }, null, 2));
+// Precompressed copies: the server sends them to browsers that accept gzip (see server/static.py).
+for (const file of Object.keys(outputs)) {
+  const full = path.join(root, file);
+  await writeFile(`${full}.gz`, gzipSync(await readFile(full), { level: 9 }));
+}
+await writeFile(path.join(outdir, `${wasmName}.gz`), gzipSync(wasmBytes, { level: 9 }));
 console.log(`PWA built: version ${version}, ${precache.size} shell file(s), ${lazy.length} lazy file(s) in pwa/static/dist`);

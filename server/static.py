@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 import re
 from functools import lru_cache
 from pathlib import Path
 
+from starlette.datastructures import Headers
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -50,10 +52,27 @@ SHELL_PAGES = ("/app",)
 
 class CachedStaticFiles(StaticFiles):
     async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
+        response = await self._precompressed(path, scope) or await super().get_response(path, scope)
         if response.status_code in (200, 304):
             response.headers["Cache-Control"] = IMMUTABLE if _HASHED.search(path) else REVALIDATE
             response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+    async def _precompressed(self, path: str, scope: Scope) -> Response | None:
+        """The build's `.gz` copy of a bundle or wasm, for browsers that accept gzip (3x fewer bytes)."""
+        accepts = Headers(scope=scope).get("accept-encoding", "")
+        if "gzip" not in accepts or path.endswith(".gz") or not _HASHED.search(path):
+            return None
+        full, stat = self.lookup_path(path + ".gz")
+        if stat is None or not full:
+            return None
+        media_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        if path.endswith(".wasm"):
+            media_type = "application/wasm"
+        response = FileResponse(full, stat_result=stat, media_type=media_type)
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = "Accept-Encoding"
         return response
 
 

@@ -30,6 +30,12 @@ self.addEventListener('activate', (event) => {
 
 self.addEventListener('message', (event) => {
   if (event.data?.type === 'SKIP_WAITING') self.skipWaiting();
+  if (event.data?.type === 'CACHE_LAZY') {
+    // The page asks for the lazily loaded files (the scanner's wasm) while there is signal.
+    const reply = event.ports[0];
+    event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(BUILD.lazy))
+      .then(() => reply?.postMessage({ ok: true }), (error) => reply?.postMessage({ ok: false, error: String(error) })));
+  }
 });
 
 function fromNetworkWithin(request, ms) {

@@ -37,3 +37,17 @@ def test_service_worker_precaches_every_shell_file_of_this_build(live_server: Se
     shell_part = source.split('"lazy"')[0]
     assert wasm not in shell_part and wasm in source
     assert f'"{manifest["assets"]["app.js"]}"' in shell_part
+
+
+def test_bundles_are_sent_gzipped_and_cached_for_a_year(live_server: ServerProcess) -> None:
+    manifest = httpx.get(f"{live_server.url}/static/dist/asset-manifest.json").json()
+    url = f"{live_server.url}{manifest['assets']['app.js']}"
+    zipped = httpx.get(url, headers={"Accept-Encoding": "gzip"})
+    plain = httpx.get(url, headers={"Accept-Encoding": "identity"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["content-type"].startswith("text/javascript")
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 2
+    assert zipped.content == plain.content  # httpx undid the gzip: same bytes
+    assert "immutable" in zipped.headers["cache-control"]
+    wasm = httpx.get(f"{live_server.url}{manifest['assets']['zxing_reader.wasm']}")
+    assert wasm.headers["content-type"] == "application/wasm" and wasm.content[:4] == b"\0asm"

@@ -99,7 +99,7 @@ async function boot() {
   data.startData();
   preloadSchemas(['handoff', 'photo', 'visit']);
   if (navigator.onLine && ctx.me?.role !== 'van_operator') {
-    const later = globalThis.requestIdleCallback || ((fn) => setTimeout(fn, 2000));
+    const later = (fn) => setTimeout(() => (globalThis.requestIdleCallback || setTimeout)(fn), 1500);
     later(() => warmScanner().then((kind) => { document.documentElement.dataset.scanner = kind; })
       .catch(() => undefined));
   }

@@ -61,14 +61,18 @@ export async function scanSeal(source) {
 }
 
 /**
- * On phones without a native QR reader, fetch the fallback reader while there is signal (after the first
- * screen is up), so the service worker has it cached before the courier is out of coverage. Phones with a
- * native reader never download it.
+ * On phones without a native QR reader, have the service worker cache the fallback reader (script chunk
+ * and wasm) while there is signal, after the first screen is up, so it is there before the courier is out
+ * of coverage. Phones with a native reader never download it.
  */
 export async function warmScanner() {
   if (await nativeDetector()) return 'native';
-  await import('barcode-detector/ponyfill');
-  const response = await fetch(__ZXING_WASM_URL__);
-  await response.arrayBuffer();
-  return 'wasm';
+  const registration = await navigator.serviceWorker?.ready;
+  if (!registration?.active) return 'none';
+  const answer = await new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (event) => resolve(event.data);
+    registration.active.postMessage({ type: 'CACHE_LAZY' }, [channel.port2]);
+  });
+  return answer?.ok ? 'wasm' : 'none';
 }

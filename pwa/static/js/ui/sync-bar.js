@@ -11,7 +11,7 @@ export function mountSyncBar(container) {
     const online = status.online;
     container.textContent = '';
     container.dataset.online = String(online);
-    container.append(
+    container.append(...[
       h('p', { class: 'sync-line' },
         h('span', { class: `dot ${online ? 'on' : 'off'}`, 'aria-hidden': 'true' }),
         h('span', { 'data-role': 'connectivity' }, online ? t('sync.online') : t('sync.offline')), ' · ',
@@ -33,7 +33,7 @@ export function mountSyncBar(container) {
           h('code', {}, d.id.split(':')[0]), ' — ', d.reason))),
         h('p', { class: 'hint' }, t('sync.refusedWhat')),
         h('button', { type: 'button', class: 'secondary small', onclick: () => data.retryDenied() }, t('sync.retry')))
-        : null);
+        : null].filter(Boolean));
   };
   data.onStatus(render);
   data.notify();
