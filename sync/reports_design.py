@@ -93,7 +93,8 @@ REPORTS_DESIGN: JSONDict = {
                 "  if (doc.seal_match === false) { emit([doc.office, 'seal_mismatch', t], null); } "
                 "  if (doc.seal_condition === 'damaged' || doc.seal_condition === 'missing') "
                 "  { emit([doc.office, 'seal_damaged', t], null); } "
-                "  if ((!doc.photos || doc.photos.length === 0) && doc.kind !== 'lost') "
+                "  if ((!doc.photos || doc.photos.length === 0) && (doc.kind === 'picked_up' || "
+                "doc.kind === 'delivered' || doc.kind === 'failed_attempt' || doc.kind === 'returned')) "
                 "  { emit([doc.office, 'photo_missing', t], null); } "
                 "} else if (doc.type === 'photo' && !(doc._attachments && doc._attachments[doc.attachment])) "
                 "{ emit([doc.office, 'photo_missing', t], null); } "
@@ -138,11 +139,12 @@ OFFICE_DESIGN: JSONDict = {
                 "{ emit([doc.office, doc.phash], doc.document_id); } }"
             ),
         },
-        # What the office wrote about one document (liability, reprint, resolutions, handovers).
+        # What the office wrote about one document: liability, reprint, resolutions, handovers, confirmations.
         "by_document": {
             "map": (
-                "function (doc) { "
-                "if (doc.type === 'resident_link' || doc.type === 'notification') { return; } "
+                "function (doc) { var shown = ['liability', 'reprint_request', 'resolution', 'handover', "
+                "'conflict_history', 'finding', 'resident_confirmation']; "
+                "if (shown.indexOf(doc.type) < 0) { return; } "
                 "if (doc.document_id) { emit([doc.document_id, doc.created_at], null); } "
                 "if (doc.documents) { for (var i = 0; i < doc.documents.length; i++) "
                 "{ emit([doc.documents[i].document_id, doc.created_at], null); } } }"

@@ -52,6 +52,7 @@ async def test_a_clean_delivery_raises_no_exception(couch: CouchClient, settings
     assert kinds.get("seal_mismatch") is None and kinds.get("seal_damaged") is None
     assert kinds.get("gps_far") is None and kinds.get("photo_reused") is None
     assert pickup["_id"] not in kinds.get("photo_missing", [])
+    assert sealed["_id"] not in kinds.get("photo_missing", [])  # sealed at the desk: no camera there
 
 
 async def test_seal_mismatch_is_raised_and_cleared_by_its_action(
