@@ -180,9 +180,13 @@ export async function retryDenied() {
 export function watchConnectivity() {
   const update = () => {
     runtime.online = navigator.onLine;
-    if (runtime.online) startSync();
+    if (runtime.online) setTimeout(startSync, 500);
     notify();
   };
+  // The first request after the radio comes back often fails; keep trying while online and not syncing.
+  setInterval(() => {
+    if (navigator.onLine && !recordsSync && runtime.signedIn !== false) startSync();
+  }, 5000);
   addEventListener('online', update);
   addEventListener('offline', update);
   // Coming back from the sign-in page (or the phone waking up) is when a stopped sync should restart.
