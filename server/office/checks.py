@@ -18,13 +18,17 @@ from PIL import Image, UnidentifiedImageError
 
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger, create_once, key, now_iso
+from server.office.notifications import enqueue
 from server.office.timeline import order_handoffs, verify_links
+from server.residents.links import issue_link
 from sync.couch import CouchError, CouchNotFound
 from sync.types import JSONDict
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_ID = "checkpoint:checks"
+#: Handoff kinds the resident hears about, and the message they get.
+NOTIFIED_KINDS = {"picked_up": "out_for_delivery", "delivered": "delivered"}
 EARTH_RADIUS_M = 6_371_000.0
 
 
@@ -32,6 +36,19 @@ EARTH_RADIUS_M = 6_371_000.0
 class CheckRun:
     checked: int
     findings: int
+
+
+async def _notify(ledger: Ledger, handoff: JSONDict, origin: str) -> None:
+    message_id = f"notification:{handoff['kind']}:{handoff['_id']}"
+    if await ledger.office.get_or_none(message_id) is not None:
+        return
+    document = await ledger.records.get_or_none(str(handoff["document_id"]))
+    if document is None or document.get("type") != "document":
+        return
+    token = await issue_link(ledger, document)
+    await enqueue(
+        ledger, NOTIFIED_KINDS[str(handoff["kind"])], document, f"{origin}/r/{token}", message_id=message_id
+    )
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -59,8 +76,14 @@ async def _finding(
     return await create_once(ledger.office, doc)
 
 
-async def run_checks(ledger: Ledger, config: OfficeConfig, *, limit: int = 2000) -> CheckRun:
-    """Check the records changed since the last run (at most `limit`); call again to continue."""
+async def run_checks(
+    ledger: Ledger, config: OfficeConfig, *, limit: int = 2000, origin: str | None = None
+) -> CheckRun:
+    """Check the records changed since the last run (at most `limit`); call again to continue.
+
+    With `origin` (the site's address), residents are also told when their envelope leaves with a courier
+    and when it is recorded as delivered.
+    """
     checkpoint = await ledger.office.get_or_none(CHECKPOINT_ID) or {
         "_id": CHECKPOINT_ID,
         "type": "checkpoint",
@@ -74,6 +97,8 @@ async def run_checks(ledger: Ledger, config: OfficeConfig, *, limit: int = 2000)
             continue
         checked += 1
         findings += await check_record(ledger, config, doc)
+        if origin and doc.get("type") == "handoff" and doc.get("kind") in NOTIFIED_KINDS:
+            await _notify(ledger, doc, origin)
     checkpoint["since"] = changes.get("last_seq", since)
     try:
         await ledger.office.put(checkpoint)

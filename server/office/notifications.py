@@ -9,6 +9,7 @@ works; an SMS or WhatsApp gateway is a class with one `send` method.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -68,7 +69,10 @@ class LogFileSender:
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
-async def enqueue(ledger: Ledger, kind: str, document: JSONDict, link: str) -> JSONDict:
+async def enqueue(
+    ledger: Ledger, kind: str, document: JSONDict, link: str, *, message_id: str | None = None
+) -> JSONDict:
+    """Write a pending message; with `message_id`, a second call for the same event is a no-op."""
     resident = document["resident"]
     text = TEMPLATES[kind].format(
         doc_kind=document["doc_kind"].upper().replace("_", " "),
@@ -77,7 +81,7 @@ async def enqueue(ledger: Ledger, kind: str, document: JSONDict, link: str) -> J
         receipt_code=document.get("receipt_code", ""),
     )
     message: JSONDict = {
-        "_id": f"notification:{new_id()}",
+        "_id": message_id or f"notification:{new_id()}",
         "type": "notification",
         "kind": kind,
         "office": document["office"],
@@ -87,8 +91,12 @@ async def enqueue(ledger: Ledger, kind: str, document: JSONDict, link: str) -> J
         "status": "pending",
         "attempts": 0,
         "created_at": now_iso(),
+        "queued_us": time.time_ns() // 1000,  # sending order, finer than seconds (exact in JS numbers)
     }
-    message["_rev"] = await ledger.office.put(message)
+    try:
+        message["_rev"] = await ledger.office.put(message)
+    except CouchConflict:  # already queued for this event
+        return await ledger.office.get(str(message["_id"]))
     return message
 
 

@@ -30,7 +30,7 @@ from server.office.handover import (
 from server.office.intake import IntakeError
 from server.office.ledger import OFFICE_TZ, Ledger, key
 from server.office.lost import LostError, record_lost, record_reprint
-from server.office.notifications import enqueue
+from server.office.notifications import deliver_pending, enqueue
 from server.office.timeline import CONDITION_LABELS, PARTY_LABELS, has_photo, load_timeline
 from server.office.visits import OUTCOME_LABELS, OUTCOMES, load_visits
 from server.office.web import (
@@ -38,6 +38,7 @@ from server.office.web import (
     config_of,
     ledger_of,
     render,
+    sender_of,
     staff_for_office,
     staff_for_record,
     text,
@@ -110,6 +111,7 @@ async def _welcome(request: Request, ledger: Ledger, document: JSONDict) -> None
     """Give the resident their link and tell them the document is ready."""
     token = await issue_link(ledger, document)
     await enqueue(ledger, "document_ready", document, f"{request.app.state.settings.origin}/r/{token}")
+    await deliver_pending(ledger, sender_of(request), limit=20)
 
 
 async def register_document(request: Request) -> Response:
@@ -229,7 +231,8 @@ async def photo(request: Request) -> Response:
 async def exceptions_page(request: Request) -> Response:
     _, office = staff_for_office(request)
     ledger = ledger_of(request)
-    await run_checks(ledger, config_of(request), limit=500)
+    await run_checks(ledger, config_of(request), limit=500, origin=request.app.state.settings.origin)
+    await deliver_pending(ledger, sender_of(request))
     items = await list_queue(ledger, office)
     return render(
         request,

@@ -19,9 +19,9 @@ from server.identity.sessions import check_csrf_token, csrf_token
 from server.office.handover import DOC_KIND_LABELS
 from server.office.intake import IntakeError, choose_delivery
 from server.office.ledger import Ledger, create_once, new_id, now_iso
-from server.office.notifications import enqueue
+from server.office.notifications import deliver_pending, enqueue
 from server.office.timeline import load_timeline
-from server.office.web import config_of, ledger_of
+from server.office.web import config_of, ledger_of, sender_of
 from server.residents.links import document_for, token_hash
 from server.residents.ratelimit import count_hit
 from server.residents.story import plain_story
@@ -183,6 +183,7 @@ async def complain(request: Request) -> Response:
         raise AppError(400, "bad_request", reason)
     await ledger.records.put(complaint)
     await enqueue(ledger, "complaint_received", document, f"{request.app.state.settings.origin}/r/{token}")
+    await deliver_pending(ledger, sender_of(request), limit=20)
     return _back(token, "complaint")
 
 

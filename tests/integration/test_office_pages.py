@@ -88,11 +88,13 @@ async def test_staff_registers_a_document_and_the_resident_is_notified(
     assert page.status_code == 200 and "Siti Aminah" in page.text
     ledger = Ledger.of(couch, settings)
     outbox = await ledger.office.view(
-        "office", "outbox", startkey=key(["pending"]), endkey=key(["pending", {}]), include_docs=True
+        "office", "outbox", startkey=key(["sent"]), endkey=key(["sent", {}]), include_docs=True
     )
     [message] = [row["doc"] for row in outbox["rows"]]
     assert message["document_id"] == document_id and message["kind"] == "document_ready"
     assert f"{settings.origin}/r/" in message["text"]
+    sent = (settings.data_dir / "outbox.log").read_text()  # the default sender, no SMS gateway configured
+    assert message["text"] in sent
 
 
 async def test_invalid_form_shows_the_reasons_and_writes_nothing(

@@ -12,8 +12,11 @@ from pypdf import PdfReader
 from starlette.testclient import TestClient
 
 from server.office import intake
+from server.office.checks import run_checks
+from server.office.config import OfficeConfig
 from server.office.ledger import OFFICE_TZ, new_id
 from server.office.notifications import LogFileSender, Message, deliver_pending, enqueue
+from server.residents.links import document_for
 from server.settings import Settings
 from sync.couch import CouchClient
 from sync.schemas import SCHEMA_DIR, validate_record
@@ -114,3 +117,23 @@ async def test_outbox_sends_pending_messages_once_and_keeps_failures(
     assert [line["kind"] for line in lines] == ["document_ready", "out_for_delivery"]
     assert lines[0]["to"] == doc["resident"]["phone"] and "Siti Aminah" in lines[0]["text"]
     assert doc["resident"]["nik"] not in sender.path.read_text()
+
+
+async def test_resident_hears_when_the_envelope_leaves_and_arrives(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    doc = await put_document(ledger, name="Siti Aminah")
+    sealed = await intake.bind_seal(ledger, staff(), str(doc["_id"]), "BP00000701")
+    pickup = next_handoff(sealed, "picked_up")
+    await ledger.records.put(pickup)
+    await ledger.records.put(next_handoff(pickup, "delivered"))
+    origin = "https://segel.example"
+    await run_checks(ledger, OfficeConfig(), origin=origin)
+    await run_checks(ledger, OfficeConfig(), origin=origin)  # nothing new: nothing sent twice
+    sender = LogFileSender(settings.data_dir)
+    assert await deliver_pending(ledger, sender) == 2
+    lines = [json.loads(line) for line in sender.path.read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["out_for_delivery", "delivered"]
+    link = lines[0]["text"].split(f"{origin}/r/")[1].split()[0]
+    assert (await document_for(ledger, link) or {}).get("_id") == doc["_id"]
