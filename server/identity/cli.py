@@ -158,6 +158,14 @@ async def verify_chain_command(store: IdentityStore, args: argparse.Namespace) -
         bad = report.bad_link is not None and report.bad_link.index == index
         mark = "RUSAK" if bad else ("ok" if report.bad_link is None or index < report.bad_link.index else "?")
         print(f"{index + 1:3}. {mark:5} {handoff.get('kind', '?'):15} {handoff['_id']}")
+    await _audit(
+        store,
+        "chain_verified" if report.ok else "chain_broken",
+        outcome="ok" if report.ok else "refused",
+        reason=None if report.bad_link is None else f"#{report.bad_link.index + 1}: {report.bad_link.reason}",
+        document_id=args.document_id,
+        record_id=None if report.bad_link is None else report.bad_link.record_id,
+    )
     if report.bad_link is not None:
         print(
             f"Rantai rusak di serah terima #{report.bad_link.index + 1} ({report.bad_link.record_id}): "
@@ -170,9 +178,7 @@ async def verify_chain_command(store: IdentityStore, args: argparse.Namespace) -
 
 async def purge_expired(store: IdentityStore, args: argparse.Namespace) -> int:
     deleted = await store.purge_expired(grace_s=int(args.grace_hours * 3600))
-    print(
-        f"{deleted} dokumen kedaluwarsa dihapus (tantangan, sesi, batas percobaan). (expired, removed)"
-    )
+    print(f"{deleted} dokumen kedaluwarsa dihapus (tantangan, sesi, batas percobaan). (expired, removed)")
     return 0
 
 

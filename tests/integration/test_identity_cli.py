@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.cli import main
 from server.demo import generate_demo
+from server.identity.audit import events
 from server.identity.demo import demo_login_hint
 from server.identity.store import IdentityStore
 from server.settings import Settings
@@ -114,6 +115,9 @@ def test_verify_chain_names_the_first_bad_link(segel: Segel, settings: Settings)
     _with_store(settings, tamper)
     code, out, _ = segel("verify-chain", chain[0]["document_id"])
     assert code == 1 and f"#3 ({chain[2]['_id']})" in out and chain[1]["_id"] in out
+    audit = _with_store(settings, lambda store, couch: events(couch, settings))
+    broken = [e for e in audit if e["event"] == "chain_broken"]
+    assert len(broken) == 1 and broken[0]["record_id"] == chain[2]["_id"] and "#3" in broken[0]["reason"]
     assert segel("verify-chain", "document:NOSUCHDOCUMENT")[0] == 1
 
 
