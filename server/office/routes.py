@@ -6,6 +6,7 @@ Staff act for their own office only; admins pick one with `?office=`. A record o
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from starlette.requests import Request
@@ -267,8 +268,12 @@ async def conflict_page(request: Request) -> Response:
         raise AppError(404, "not_found", exc.reason) from exc
     staff_for_record(request, str(current.get("office")))
     fields = sorted({k for r in revisions for k in r if not k.startswith("_")})
+    rows = []
+    for name in fields:
+        values = [json.dumps(r[name], ensure_ascii=False) if name in r else "-" for r in revisions]
+        rows.append((name, values, len(set(values)) > 1))
     return render(
-        request, "office/conflict.html", {"record_id": record_id, "revisions": revisions, "fields": fields}
+        request, "office/conflict.html", {"record_id": record_id, "revisions": revisions, "rows": rows}
     )
 
 

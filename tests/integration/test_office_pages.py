@@ -248,3 +248,58 @@ async def test_drive_thru_handover_is_confirmed_by_the_courier_and_printed(
     assert "BP00000101" in text and "BP00000102" in text
     assert "Siti Aminah" in text and "gojek.andi" in text
     assert "dikonfirmasi oleh kurir Andi" in text
+
+
+async def test_csv_import_over_http_reports_rejected_rows(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    await as_user(client, couch, settings, "budi.santoso")
+    good = document_fields(name="Siti Aminah")
+    bad = document_fields(name="Anak Baru", postal_code="761")
+    header = ",".join(good)
+    body = "\n".join([header, ",".join(good.values()), ",".join(bad.values())]) + "\n"
+    token = csrf_of(client.get("/office/intake").text)
+    response = client.post(
+        "/office/intake/csv", data={"csrf": token}, files={"file": ("cetak.csv", body.encode(), "text/csv")}
+    )
+    assert response.status_code == 200
+    assert "1 dokumen didaftarkan" in response.text and "1 baris ditolak" in response.text
+    assert "resident.address.postal_code" in response.text
+    assert "Siti Aminah" in client.get("/office/intake").text
+    assert "Anak Baru" not in client.get("/office/intake").text
+
+
+async def test_conflict_is_resolved_from_the_page_keeping_the_loser(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    await as_user(client, couch, settings, "budi.santoso")
+    document_id = register(client, name="Siti Aminah")
+    ledger = Ledger.of(couch, settings)
+    doc = await ledger.records.get(document_id)
+    base = str(doc["_rev"]).split("-")[1]
+    edits = []
+    for suffix, choice in (("a", "self_pickup"), ("b", "courier")):
+        edit = {**doc, "delivery": choice, "_rev": f"2-{suffix * 32}"}
+        edit["_revisions"] = {"start": 2, "ids": [suffix * 32, base]}
+        edits.append(edit)
+    await ledger.records.bulk_docs(edits, new_edits=False)
+
+    queue = client.get("/office/exceptions").text
+    assert f"/office/conflicts/{document_id}" in queue
+    page = client.get(f"/office/conflicts/{document_id}")
+    assert page.status_code == 200 and "self_pickup" in page.text and "courier" in page.text
+    response = client.post(
+        f"/office/conflicts/{document_id}/resolve",
+        data={"csrf": csrf_of(page.text), "winner_rev": f"2-{'b' * 32}", "note": "Penduduk minta diantar"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    after = await ledger.records.get(document_id, conflicts=True)
+    assert after["delivery"] == "courier" and "_conflicts" not in after
+    timeline = client.get(f"/office/documents/{document_id}").text
+    assert "Konflik diselesaikan, 2 revisi disimpan" in timeline
+
+    await as_user(client, couch, settings, "rina.bandung")
+    assert client.get(f"/office/conflicts/{document_id}").status_code == 403
