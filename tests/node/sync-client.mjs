@@ -8,6 +8,7 @@
 //   {op: "put", docs: [...]}                  write docs locally (attachments inline as base64)
 //   {op: "push"} / {op: "pull"} / {op: "sync"} one-shot replication; result lists denied docs and errors
 //   {op: "push_until_done", seconds}          push again after every failure until one push ends cleanly
+//   {op: "pull_until_done", seconds}          the same for pulling
 //   {op: "live", seconds, wait_for: [ids]}    live sync with retry until every id is local (or time runs out)
 //   {op: "dump"}                              every local doc, with the SHA-256 of each attachment's bytes
 //   {op: "purge"}                             ask the gateway which local ids left scope; drop them locally
@@ -43,24 +44,39 @@ async function replicate(direction, options = {}) {
     : direction === 'pull' ? local.replicate.from(remote, options)
     : local.sync(remote, options);
   run.on('denied', (error) => denied.push({id: error.id, name: error.name, reason: error.reason || error.message}));
+  // A request cut at the wrong moment can leave PouchDB's promise unsettled: give up on it after a while,
+  // as an app would, and let the caller retry.
+  // "A while" means no progress at all (no batch read, written or checkpointed) for stall_seconds.
+  let timer;
+  let fail;
+  const stalled = new Promise((resolve, reject) => { fail = reject; });
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { run.cancel(); fail(new Error('replication stalled')); }, (input.stall_seconds || 20) * 1000);
+  };
+  arm();
+  run.on('checkpoint', arm);
+  run.on('change', arm);
   try {
-    const result = await run;
+    const result = await Promise.race([run, stalled]);
+    clearTimeout(timer);
     if (direction === 'sync') {
       return {ok: true, push: summary(result.push, denied), pull: summary(result.pull, [])};
     }
     return summary(result, denied);
   } catch (error) {
+    clearTimeout(timer);
     return {ok: false, status: error.status, name: error.name, message: String(error.message || error.reason || error), denied};
   }
 }
 
-async function pushUntilDone(seconds, batchSize) {
+async function untilDone(direction, seconds, batchSize) {
   const deadline = Date.now() + seconds * 1000;
   let attempts = 0;
   let last;
   while (Date.now() < deadline) {
     attempts += 1;
-    last = await replicate('push', batchSize ? {batch_size: batchSize} : {});
+    last = await replicate(direction, batchSize ? {batch_size: batchSize} : {});
     if (last.ok && last.doc_write_failures === last.denied.length) {
       return {...last, attempts};
     }
@@ -132,6 +148,7 @@ async function purge() {
   return {status: answer.status, purge: [...names]};
 }
 
+const keepAlive = setInterval(() => {}, 1000);
 const results = [];
 for (const step of input.steps) {
   switch (step.op) {
@@ -144,7 +161,8 @@ for (const step of input.steps) {
       results.push(await replicate(step.op, step.batch_size ? {batch_size: step.batch_size} : {}));
       break;
     case 'push_until_done':
-      results.push(await pushUntilDone(step.seconds || 60, step.batch_size));
+    case 'pull_until_done':
+      results.push(await untilDone(step.op.split('_')[0], step.seconds || 60, step.batch_size));
       break;
     case 'live':
       results.push(await live(step.seconds || 10, step.wait_for || []));
@@ -162,4 +180,5 @@ for (const step of input.steps) {
       throw new Error(`unknown step ${step.op}`);
   }
 }
+clearInterval(keepAlive);
 process.stdout.write(JSON.stringify(results));

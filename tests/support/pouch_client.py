@@ -24,10 +24,25 @@ EXAMPLES = REPO_ROOT / "schemas" / "examples"
 
 
 def run_client(
-    url: str, token: str | None, directory: Path, steps: list[dict[str, Any]], timeout: float = 120
+    url: str,
+    token: str | None,
+    directory: Path,
+    steps: list[dict[str, Any]],
+    timeout: float = 120,
+    stall_seconds: float = 20,
 ) -> list[Any]:
-    """Run the steps in one node process (one local database in `directory`) and return their results."""
-    command = {"url": url, "token": token, "dir": str(directory), "steps": steps}
+    """Run the steps in one node process (one local database in `directory`) and return their results.
+
+    `stall_seconds` is how long one replication may go without finishing before the client gives up on it
+    and tries again (a cut connection can leave PouchDB waiting for an answer that never comes).
+    """
+    command = {
+        "url": url,
+        "token": token,
+        "dir": str(directory),
+        "steps": steps,
+        "stall_seconds": stall_seconds,
+    }
     done = subprocess.run(
         ["node", str(CLIENT)],
         input=json.dumps(command).encode(),
