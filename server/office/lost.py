@@ -11,7 +11,7 @@ from __future__ import annotations
 from server.office.intake import UNSIGNED_BY_OFFICE, IntakeError, next_seq, office_party, seal_document
 from server.office.ledger import Ledger, new_id, now_iso
 from server.office.timeline import load_timeline
-from sync.custody_hash import handoff_hash
+from sync.custody import record_hash
 from sync.principal import Principal
 from sync.schemas import validate_record
 from sync.types import JSONDict
@@ -55,7 +55,7 @@ async def record_lost(ledger: Ledger, principal: Principal, document: JSONDict, 
             "device_time": now_iso(),
             "seq": await next_seq(ledger.office, principal.user_id),
             "photos": [],
-            "prev_hash": handoff_hash(last),
+            "prev_hash": record_hash(last),
             "unsigned_reason": UNSIGNED_BY_OFFICE,
             "note": note.strip()[:500],
         }
@@ -119,7 +119,7 @@ async def record_reprint(
         "device_time": now_iso(),
         "seq": await next_seq(ledger.office, principal.user_id),
         "photos": [],
-        "prev_hash": handoff_hash(last),
+        "prev_hash": record_hash(last),
         "unsigned_reason": UNSIGNED_BY_OFFICE,
         "note": (note.strip() or "Dokumen lama dibatalkan dan dicetak ulang.")[:500],
     }
@@ -130,5 +130,5 @@ async def record_reprint(
         raise IntakeError(f"Segel {number} sudah pernah dipakai. Ambil segel baru dan pindai lagi.")
     await ledger.records.put(reprinted)
     return await seal_document(
-        ledger, principal, document, number, office, prev_hash=handoff_hash(reprinted), kind="sealed"
+        ledger, principal, document, number, office, prev_hash=record_hash(reprinted), kind="sealed"
     )

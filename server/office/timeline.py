@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from server.office.ledger import Ledger, docs_by_ids, key
-from sync.custody_hash import handoff_hash
+from sync.custody import record_hash, verify_chain
 from sync.types import JSONDict
 
 KIND_LABELS = {
@@ -116,29 +116,28 @@ def order_handoffs(handoffs: list[JSONDict]) -> list[JSONDict]:
             break
         ordered.append(nxt)
         seen.add(str(nxt["_id"]))
-        current = handoff_hash(nxt)
+        current = record_hash(nxt)
     ordered.extend(h for h in by_time if h["_id"] not in seen)
     return ordered
 
 
 def verify_links(ordered: list[JSONDict]) -> tuple[list[bool], ChainStatus]:
-    """Check each link of an ordered chain; the first handoff must have no previous hash."""
+    """Check each link of an ordered chain (per-link marks for the page) and the chain as a whole.
+
+    The whole-chain verdict and its reason come from `sync.custody.verify_chain`, the same verifier as the
+    `verify-chain` CLI, so the office and the CLI never disagree.
+    """
     oks: list[bool] = []
-    status = ChainStatus(ok=True)
     previous: JSONDict | None = None
     for handoff in ordered:
-        expected = handoff_hash(previous) if previous is not None else None
-        ok = handoff.get("prev_hash") == expected
-        oks.append(ok)
-        if not ok and status.ok:
-            reason = (
-                "catatan pertama harus tanpa hash sebelumnya"
-                if previous is None
-                else "hash sebelumnya tidak cocok dengan catatan sebelumnya (ada catatan hilang atau diubah)"
-            )
-            status = ChainStatus(ok=False, broken_at=str(handoff["_id"]), reason=reason)
+        expected = record_hash(previous) if previous is not None else None
+        oks.append(handoff.get("prev_hash") == expected)
         previous = handoff
-    return oks, status
+    report = verify_chain(ordered)
+    if report.bad_link is None:
+        return oks, ChainStatus(ok=True)
+    oks[report.bad_link.index] = False
+    return oks, ChainStatus(ok=False, broken_at=report.bad_link.record_id, reason=report.bad_link.reason)
 
 
 async def load_timeline(ledger: Ledger, document: JSONDict) -> Timeline:

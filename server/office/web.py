@@ -16,9 +16,9 @@ from server.office.ledger import Ledger
 from server.office.notifications import LogFileSender, Sender
 from server.settings import Settings
 from server.templating import templates
-from sync.principal import Principal
+from sync.principal import Principal, Role
 
-OFFICE_ROLES = ("staff", "admin")
+OFFICE_ROLES: tuple[Role, ...] = ("staff", "admin")
 
 
 def sender_of(request: Request) -> Sender:

@@ -13,7 +13,7 @@ from server.office.intake import document_from_fields
 from server.office.ledger import Ledger, new_id, now_iso
 from server.settings import Settings
 from sync.couch import CouchClient
-from sync.custody_hash import handoff_hash
+from sync.custody import record_hash
 from sync.principal import Principal
 from sync.schemas import validate_record
 from sync.types import JSONDict
@@ -105,7 +105,7 @@ def next_handoff(previous: JSONDict, kind: str, *, author: str = "gojek.andi", *
         "device_time": now,
         "seq": int(previous["seq"]) + 1,
         "photos": [],
-        "prev_hash": handoff_hash(previous),
+        "prev_hash": record_hash(previous),
         "unsigned_reason": "ponsel tanpa passkey",
     }
     if kind == "delivered":
