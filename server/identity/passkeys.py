@@ -265,14 +265,6 @@ async def finish_registration(
             event="enroll_refused",
             user_id=user_id,
         ) from exc
-    if not await store.mark_used(link):
-        raise Refusal(
-            410,
-            "gone",
-            "Tautan pendaftaran sudah dipakai. (Enrollment link already used.)",
-            event="enroll_refused",
-            user_id=user_id,
-        )
     credential_id = bytes_to_base64url(verified.credential_id)
     if await store.get_credential(credential_id) is not None:
         raise Refusal(
@@ -283,6 +275,8 @@ async def finish_registration(
             user_id=user_id,
             credential_id=credential_id,
         )
+    # Save the passkey first, then consume the link: if two phones race for one link, the loser's passkey
+    # is removed again, and a crash in between leaves a usable link rather than a lost enrollment.
     doc = await store.save_credential(
         {
             "_id": f"credential:{credential_id}",
@@ -301,6 +295,15 @@ async def finish_registration(
             "revoked": False,
         }
     )
+    if not await store.mark_used(link):
+        await store.db.delete(str(doc["_id"]), str(doc["_rev"]))
+        raise Refusal(
+            410,
+            "gone",
+            "Tautan pendaftaran sudah dipakai. (Enrollment link already used.)",
+            event="enroll_refused",
+            user_id=user_id,
+        )
     return Enrolled(user=user, credential=doc)
 
 

@@ -198,3 +198,25 @@ async def test_login_attempts_are_rate_limited(
 async def test_json_steps_refuse_form_posts(client: TestClient) -> None:
     response = client.post("/auth/login/options", data={"x": "1"})
     assert response.status_code == 415
+
+
+async def test_two_phones_on_one_link_only_the_first_enrolls(
+    client: TestClient, couch: CouchClient, settings: Settings, courier: str
+) -> None:
+    token = await enrollment_token(couch, settings, courier)
+    first, second = SoftAuthenticator(origin=settings.origin), SoftAuthenticator(origin=settings.origin)
+    options_a = client.post("/auth/enroll/options", json={"token": token}).json()["options"]
+    cookie_a = dict(client.cookies)
+    client.cookies.clear()
+    options_b = client.post("/auth/enroll/options", json={"token": token}).json()["options"]
+    cookie_b = dict(client.cookies)
+    client.cookies.clear()
+    client.cookies.update(cookie_a)
+    ok = client.post("/auth/enroll/verify", json={"token": token, "credential": first.create(options_a)})
+    assert ok.status_code == 200
+    client.cookies.clear()
+    client.cookies.update(cookie_b)
+    late = client.post("/auth/enroll/verify", json={"token": token, "credential": second.create(options_b)})
+    assert late.status_code == 410
+    store = IdentityStore(couch, settings)
+    assert [c["credential_id"] for c in await store.credentials_of(courier)] == [first.credentials[0].id]
