@@ -24,6 +24,7 @@ from server.app import create_app
 from server.identity.auth import device_id_for_credential
 from server.identity.sessions import SESSION_COOKIE, sign_session_id
 from server.identity.store import IdentityStore
+from server.office.dashboard import load_dashboard
 from server.office.ledger import OFFICE_TZ, Ledger
 from server.office.rollups import update_rollups
 from server.settings import Settings
@@ -135,6 +136,7 @@ async def _session(couch: CouchClient, settings: Settings) -> str:
 
 
 async def run(documents: int) -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     with tempfile.TemporaryDirectory() as tmp:
         server = EmbeddedCouch(Path(tmp), free_port(), "admin", secrets.token_urlsafe(16))
         server.start()
@@ -162,6 +164,11 @@ async def run(documents: int) -> None:
                 "rollup catch-up (one-time; afterwards each change once): "
                 f"{time.perf_counter() - started:.1f} s"
             )
+            started = time.perf_counter()
+            await ledger.office.view("office", "open_deliveries", limit=1, timeout=3600)
+            print(
+                f"office view build (one-time, incremental afterwards): {time.perf_counter() - started:.1f} s"
+            )
             cookie = await _session(couch, settings)
             app = create_app(settings, couch)
             transport = httpx.ASGITransport(app=app)
@@ -179,6 +186,14 @@ async def run(documents: int) -> None:
                     f"median {statistics.median(warm):.0f} ms, max {max(warm):.0f} ms (10 warm requests)"
                 )
                 print(f"page size: {len(response.content) / 1024:.0f} KiB")
+            parts = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                await load_dashboard(ledger, OFFICE)
+                parts.append((time.perf_counter() - t0) * 1000)
+            print(
+                f"of which dashboard data (rollups, partners, overdue view): median {statistics.median(parts):.0f} ms"
+            )
             await couch.aclose()
         finally:
             server.stop()

@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 from server.office.ledger import OFFICE_TZ, Ledger, key
 from server.office.rollups import open_before, partners_of, read_days, update_rollups
 
+#: The overdue list stops here (the tile then reads "200+"): a page lists what staff can follow up today.
+OVERDUE_LIMIT = 200
 TILE_KINDS = ("ready", "picked_up", "delivered", "failed_attempt", "returned", "lost", "complaint")
 TILE_LABELS = {
     "ready": "Siap (terdaftar)",
@@ -40,8 +42,12 @@ class Dashboard:
     per_day: dict[str, dict[str, int]]
     couriers: list[CourierRow]
     partners: dict[str, dict[str, int]]
-    overdue: list[tuple[str, str]]  # (document id, picked up at)
+    overdue: list[tuple[str, str]]  # (document id, picked up at), oldest first, at most OVERDUE_LIMIT
     sla_hours: int
+
+    @property
+    def overdue_label(self) -> str:
+        return f"{OVERDUE_LIMIT}+" if len(self.overdue) >= OVERDUE_LIMIT else str(len(self.overdue))
 
     @property
     def today(self) -> dict[str, int]:
@@ -108,7 +114,7 @@ async def _overdue(
 ) -> list[tuple[str, str]]:
     cutoff = (now - timedelta(hours=sla_hours)).astimezone(OFFICE_TZ).isoformat(timespec="seconds")
     since = (now - timedelta(days=window_days)).astimezone(OFFICE_TZ).isoformat(timespec="seconds")
-    return await open_before(ledger, office, since, cutoff)
+    return await open_before(ledger, office, since, cutoff, limit=OVERDUE_LIMIT)
 
 
 def chart_bars(

@@ -49,6 +49,10 @@ KINDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         "Rantai serah terima putus",
         (("investigate", "Diselidiki"), ("explained", "Sudah dijelaskan")),
     ),
+    "unsigned": (
+        "Serah terima tanpa tanda tangan",
+        (("accepted_unsigned", "Diterima: alasan masuk akal"), ("investigate", "Diselidiki bersama kurir")),
+    ),
     "signature_invalid": (
         "Tanda tangan tidak sah",
         (("investigate", "Diselidiki"), ("explained", "Sudah dijelaskan")),
@@ -60,7 +64,15 @@ KINDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     ),
     "conflict": ("Konflik sinkronisasi", ()),
 }
-RECORD_KINDS = ("seal_mismatch", "seal_damaged", "photo_missing", "complaint", "conflict", "refused")
+RECORD_KINDS = (
+    "seal_mismatch",
+    "seal_damaged",
+    "photo_missing",
+    "unsigned",
+    "complaint",
+    "conflict",
+    "refused",
+)
 FINDING_KINDS = ("photo_digest", "photo_reused", "gps_far", "chain_broken", "signature_invalid")
 
 
@@ -103,6 +115,8 @@ def _detail(kind: str, doc: JSONDict) -> str:
         return "Catatan tanpa foto segel." if doc.get("type") == "handoff" else "Foto belum sampai di server."
     if kind == "complaint":
         return f"{doc.get('kind')}: {doc.get('description')}"
+    if kind == "unsigned":
+        return f"{doc.get('kind')} oleh {doc.get('author')} tanpa passkey: {doc.get('unsigned_reason')}"
     if kind == "refused":
         return f"{doc.get('record_type')} {doc.get('record_id')} dari {doc.get('user')}: {doc.get('reason')}"
     if kind == "conflict":

@@ -199,8 +199,11 @@ async def partners_of(ledger: Ledger, office: str) -> dict[str, str]:
     return dict(doc["partners"]) if doc else {}
 
 
-async def open_before(ledger: Ledger, office: str, since: str, cutoff: str) -> list[tuple[str, str]]:
+async def open_before(
+    ledger: Ledger, office: str, since: str, cutoff: str, *, limit: int = 200
+) -> list[tuple[str, str]]:
+    """The oldest open deliveries picked up between `since` and `cutoff` (at most `limit`)."""
     rows = await ledger.office.view(
-        "office", "open_deliveries", startkey=key([office, since]), endkey=key([office, cutoff])
+        "office", "open_deliveries", startkey=key([office, since]), endkey=key([office, cutoff]), limit=limit
     )
     return [(str(row["value"]), str(row["key"][1])) for row in rows["rows"]]

@@ -243,3 +243,19 @@ async def test_record_refused_by_the_gateway_is_queued_and_cleared(
         ledger, staff(), "refused", refusal_id, "explained", "Kurir mengirim ulang dari ponsel baru"
     )
     assert "refused" not in await open_kinds(ledger)
+
+
+async def test_unsigned_courier_handoff_is_flagged_but_a_desk_seal_is_not(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    _, sealed = await sealed_document(ledger, "BP00000012")
+    pickup = next_handoff(sealed, "picked_up", unsigned_reason="Ponsel kurir belum punya passkey")
+    await put_handoff_with_photo(ledger, pickup, seal_image(12))
+
+    kinds = await open_kinds(ledger)
+    assert kinds["unsigned"] == [pickup["_id"]]  # the desk's own seal (unsigned by design) is not listed
+    await resolve(
+        ledger, staff(), "unsigned", str(pickup["_id"]), "accepted_unsigned", "Passkey didaftarkan besok"
+    )
+    assert "unsigned" not in await open_kinds(ledger)
