@@ -191,9 +191,8 @@ async def run(documents: int) -> None:
                 t0 = time.perf_counter()
                 await load_dashboard(ledger, OFFICE)
                 parts.append((time.perf_counter() - t0) * 1000)
-            print(
-                f"of which dashboard data (rollups, partners, overdue view): median {statistics.median(parts):.0f} ms"
-            )
+            median = statistics.median(parts)
+            print(f"of which dashboard data (rollups, partners, overdue view): median {median:.0f} ms")
             await couch.aclose()
         finally:
             server.stop()
