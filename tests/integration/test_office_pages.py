@@ -60,7 +60,7 @@ def seal(client: TestClient, document_id: str, number: str) -> None:
     assert response.status_code == 303, response.text
 
 
-OFFICE_PAGES = ("/office", "/office/intake", "/office/exceptions", "/office/handovers")
+OFFICE_PAGES = ("/office", "/office/intake", "/office/exceptions", "/office/handovers", "/office/visits")
 
 
 async def test_anonymous_couriers_and_van_operators_cannot_open_office_pages(
@@ -162,6 +162,11 @@ async def test_staff_of_another_office_see_nothing_of_office_a(
         "/office?office=6471",
         "/office/intake?office=6471",
         "/office/exceptions?office=6471",
+        "/office/handovers?office=6471",
+        "/office/visits?office=6471",
+        "/office/exports/daily.csv?office=6471",
+        f"/office/exports/documents/{document_id}.pdf",
+        f"{handover_path}/confirm",
     ):
         response = client.get(path)
         assert response.status_code == 403, path
