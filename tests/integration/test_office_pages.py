@@ -308,3 +308,17 @@ async def test_conflict_is_resolved_from_the_page_keeping_the_loser(
 
     await as_user(client, couch, settings, "rina.bandung")
     assert client.get(f"/office/conflicts/{document_id}").status_code == 403
+
+
+async def test_admins_choose_the_office_they_act_for(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    await make_user(couch, settings, "admin.pusat", "admin", office=None)
+    await as_user(client, couch, settings, "budi.santoso")
+    document_id = register(client, name="Siti Aminah")
+    await as_user(client, couch, settings, "admin.pusat")
+    assert client.get("/office").status_code == 400  # which office? the page says to add ?office=
+    assert "Siti Aminah" in client.get("/office/intake?office=6471").text
+    assert "Siti Aminah" not in client.get("/office/intake?office=3273").text
+    assert client.get(f"/office/documents/{document_id}").status_code == 200
