@@ -287,3 +287,56 @@ def test_language_switch_keeps_working_offline(
     expect(page.locator("[data-role='connectivity']")).to_have_text("Offline (no signal)")
     page.reload()
     expect(page.locator("h1")).to_have_text("My documents")
+
+
+def test_failed_attempt_return_and_lost_offline(
+    page: Page, context: BrowserContext, live_server: ServerProcess
+) -> None:
+    docs = [
+        *document_records("F0001", "Rina Handayani", "6471054506900012", "BP00012101"),
+        *document_records("F0002", "Joko Santoso", "6471021203850007", "BP00012102"),
+    ]
+    open_app_and_go_offline(page, context, live_server, docs, COURIER)
+    page.get_by_role("link", name="Ambil 2 dokumen di kantor").click()
+    for suffix, seal in (("F0001", "BP00012101"), ("F0002", "BP00012102")):
+        page.locator(f"li[data-doc='document:01JDTEST{suffix}'] [data-role='seal-number']").fill(seal)
+    page.get_by_label("Tempat pengambilan").select_option("drive_thru")
+    page.get_by_label("Sertakan lokasi GPS").uncheck()
+    page.get_by_role("button", name="Konfirmasi pengambilan").click()
+    expect(page.locator("[data-role='flash']")).to_have_text("2 dokumen dicatat sudah diambil.")
+
+    # Nobody at home, so the envelope goes back to the office.
+    page.locator("a[data-doc='document:01JDTESTF0001']").click()
+    page.get_by_role("link", name="Gagal antar").click()
+    page.locator("[data-role='seal-number']").fill("BP00012101")
+    page.get_by_label("Alasan", exact=True).select_option("address_not_found")
+    page.get_by_label("Sertakan lokasi GPS").uncheck()
+    page.get_by_role("button", name="Simpan gagal antar").click()
+    expect(page.locator("[data-role='flash']")).to_contain_text("Gagal antar tersimpan")
+    page.get_by_role("link", name="Kembalikan ke kantor").click()
+    page.locator("[data-role='seal-number']").fill("BP00012101")
+    page.get_by_label("Sertakan lokasi GPS").uncheck()
+    page.get_by_role("button", name="Simpan pengembalian").click()
+    expect(page.locator("[data-status='returned']").first).to_be_visible()
+
+    # The other envelope is lost: a chronology is required, no seal can be scanned.
+    page.goto(page.url.split("#")[0] + "#/handoff/lost/document:01JDTESTF0002")
+    page.get_by_label("Sertakan lokasi GPS").uncheck()
+    page.get_by_role("button", name="Laporkan hilang").click()
+    expect(page.locator(".errors")).to_have_text("Tulis kronologi singkat kejadian.")
+    page.get_by_label("Kronologi (wajib)").fill("Tas jatuh di Jl. Soekarno-Hatta km 8 saat hujan")
+    page.get_by_role("button", name="Laporkan hilang").click()
+    expect(page.locator("[data-status='lost']").first).to_be_visible()
+
+    handoffs = [h for h in local_docs(page, "handoff:") if h["author"] == COURIER["user_id"]]
+    by_kind = {h["kind"]: h for h in handoffs}
+    assert sorted(by_kind) == ["failed_attempt", "lost", "picked_up", "returned"]
+    assert by_kind["failed_attempt"]["failure_reason"] == "address_not_found"
+    assert by_kind["returned"]["to"] == {"party": "office", "id": "6471"}
+    assert by_kind["returned"]["prev_hash"] == record_hash(by_kind["failed_attempt"])
+    lost = by_kind["lost"]
+    assert lost["seal_number_scanned"] is None and lost["seal_match"] is False
+    assert lost["seal_condition"] == "missing" and lost["note"].startswith("Tas jatuh")
+    assert [h["seq"] for h in sorted(handoffs, key=lambda h: h["seq"])] == [1, 2, 3, 4, 5]
+    for handoff in handoffs:
+        assert validate_record(handoff) == []

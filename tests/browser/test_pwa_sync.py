@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
-from server.identity.sessions import SESSION_COOKIE
+from server.identity.auth import device_id_for_credential
+from server.identity.sessions import SESSION_COOKIE, sign_session_id
+from server.identity.store import IdentityStore
 from server.settings import Settings
 from sync.couch import CouchClient
 from tests.browser.test_pwa_offline import document_records, qr_png, seal_photo
@@ -109,3 +111,54 @@ def test_offline_work_syncs_refusals_show_and_out_of_scope_records_leave(
     assert local["document:01JDTESTS0002"]["_id"] in [
         h["_id"] for h in page.evaluate("window.segelData.localDocs('handoff:')")
     ]
+
+
+async def _open_session(settings: Settings, user_id: str) -> tuple[str, str]:
+    """A real server-side session; returns its id (to end it later) and the signed cookie value."""
+    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    try:
+        session = await IdentityStore(couch, settings).create_session(
+            user_id, device_id=device_id_for_credential("phone-1"), credential_id="phone-1"
+        )
+    finally:
+        await couch.aclose()
+    session_id = str(session["_id"]).removeprefix("session:")
+    return session_id, sign_session_id(settings, session_id)
+
+
+async def _end_session(settings: Settings, session_id: str) -> None:
+    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    try:
+        assert await IdentityStore(couch, settings).end_session(session_id)
+    finally:
+        await couch.aclose()
+
+
+def test_sync_stops_when_the_session_ends_and_resumes_after_signing_in_again(
+    page: Page, context: BrowserContext, live_server: ServerProcess, settings: Settings
+) -> None:
+    run_async(
+        _prepare, settings, document_records("L0001", "Siti Rahmawati", "6471054506900012", "BP00015001")
+    )
+    session_id, cookie = run_async(_open_session, settings, "gojek.andi")
+    origin = f"http://localhost:{live_server.port}"
+    context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": origin}])
+    page.goto(f"{origin}/app")
+    expect(page.locator("a[data-doc]")).to_have_count(1, timeout=20000)
+
+    run_async(_end_session, settings, session_id)  # logged out elsewhere, or expired
+    page.get_by_role("link", name="Ambil 1 dokumen di kantor").click()
+    page.locator("[data-role='seal-number']").fill("BP00015001")
+    page.get_by_label("Sertakan lokasi GPS").uncheck()
+    page.get_by_role("button", name="Konfirmasi pengambilan").click()
+    expect(page.locator("#sync-bar")).to_contain_text("Sesi berakhir", timeout=30000)
+    expect(page.locator("[data-role='pending-records']")).to_have_text("1 catatan menunggu")
+    expect(page.locator("#sync-bar [data-role='login']")).to_have_attribute(
+        "href", "/auth/login?next=%2Fapp%23%2F"
+    )
+
+    _, fresh = run_async(_open_session, settings, "gojek.andi")  # the courier signs in again
+    context.add_cookies([{"name": SESSION_COOKIE, "value": fresh, "url": origin}])
+    page.reload()
+    expect(page.locator("[data-role='pending-records']")).to_have_text("0 catatan menunggu", timeout=30000)
+    expect(page.locator("#sync-bar")).not_to_contain_text("Sesi berakhir")

@@ -38,13 +38,20 @@ export async function loadPulled(docs, me) {
  */
 export async function localDocs(prefix) {
   const { records, photos } = databases();
-  const db = prefix.startsWith('photo:') ? photos : records;
-  const result = await db.allDocs({ startkey: prefix, endkey: `${prefix}\ufff0`, include_docs: true });
-  const docs = result.rows.map((row) => row.doc).filter((doc) => doc && !doc._deleted);
-  if (db !== photos) return docs;
-  return Promise.all(docs.map(async ({ _attachments, ...doc }) => ({
-    ...doc, _digest_sha256: await sha256Hex(await photos.getAttachment(doc._id, doc.attachment)),
-  })));
+  const found = new Map();
+  for (const db of prefix.startsWith('photo:') ? [records, photos] : [records]) {
+    const result = await db.allDocs({ startkey: prefix, endkey: `${prefix}\ufff0`, include_docs: true });
+    for (const row of result.rows) {
+      if (!row.doc || row.doc._deleted) continue;
+      if (!row.doc.type || row.doc.type !== 'photo') {
+        found.set(row.id, row.doc);
+        continue;
+      }
+      const { _attachments, ...doc } = row.doc;
+      found.set(row.id, { ...doc, _digest_sha256: await sha256Hex(await db.getAttachment(doc._id, doc.attachment)) });
+    }
+  }
+  return [...found.values()];
 }
 
 export function startData() {

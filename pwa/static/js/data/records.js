@@ -222,11 +222,11 @@ async function assertValid(record) {
 
 /** Photos of one handoff still on this device (for showing a thumbnail next to the record). */
 export async function photoBlob(photoId) {
-  const { photos } = databases();
-  try {
-    const doc = await photos.get(photoId);
-    return await photos.getAttachment(photoId, doc.attachment);
-  } catch {
-    return null;
+  for (const db of Object.values(databases())) { // waiting to be sent, or back from the server
+    try {
+      const doc = await db.get(photoId);
+      return await db.getAttachment(photoId, doc.attachment);
+    } catch { /* not in this one */ }
   }
+  return null;
 }

@@ -92,7 +92,10 @@ function startPhotos() {
     back_off_function: (delay) => (delay === 0 ? 2000 : Math.min(delay * 2, 60000)),
   });
   photosPush
-    .on('change', (info) => confirmSent(info.docs, 'photoOutbox'))
+    .on('change', async (info) => {
+      await confirmSent(info.docs, 'photoOutbox');
+      await dropSentPhotos(info.docs);
+    })
     .on('denied', (error) => recordDenial(error, 'photo'))
     .on('error', (error) => handleFatal(error));
 }
@@ -112,6 +115,18 @@ async function confirmSent(docs, box) {
     return s;
   });
   notify();
+}
+
+/**
+ * A photo the server has confirmed comes back with the pulled records (the courier's own proofs), so the copy
+ * in the outgoing photos database is dropped: one copy of each image on the phone, not two.
+ */
+async function dropSentPhotos(docs) {
+  const { photos } = databases();
+  const sent = docs.filter((doc) => !doc._deleted).map((doc) => ({ _id: doc._id, _rev: doc._rev, _deleted: true }));
+  if (!sent.length) return;
+  await photos.bulkDocs(sent);
+  await photos.compact();
 }
 
 async function handlePaused(error) {

@@ -8,6 +8,7 @@ export function photoInput() {
   const id = nextId('photo');
   const input = h('input', {
     id, type: 'file', accept: 'image/*', capture: 'environment', class: 'visually-hidden', 'data-role': 'seal-photo',
+    tabindex: '-1', 'aria-hidden': 'true',
   });
   const status = h('p', { class: 'hint', role: 'status', 'data-role': 'photo-status' }, t('photo.none'));
   const preview = h('div', { class: 'thumbs' });
@@ -32,7 +33,7 @@ export function photoInput() {
     })();
   });
   const el = h('div', { class: 'photo-input' },
-    h('label', { class: 'button secondary', for: id }, t('photo.take')), input,
+    h('button', { type: 'button', class: 'secondary', onclick: () => input.click() }, t('photo.take')), input,
     h('p', { class: 'hint' }, t('photo.rule')), status, preview);
   return { el, photos: async () => { await busy; return photos; } };
 }

@@ -18,7 +18,7 @@ export function sealInput(expected, onChange) {
   const verdict = h('p', { class: 'verdict', role: 'status', 'aria-live': 'assertive', 'data-role': 'seal-verdict' });
   const fileInput = h('input', {
     type: 'file', accept: 'image/*', capture: 'environment', class: 'visually-hidden', id: `${id}-file`,
-    'data-role': 'seal-image',
+    'data-role': 'seal-image', tabindex: '-1', 'aria-hidden': 'true',
   });
   const video = h('video', { class: 'scanner-video', playsinline: true, muted: true, hidden: true });
   let stream = null;
@@ -99,7 +99,7 @@ export function sealInput(expected, onChange) {
     field(t('seal.label'), input, t('seal.expected', { expected })),
     h('div', { class: 'row' },
       h('button', { type: 'button', class: 'secondary', onclick: startCamera }, t('seal.scan')),
-      h('label', { class: 'button secondary', for: fileInput.id }, t('seal.fromPhoto')),
+      h('button', { type: 'button', class: 'secondary', onclick: () => fileInput.click() }, t('seal.fromPhoto')),
       fileInput),
     video, verdict);
   return {
