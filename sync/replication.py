@@ -7,6 +7,7 @@ way in, and returns what the route sends back. Nothing here knows about HTTP rou
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -164,12 +165,10 @@ async def push_docs(
     known_revs = await _known_revisions(
         db, [docs[index] for index in candidates if docs[index]["_id"] in current]
     )
-    taken = await _taken_handoff_seqs(db, [docs[index] for index in candidates])
 
     accepted: list[int] = []
     unchanged: list[int] = []
     photo_status: dict[int, PhotoStatus] = {}
-    verdicts: dict[int, Verdict] = {}
     for index in candidates:
         doc = docs[index]
         doc_id = str(doc["_id"])
@@ -179,30 +178,41 @@ async def push_docs(
             current=current.get(doc_id),
         )
         linked_doc = current.get(str(doc.get("document_id"))) if doc.get("document_id") else None
-        seq_taken = taken.get((str(doc.get("author")), doc.get("seq")), doc_id) != doc_id
-        refusal = check_record(doc, principal, stored=stored, linked_document=linked_doc, seq_taken=seq_taken)
+        refusal = check_record(doc, principal, stored=stored, linked_document=linked_doc)
         if refusal is None and stored.rev_known:
             unchanged.append(index)
             continue
         if refusal is None:
             refusal, photo_status[index] = check_attachments(doc, stored)
-        if refusal is None and doc.get("type") == "handoff" and verify is not None:
-            verdicts[index] = await verify(doc, principal)
-            if verdicts[index][0] == "invalid":
-                refusal = Refusal(
-                    "signature",
-                    "Tanda tangan passkey pada serah terima ini tidak sah; rekam ulang serah terimanya. "
-                    f"(The passkey signature is not valid: {verdicts[index][1]})",
-                )
         if refusal is None:
             accepted.append(index)
         else:
             refusals[index] = refusal
+    verdicts = await _verify_handoffs(docs, accepted, principal, verify)
+    for index, verdict in verdicts.items():
+        if verdict[0] == "invalid":
+            refusals[index] = Refusal(
+                "signature",
+                "Tanda tangan passkey pada serah terima ini tidak sah; rekam ulang serah terimanya. "
+                f"(The passkey signature is not valid: {verdict[1]})",
+            )
+    accepted = [index for index in accepted if index not in refusals]
+    for index in await _claim_handoff_seqs(db, docs, accepted):
+        refusals[index] = check_record(
+            docs[index],
+            principal,
+            stored=StoredState(),
+            linked_document=current.get(str(docs[index]["document_id"])),
+            seq_taken=True,
+        ) or Refusal("replay", "replay")
+    accepted = [index for index in accepted if index not in refusals]
 
     answer: list[JSONDict] = []
     written = 0
     if accepted:
-        result = await db.bulk_docs([docs[index] for index in accepted], new_edits=False)
+        result = []
+        for chunk in _by_size([docs[index] for index in accepted]):
+            result.extend(await db.bulk_docs(chunk, new_edits=False))
         failed = {str(entry.get("id")) for entry in result if entry.get("error")}
         answer.extend(entry for entry in result if entry.get("error"))
         stored_ok = [index for index in accepted if str(docs[index]["_id"]) not in failed]
@@ -216,6 +226,28 @@ async def push_docs(
     if refusals:
         await _write_refusals(db, principal, docs, refusals)
     return PushOutcome(answer, written, len(refusals), len(unchanged))
+
+
+#: CouchDB refuses request bodies above `max_document_size` on some servers (PouchDB Server applies it
+#: to the whole request): writes go in slices well below the 8 MB default.
+WRITE_SLICE_BYTES = 4 * 1024 * 1024
+
+
+def _by_size(docs: list[JSONDict]) -> list[list[JSONDict]]:
+    """Split docs into slices whose inline attachments (the bulk of the bytes) stay under the write limit."""
+    slices: list[list[JSONDict]] = [[]]
+    size = 0
+    for doc in docs:
+        attachments = doc.get("_attachments")
+        weight = 2048 + sum(
+            len(str(item.get("data", ""))) for item in (attachments or {}).values() if isinstance(item, dict)
+        )
+        if slices[-1] and size + weight > WRITE_SLICE_BYTES:
+            slices.append([])
+            size = 0
+        slices[-1].append(doc)
+        size += weight
+    return [chunk for chunk in slices if chunk]
 
 
 def _bulk_docs_list(body: object) -> list[JSONDict]:
@@ -249,19 +281,52 @@ async def _known_revisions(db: Database, docs: list[JSONDict]) -> set[tuple[str,
     return known
 
 
-async def _taken_handoff_seqs(db: Database, docs: list[JSONDict]) -> dict[tuple[str, object], str]:
-    """(author, seq) of pushed handoffs that an already stored handoff uses, mapped to that handoff's id."""
-    keys = [
-        [doc["author"], doc["seq"]]
-        for doc in docs
-        if doc.get("type") == "handoff"
-        and isinstance(doc.get("author"), str)
-        and isinstance(doc.get("seq"), int)
-    ]
-    if not keys:
+async def _verify_handoffs(
+    docs: list[JSONDict], indexes: list[int], principal: Principal, verify: Verifier | None
+) -> dict[int, Verdict]:
+    """Passkey verdicts for the pushed handoffs, a few at a time (each one reads and writes identity data)."""
+    handoffs = [index for index in indexes if docs[index].get("type") == "handoff"]
+    if verify is None or not handoffs:
         return {}
-    result = await db.client.json("POST", f"{db.path}/_design/gateway/_view/handoff_seq", json={"keys": keys})
-    return {(str(row["key"][0]), row["key"][1]): str(row["id"]) for row in result.get("rows", [])}
+    limit = asyncio.Semaphore(8)
+
+    async def one(index: int) -> Verdict:
+        async with limit:
+            return await verify(docs[index], principal)
+
+    verdicts = await asyncio.gather(*(one(index) for index in handoffs))
+    return dict(zip(handoffs, verdicts, strict=True))
+
+
+async def _claim_handoff_seqs(db: Database, docs: list[JSONDict], indexes: list[int]) -> list[int]:
+    """Claim each handoff's (author, seq) with a server document; return the handoffs whose seq was taken.
+
+    A claim is a create: CouchDB lets exactly one writer create `seqclaim:<author>:<seq>`, so two phones (or
+    a replayed record under a new id) cannot both use one sequence number. A claim by the same handoff id is
+    a retry of this very handoff, not a replay.
+    """
+    claims = {
+        f"seqclaim:{docs[index]['author']}:{docs[index]['seq']}": index
+        for index in indexes
+        if docs[index].get("type") == "handoff"
+    }
+    if not claims:
+        return []
+    result = await db.bulk_docs(
+        [
+            {"_id": claim_id, "type": "seq_claim", "handoff_id": docs[index]["_id"], "claimed_at": now_iso()}
+            for claim_id, index in claims.items()
+        ]
+    )
+    conflicted = [str(entry["id"]) for entry in result if entry.get("error") == "conflict"]
+    if not conflicted:
+        return []
+    holders = await fetch_docs(db, conflicted)
+    return [
+        claims[claim_id]
+        for claim_id in conflicted
+        if holders.get(claim_id, {}).get("handoff_id") != docs[claims[claim_id]]["_id"]
+    ]
 
 
 def _record_type(doc: Mapping[str, object]) -> str:

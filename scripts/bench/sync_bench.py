@@ -1,0 +1,217 @@
+"""Sync gateway benchmark (run through `scripts/bench/sync`): prints figures, asserts nothing.
+
+1. Push N records (handoffs) + P photo records with ~K KB images with a stock PouchDB 9 client (node), once
+   through the gateway as a courier and once straight into the same CouchDB database as its admin; the
+   throughput ratio gateway/direct is the figure (target >= 0.8).
+2. Initial pull of 1,000 documents for one courier from a records database of 1,000 documents and from one
+   of B documents (target: the larger no more than 1.5x slower). The scope index is built before timing, as
+   it is in a running system (CouchDB updates it as documents arrive).
+3. Peak memory (VmHWM) of the server process over all of it (target < 200 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+from server.settings import Settings  # noqa: E402
+from sync.bootstrap import bootstrap  # noqa: E402
+from sync.couch import CouchClient  # noqa: E402
+from sync.embedded import EmbeddedCouch, free_port  # noqa: E402
+from tests.support.identity import issue_device_token, make_user  # noqa: E402
+from tests.support.pouch_client import (  # noqa: E402
+    document_record,
+    handoff_record,
+    photo_bytes,
+    photo_record,
+    run_client,
+)
+from tests.support.servers import ServerProcess  # noqa: E402
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_server(settings: Settings, workdir: Path) -> ServerProcess:
+    port = free_port()
+    env = {
+        "COUCHDB_URL": settings.couchdb_url,
+        "COUCHDB_USER": settings.couchdb_user or "",
+        "COUCHDB_PASSWORD": settings.couchdb_password or "",
+        "SEGEL_SECRET_KEY": settings.secret_key,
+        "SEGEL_DB_PREFIX": settings.db_prefix,
+        "SEGEL_LOG_LEVEL": "WARNING",
+        "SEGEL_ORIGIN": f"http://localhost:{port}",
+    }
+    server = ServerProcess(env=env, port=port, log_path=workdir / f"server-{settings.db_prefix}.log")
+    server.start(timeout=120)
+    return server
+
+
+def make_settings(couch: EmbeddedCouch, prefix: str, workdir: Path) -> Settings:
+    return Settings(
+        couchdb_url=couch.url,
+        couchdb_user=couch.user,
+        couchdb_password=couch.password,
+        secret_key=secrets.token_urlsafe(48),
+        db_prefix=prefix,
+        data_dir=workdir,
+    )
+
+
+def push_records(document_ids: list[str], author: str, records: int, photos: int, photo_kb: int) -> list[Any]:
+    out: list[dict[str, Any]] = []
+    for number in range(records):
+        out.append(handoff_record(document_ids[number % len(document_ids)], author, seq=number + 1))
+    for number in range(photos):
+        handoff = out[number]
+        out.append(photo_record(handoff["_id"], handoff["document_id"], author, photo_bytes(photo_kb * 1024)))
+    return out
+
+
+def timed_push(url: str, token: str | None, directory: Path, docs: list[dict[str, Any]]) -> float:
+    for start in range(0, len(docs), 500):
+        run_client(url, token, directory, [{"op": "put", "docs": docs[start : start + 500]}], timeout=600)
+    started = time.perf_counter()
+    # Batches of 25: 25 photos of 150 KB stay under CouchDB's default 8 MB request limit for the direct push.
+    result = run_client(url, token, directory, [{"op": "push", "batch_size": 25}], timeout=3600)[0]
+    elapsed = time.perf_counter() - started
+    if not result.get("ok") or result.get("doc_write_failures"):
+        raise SystemExit(f"push failed: {str(result)[:500]}")
+    return elapsed
+
+
+async def bench_push(
+    couch: EmbeddedCouch, workdir: Path, args: argparse.Namespace
+) -> tuple[float, float, int]:
+    settings = make_settings(couch, "benchpush", workdir)
+    client = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password, timeout=600)
+    await bootstrap(client, settings.db_prefix)
+    await make_user(client, settings, "kurir.bench", "courier")
+    await make_user(client, settings, "kurir.direct", "courier")
+    token = await issue_device_token(client, settings, "kurir.bench")
+    db = client.db(settings.records_db)
+    documents = [document_record("kurir.bench") for _ in range(200)] + [
+        document_record("kurir.direct") for _ in range(200)
+    ]
+    await db.bulk_docs(documents)
+    server = start_server(settings, workdir)
+    try:
+        records = args.records - args.photos
+        via_gateway = push_records(
+            [d["_id"] for d in documents[:200]], "kurir.bench", records, args.photos, args.photo_kb
+        )
+        direct = push_records(
+            [d["_id"] for d in documents[200:]], "kurir.direct", records, args.photos, args.photo_kb
+        )
+        direct_url = f"http://{couch.user}:{couch.password}@{couch.host}:{couch.port}/{settings.records_db}"
+        direct_s = timed_push(direct_url, None, workdir / "direct", direct)
+        gateway_s = timed_push(f"{server.url}/sync/records", token, workdir / "gateway", via_gateway)
+        assert server._process is not None
+        return gateway_s, direct_s, server._process.pid
+    finally:
+        rss = peak_rss_mb(server._process.pid) if server._process else float("nan")
+        print(f"  push: server peak RSS {rss:.0f} MB")
+        server.stop()
+        await client.aclose()
+
+
+async def fill(client: CouchClient, settings: Settings, courier: str, mine: int, total: int) -> None:
+    db = client.db(settings.records_db)
+    batch: list[dict[str, Any]] = []
+    for number in range(total):
+        courier_of = courier if number < mine else f"kurir.other{number % 500:03d}"
+        office = "6471" if number % 3 else "3171"
+        batch.append(document_record(courier_of, office=office))
+        if len(batch) == 2000:
+            await db.bulk_docs(batch)
+            batch = []
+    if batch:
+        await db.bulk_docs(batch)
+    # Build the scope index now, as a running CouchDB would have while documents arrived.
+    started = time.perf_counter()
+    await db.view("gateway", "by_scope", limit=1)
+    await db.view("gateway", "by_link", limit=1)
+    print(f"  {total} documents loaded; scope index built in {time.perf_counter() - started:.1f} s")
+
+
+async def bench_pull(
+    couch: EmbeddedCouch, workdir: Path, total: int, mine: int, label: str
+) -> tuple[float, int, float]:
+    settings = make_settings(couch, f"benchpull{label}", workdir)
+    client = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password, timeout=3600)
+    await bootstrap(client, settings.db_prefix)
+    await make_user(client, settings, "kurir.pull", "courier")
+    token = await issue_device_token(client, settings, "kurir.pull")
+    await fill(client, settings, "kurir.pull", mine, total)
+    server = start_server(settings, workdir)
+    try:
+        timings = []
+        for attempt in range(2):
+            started = time.perf_counter()
+            result = run_client(
+                f"{server.url}/sync/records",
+                token,
+                workdir / f"pull-{label}-{attempt}",
+                [{"op": "pull"}],
+                timeout=3600,
+            )[0]
+            timings.append(time.perf_counter() - started)
+            if not result.get("ok") or result.get("docs_written") != mine:
+                raise SystemExit(f"pull failed: {str(result)[:500]}")
+        assert server._process is not None
+        return min(timings), result["docs_written"], peak_rss_mb(server._process.pid)
+    finally:
+        server.stop()
+        await client.aclose()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=5000, help="records pushed each way, photos included")
+    parser.add_argument("--photos", type=int, default=500)
+    parser.add_argument("--photo-kb", type=int, default=150)
+    parser.add_argument("--big", type=int, default=100_000, help="documents in the large database")
+    parser.add_argument("--mine", type=int, default=1000, help="documents assigned to the pulling courier")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="segel-bench-sync-"))
+    couch = EmbeddedCouch(
+        data_dir=workdir / "couch", port=free_port(), user="admin", password=secrets.token_urlsafe(16)
+    )
+    couch.start()
+    try:
+        print(f"Push: {args.records} records incl. {args.photos} photos of {args.photo_kb} KB, each way")
+        gateway_s, direct_s, _ = await bench_push(couch, workdir, args)
+        print(f"  direct to CouchDB: {direct_s:.1f} s ({args.records / direct_s:.0f} records/s)")
+        print(f"  through gateway:   {gateway_s:.1f} s ({args.records / gateway_s:.0f} records/s)")
+        print(f"  throughput ratio gateway/direct: {direct_s / gateway_s:.2f} (target >= 0.8)")
+        print(f"Initial pull of {args.mine} documents for one courier")
+        small_s, count, rss_small = await bench_pull(couch, workdir, args.mine, args.mine, "small")
+        print(f"  database of {args.mine}: {small_s:.2f} s for {count} documents")
+        big_s, count, rss_big = await bench_pull(couch, workdir, args.big, args.mine, "big")
+        print(f"  database of {args.big}: {big_s:.2f} s for {count} documents")
+        print(f"  ratio large/small: {big_s / small_s:.2f} (target <= 1.5)")
+        print(f"Server peak RSS during pulls: {max(rss_small, rss_big):.0f} MB (target < 200 MB)")
+    finally:
+        couch.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
