@@ -11,7 +11,7 @@ from __future__ import annotations
 from sync.types import JSONDict
 
 _REVS = "var revs = [doc._rev].concat(doc._conflicts || []);"
-_SYNCED = "var synced = {document: 1, seal: 1, handoff: 1, photo: 1, visit: 1, complaint: 1};"
+_SYNCED = "var synced = {document: 1, seal: 1, handoff: 1, photo: 1, visit: 1, complaint: 1, stop: 1};"
 
 BY_SCOPE_MAP = (
     "function (doc) {"
@@ -19,7 +19,8 @@ BY_SCOPE_MAP = (
     " if (doc.office) { emit(['office:' + doc.office, doc._id], revs); }"
     " if (doc.type === 'document' && doc.assignment && doc.assignment.courier) {"
     " emit(['courier:' + doc.assignment.courier, doc._id], revs); }"
-    " if (doc.type === 'visit' && doc.van) { emit(['van:' + doc.van, doc._id], revs); }"
+    " if ((doc.type === 'visit' || doc.type === 'stop') && doc.van) {"
+    " emit(['van:' + doc.van, doc._id], revs); }"
     " }"
 )
 

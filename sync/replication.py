@@ -21,6 +21,7 @@ from sync.principal import Principal
 from sync.types import JSONDict
 from sync.validation import (
     APPEND_ONLY_TYPES,
+    READABLE_TYPES,
     PhotoStatus,
     Refusal,
     StoredState,
@@ -105,7 +106,9 @@ async def revs_diff(db: Database, principal: Principal, body: object) -> JSONDic
         total += len(revs)
     if total > MAX_REVS_DIFF_REVS:
         raise bad_request(f"_revs_diff accepts at most {MAX_REVS_DIFF_REVS} revisions per request.")
-    valid = {doc_id: revs for doc_id, revs in body.items() if check_id(doc_id) is None and revs}
+    valid = {
+        doc_id: revs for doc_id, revs in body.items() if check_id(doc_id, READABLE_TYPES) is None and revs
+    }
     answer: JSONDict = {
         doc_id: {"missing": list(revs)} for doc_id, revs in body.items() if doc_id not in valid and revs
     }
@@ -150,7 +153,7 @@ async def push_docs(
     docs = _bulk_docs_list(body)
     refusals: dict[int, Refusal] = {}
     for index, doc in enumerate(docs):
-        refusal = check_id(doc.get("_id"))
+        refusal = check_id(doc.get("_id"), READABLE_TYPES)
         if refusal:
             refusals[index] = refusal
     candidates = [index for index in range(len(docs)) if index not in refusals]
@@ -178,6 +181,11 @@ async def push_docs(
             current=current.get(doc_id),
         )
         linked_doc = current.get(str(doc.get("document_id"))) if doc.get("document_id") else None
+        if doc.get("_deleted") and not _visible_now(current.get(doc_id), principal, current):
+            # A device forgetting a record that left its scope (the PWA purges with a local deletion):
+            # nothing to store and nothing to refuse, since the record was never the device's to delete.
+            unchanged.append(index)
+            continue
         refusal = check_record(doc, principal, stored=stored, linked_document=linked_doc)
         if refusal is None and stored.rev_known:
             unchanged.append(index)
@@ -248,6 +256,10 @@ def _by_size(docs: list[JSONDict]) -> list[list[JSONDict]]:
         slices[-1].append(doc)
         size += weight
     return [chunk for chunk in slices if chunk]
+
+
+def _visible_now(doc: JSONDict | None, principal: Principal, documents: Mapping[str, JSONDict]) -> bool:
+    return doc is not None and visible(doc, principal, documents)
 
 
 def _bulk_docs_list(body: object) -> list[JSONDict]:
@@ -439,7 +451,7 @@ def bulk_get_requests(body: object) -> list[JSONDict]:
     return [
         {key: request[key] for key in ("id", "rev", "atts_since") if key in request}
         for request in requests
-        if check_id(request["id"]) is None
+        if check_id(request["id"], READABLE_TYPES) is None
     ]
 
 
@@ -480,7 +492,7 @@ DOC_PARAMS = ("rev", "revs", "open_revs", "latest", "attachments", "conflicts", 
 
 async def get_document(db: Database, principal: Principal, doc_id: str, query: Mapping[str, str]) -> Any:
     """One document (or its `open_revs`), exactly as CouchDB gives it, if the principal may see it."""
-    if check_id(doc_id):
+    if check_id(doc_id, READABLE_TYPES):
         raise not_found()
     params = {key: query[key] for key in DOC_PARAMS if key in query}
     try:
@@ -507,7 +519,7 @@ async def get_document(db: Database, principal: Principal, doc_id: str, query: M
 
 async def check_attachment_access(db: Database, principal: Principal, doc_id: str, rev: str | None) -> None:
     """Raise not_found unless the principal may see the record the attachment belongs to."""
-    if check_id(doc_id):
+    if check_id(doc_id, READABLE_TYPES):
         raise not_found()
     try:
         doc = await db.get(doc_id, **({"rev": rev} if rev else {}))
@@ -538,7 +550,7 @@ async def purge_list(db: Database, principal: Principal, body: object) -> JSONDi
         raise bad_request('purge expects {"ids": ["<record id>", ...]}.')
     if len(ids) > MAX_PURGE_IDS:
         raise bad_request(f"purge accepts at most {MAX_PURGE_IDS} ids per request; send them in parts.")
-    valid = sorted({doc_id for doc_id in ids if check_id(doc_id) is None})
+    valid = sorted({doc_id for doc_id in ids if check_id(doc_id, READABLE_TYPES) is None})
     rows: dict[str, JSONDict] = {}
     for start in range(0, len(valid), 500):
         result = await db.client.json(

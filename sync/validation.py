@@ -15,7 +15,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,6 +29,8 @@ WRITABLE_TYPES: dict[str, frozenset[str]] = {
     "staff": frozenset({"document", "seal", "handoff", "photo", "complaint"}),
     "admin": frozenset(RECORD_TYPES),
 }
+#: Record types a client may read by id (the van schedule is pulled, never pushed).
+READABLE_TYPES = frozenset({*RECORD_TYPES, "stop"})
 #: Records that are written once and never changed or deleted (custody evidence).
 APPEND_ONLY_TYPES = frozenset({"handoff", "visit", "photo"})
 #: Records that may carry an image attachment, and which one.
@@ -66,12 +68,15 @@ def _refuse(code: str, indonesian: str, english: str) -> Refusal:
     return Refusal(code, f"{indonesian} ({english})")
 
 
-def check_id(doc_id: object) -> Refusal | None:
-    """Only record ids of a synced type pass: no `_design/`, `_local/`, path tricks or unknown prefixes."""
+def check_id(doc_id: object, types: Collection[str] = RECORD_TYPES) -> Refusal | None:
+    """Only record ids of the given types pass: no `_design/`, `_local/`, path tricks or unknown prefixes.
+
+    Writes allow the record types with a schema; reads also allow pulled-only types (`READABLE_TYPES`).
+    """
     if not isinstance(doc_id, str):
         return _refuse("invalid_id", "Id catatan tidak ada.", "The record has no id.")
     match = _ID.match(doc_id)
-    if match is None or match["type"] not in RECORD_TYPES:
+    if match is None or match["type"] not in types:
         return _refuse(
             "invalid_id",
             "Id catatan tidak diizinkan; perbarui aplikasi lalu coba lagi.",

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 from sync.principal import Principal
 
-#: Record types that travel through the gateway at all.
-SYNCED_TYPES = frozenset({"document", "seal", "handoff", "photo", "visit", "complaint"})
+#: Record types that travel through the gateway at all (stops, the van schedule, are pulled only: they are
+#: written by the office, never pushed).
+SYNCED_TYPES = frozenset({"document", "seal", "handoff", "photo", "visit", "complaint", "stop"})
 #: Record types that belong to one document and follow its visibility for couriers.
 LINKED_TYPES = frozenset({"seal", "handoff", "photo"})
 
@@ -46,7 +47,7 @@ RULES: dict[str, ScopeRule] = {
     # Documents assigned to them, and the seals, handoffs and photos of those documents (the whole custody
     # chain, since the next handoff must carry the hash of the previous one, whoever wrote it).
     "courier": ScopeRule(roots=("courier:{user_id}",), follow_links=True),
-    # The visits of their van.
+    # The schedule (stops) and visits of their van.
     "van_operator": ScopeRule(roots=("van:{van}",)),
     # Everything of their office.
     "staff": ScopeRule(roots=("office:{office}",)),
@@ -95,7 +96,7 @@ def record_scopes(record: Mapping[str, object]) -> list[str]:
         courier = assignment.get("courier") if isinstance(assignment, Mapping) else None
         if isinstance(courier, str) and courier:
             scopes.append(f"courier:{courier}")
-    if record_type == "visit":
+    if record_type in ("visit", "stop"):
         van = record.get("van")
         if isinstance(van, str) and van:
             scopes.append(f"van:{van}")

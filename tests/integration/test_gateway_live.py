@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio
+import httpx
 import pytest
 
 from server.settings import Settings
@@ -64,3 +65,20 @@ async def test_reassigned_document_is_purged_from_the_device(
     after = run_client(url, token, tmp_path / "a", [{"op": "purge"}, {"op": "pull"}, {"op": "dump"}])
     assert sorted(after[0]["purge"]) == sorted([moving["_id"], moving_seal["_id"]])
     assert set(after[2]["docs"]) == {keep["_id"]}
+
+    # A PWA that purges with a local deletion pushes the tombstone: it is neither stored nor refused.
+    generation, rev_hash = (await db.get(moving["_id"]))["_rev"].split("-")
+    tombstone = {
+        "_id": moving["_id"],
+        "_rev": f"{int(generation) + 1}-deadbeef",
+        "_deleted": True,
+        "_revisions": {"start": int(generation) + 1, "ids": ["deadbeef", rev_hash]},
+    }
+    answer = httpx.post(
+        f"{url}/_bulk_docs",
+        json={"docs": [tombstone], "new_edits": False},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 201 and answer.json() == []
+    assert (await db.get(moving["_id"]))["assignment"]["courier"] == "kurir.b"
+    assert await db.get_or_none(f"refusal:{moving['_id']}:{tombstone['_rev']}") is None

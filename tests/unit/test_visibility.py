@@ -43,6 +43,7 @@ def linked(kind: str, document_id: str = "document:AAAAAAAA") -> dict[str, Any]:
 
 
 VISIT = {"_id": "visit:VVVVVVVV", "type": "visit", "office": "6471", "van": "van-bpn-1"}
+STOP = {"_id": "stop:20261123-klandasan", "type": "stop", "office": "6471", "van": "van-bpn-1"}
 COMPLAINT = {
     "_id": "complaint:CCCCCCCC",
     "type": "complaint",
@@ -75,6 +76,9 @@ RECEIPT = {"_id": "receipt:document:AAAAAAAA", "type": "receipt", "office": "647
         (OTHER_STAFF, DOC_A, None, False),
         (OTHER_STAFF, VISIT, None, False),
         (VAN_OP, VISIT, None, True),
+        (VAN_OP, STOP, None, True),
+        (OTHER_VAN_OP, STOP, None, False),
+        (COURIER_A, STOP, None, False),
         (OTHER_VAN_OP, VISIT, None, False),
         (VAN_OP, DOC_A, None, False),
         (ADMIN, DOC_A, None, True),
@@ -114,6 +118,7 @@ RECORDS = [
     linked("handoff"),
     linked("photo"),
     VISIT,
+    STOP,
     COMPLAINT,
     RECEIPT,
     {**DOC_A, "_id": "document:DELETED1", "_deleted": True},
