@@ -43,6 +43,7 @@ def main() -> int:
         shoot(page, "courier-pickup-seal-mismatch")
         page.goto(f"{harness.origin}/app#/handoff/delivered/document:01JDTESTD0001")
         page.wait_for_selector("[data-role='receipt-code']")
+        page.evaluate("window.scrollTo(0, 0)")
         shoot(page, "courier-delivery")
         context.set_offline(True)
         page.goto(f"{harness.origin}/app#/")
