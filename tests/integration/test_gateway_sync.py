@@ -6,6 +6,7 @@ import base64
 import hashlib
 from pathlib import Path
 
+import httpx
 import pytest
 
 from server.settings import Settings
@@ -103,3 +104,84 @@ async def test_refused_records_are_denied_and_the_rest_go_through(
     refusals = await db.all_docs(startkey='"refusal:"', endkey='"refusal:\ufff0"', include_docs=True)
     assert {row["doc"]["record_id"] for row in refusals["rows"]} == set(denied)
     assert all(row["doc"]["user"] == "kurir.a" for row in refusals["rows"])
+
+
+async def test_photo_record_waits_for_its_image_then_receives_it(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess, tmp_path: Path
+) -> None:
+    tokens = await _people(couch, settings)
+    db = couch.db(settings.records_db)
+    mine = document_record("kurir.a")
+    await db.bulk_docs([mine])
+    handoff = handoff_record(mine["_id"], "kurir.a", seq=1)
+    image = photo_bytes(8000)
+    photo = photo_record(handoff["_id"], mine["_id"], "kurir.a", None)
+    photo.update(sha256=hashlib.sha256(image).hexdigest(), size=len(image))
+    url = f"{server_process.url}/sync/records"
+    pushed = run_client(
+        url, tokens["a"], tmp_path / "a", [{"op": "put", "docs": [handoff, photo]}, {"op": "push"}]
+    )
+    assert pushed[1]["ok"] and pushed[1]["denied"] == []
+    receipt = await db.get(f"receipt:{photo['_id']}")
+    assert receipt["photo"] == "waiting" and receipt["needs_review"] is True
+
+    auth = {"Authorization": f"Bearer {tokens['a']}"}
+    rev = (await db.get(photo["_id"]))["_rev"]
+    wrong = httpx.put(
+        f"{url}/{photo['_id']}/seal.jpg",
+        params={"rev": rev},
+        content=image[:-1] + b"x",
+        headers=auth | {"Content-Type": "image/jpeg"},
+    )
+    assert wrong.status_code == 403 and "SHA-256" in wrong.json()["reason"]
+    put = httpx.put(
+        f"{url}/{photo['_id']}/seal.jpg",
+        params={"rev": rev},
+        content=image,
+        headers=auth | {"Content-Type": "image/jpeg"},
+    )
+    assert put.status_code == 201, put.text
+    assert (await db.get(f"receipt:{photo['_id']}"))["photo"] == "verified"
+    got = httpx.get(f"{url}/{photo['_id']}/seal.jpg", headers=auth)
+    assert got.content == image and got.headers["content-type"] == "image/jpeg"
+    again = httpx.put(
+        f"{url}/{photo['_id']}/seal.jpg",
+        params={"rev": put.json()["rev"]},
+        content=image,
+        headers=auth | {"Content-Type": "image/jpeg"},
+    )
+    assert again.status_code == 403
+
+
+async def test_conflicting_revisions_are_kept_and_listed_for_staff(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess
+) -> None:
+    tokens = await _people(couch, settings)
+    db = couch.db(settings.records_db)
+    document = document_record("kurir.a", author="staff.one")
+    url = f"{server_process.url}/sync/records"
+    staff = {"Authorization": f"Bearer {tokens['staff']}"}
+    # Two phones of the office edited the same document offline: two revisions of generation 2.
+    base = {**document, "_rev": "1-aaaa", "_revisions": {"start": 1, "ids": ["aaaa"]}}
+    left = {
+        **base,
+        "delivery": "self_pickup",
+        "_rev": "2-bbbb",
+        "_revisions": {"start": 2, "ids": ["bbbb", "aaaa"]},
+    }
+    right = {
+        **base,
+        "receipt_code": "Q7M4QX",
+        "_rev": "2-cccc",
+        "_revisions": {"start": 2, "ids": ["cccc", "aaaa"]},
+    }
+    for version in (base, left, right):
+        answer = httpx.post(f"{url}/_bulk_docs", json={"docs": [version], "new_edits": False}, headers=staff)
+        assert answer.status_code == 201 and answer.json() == [], answer.text
+    listed = httpx.get(f"{url}/_segel/conflicts", headers=staff).json()
+    assert listed["rows"] == [{"id": document["_id"], "office": "6471", "conflicts": ["2-bbbb"]}]
+    both = httpx.get(f"{url}/{document['_id']}", params={"open_revs": "all"}, headers=staff).json()
+    assert sorted(item["ok"]["_rev"] for item in both) == ["2-bbbb", "2-cccc"]
+    courier = httpx.get(f"{url}/_segel/conflicts", headers={"Authorization": f"Bearer {tokens['a']}"})
+    assert courier.status_code == 403
+    assert (await db.get(document["_id"], conflicts=True))["_conflicts"] == ["2-bbbb"]
