@@ -295,17 +295,32 @@ def test_failed_attempt_return_and_lost_offline(
     docs = [
         *document_records("F0001", "Rina Handayani", "6471054506900012", "BP00012101"),
         *document_records("F0002", "Joko Santoso", "6471021203850007", "BP00012102"),
+        *document_records("F0003", "Ayu Lestari", "6471015507950003", "BP00012103"),
     ]
     open_app_and_go_offline(page, context, live_server, docs, COURIER)
-    page.get_by_role("link", name="Ambil 2 dokumen di kantor").click()
-    for suffix, seal in (("F0001", "BP00012101"), ("F0002", "BP00012102")):
+    page.get_by_role("link", name="Ambil 3 dokumen di kantor").click()
+    for suffix, seal in (("F0001", "BP00012101"), ("F0002", "BP00012102"), ("F0003", "BP00012103")):
         page.locator(f"li[data-doc='document:01JDTEST{suffix}'] [data-role='seal-number']").fill(seal)
     page.get_by_label("Tempat pengambilan").select_option("drive_thru")
     page.get_by_label("Sertakan lokasi GPS").uncheck()
     page.get_by_role("button", name="Konfirmasi pengambilan").click()
-    expect(page.locator("[data-role='flash']")).to_have_text("2 dokumen dicatat sudah diambil.")
+    expect(page.locator("[data-role='flash']")).to_have_text("3 dokumen dicatat sudah diambil.")
+
+    # Received by the resident's mother, without the receipt code.
+    page.goto(page.url.split("#")[0] + "#/handoff/delivered/document:01JDTESTF0003")
+    page.locator("[data-role='seal-number']").fill("BP00012103")
+    page.get_by_label("Diterima oleh").select_option("representative")
+    expect(page.get_by_label("Kode penerimaan")).to_be_hidden()
+    page.get_by_label("Sertakan lokasi GPS").uncheck()
+    page.get_by_role("button", name="Simpan penyerahan").click()  # no name yet: refused with the reason
+    expect(page.locator(".errors")).to_contain_text("Nama perwakilan")
+    page.get_by_label("Nama perwakilan").fill("Sri Wahyuni")
+    page.get_by_label("Hubungan dengan pemilik").fill("orang tua")
+    page.get_by_role("button", name="Simpan penyerahan").click()
+    expect(page.locator("[data-status='delivered']").first).to_be_visible()
 
     # Nobody at home, so the envelope goes back to the office.
+    page.get_by_role("link", name="Kembali").click()
     page.locator("a[data-doc='document:01JDTESTF0001']").click()
     page.get_by_role("link", name="Gagal antar").click()
     page.locator("[data-role='seal-number']").fill("BP00012101")
@@ -330,13 +345,34 @@ def test_failed_attempt_return_and_lost_offline(
 
     handoffs = [h for h in local_docs(page, "handoff:") if h["author"] == COURIER["user_id"]]
     by_kind = {h["kind"]: h for h in handoffs}
-    assert sorted(by_kind) == ["failed_attempt", "lost", "picked_up", "returned"]
+    assert sorted(by_kind) == ["delivered", "failed_attempt", "lost", "picked_up", "returned"]
+    assert by_kind["delivered"]["representative"] == {"name": "Sri Wahyuni", "relation": "orang tua"}
+    assert by_kind["delivered"]["to"] == {"party": "representative", "name": "Sri Wahyuni"}
     assert by_kind["failed_attempt"]["failure_reason"] == "address_not_found"
     assert by_kind["returned"]["to"] == {"party": "office", "id": "6471"}
     assert by_kind["returned"]["prev_hash"] == record_hash(by_kind["failed_attempt"])
     lost = by_kind["lost"]
     assert lost["seal_number_scanned"] is None and lost["seal_match"] is False
     assert lost["seal_condition"] == "missing" and lost["note"].startswith("Tas jatuh")
-    assert [h["seq"] for h in sorted(handoffs, key=lambda h: h["seq"])] == [1, 2, 3, 4, 5]
+    assert [h["seq"] for h in sorted(handoffs, key=lambda h: h["seq"])] == [1, 2, 3, 4, 5, 6, 7]
     for handoff in handoffs:
         assert validate_record(handoff) == []
+
+
+def test_storage_is_persisted_and_a_nearly_full_quota_is_shown(
+    page: Page, live_server: ServerProcess
+) -> None:
+    page.add_init_script(
+        """(() => {
+            window.__persistAsked = 0;
+            navigator.storage.persist = async () => { window.__persistAsked += 1; return true; };
+            navigator.storage.persisted = async () => window.__persistAsked > 0;
+            navigator.storage.estimate = async () => ({usage: 930 * 1024 * 1024, quota: 1024 * 1024 * 1024});
+        })()"""
+    )
+    page.goto(f"http://localhost:{live_server.port}/app")
+    page.wait_for_selector("#app[data-ready='true']")
+    expect(page.locator("[data-role='storage']")).to_have_text(
+        "Penyimpanan hampir penuh: 930.0 MB dari 1.0 GB!"
+    )
+    assert page.evaluate("window.__persistAsked") >= 1

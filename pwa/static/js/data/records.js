@@ -93,14 +93,14 @@ export async function getStop(stopId) {
   return (await listStops()).find((item) => item.stop._id === stopId) || null;
 }
 
+/**
+ * The author's next handoff sequence number. It is only taken (remembered) once the handoff is saved: a
+ * record refused by validation must not leave a gap, which the server would read as a withheld handoff.
+ */
 async function nextSeq(me) {
-  const handoffs = await byPrefix('handoff:');
+  const [handoffs, state] = await Promise.all([byPrefix('handoff:'), readState()]);
   const seen = handoffs.filter((h) => h.author === me.user_id).reduce((max, h) => Math.max(max, h.seq || 0), 0);
-  const state = await updateState((s) => {
-    s.seq[me.user_id] = Math.max(s.seq[me.user_id] || 0, seen) + 1;
-    return s;
-  });
-  return state.seq[me.user_id];
+  return Math.max(state.seq[me.user_id] || 0, seen) + 1;
 }
 
 function parties(kind, me, document, representative) {
@@ -192,6 +192,7 @@ export async function saveHandoff(input) {
   await updateState((s) => {
     s.outbox.push(handoff._id);
     s.photoOutbox.push(...photoDocs.map((p) => p.doc._id));
+    s.seq[me.user_id] = Math.max(s.seq[me.user_id] || 0, handoff.seq);
     return s;
   });
   notify();
