@@ -16,13 +16,15 @@ initial pull, which is always safe: the client's `_revs_diff` skips what it has.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sync.couch import Database
+from sync.couch import CouchError, CouchUnavailable, Database
 from sync.principal import Principal
 from sync.replication import fetch_docs, linked_documents, visible
 from sync.types import JSONDict
@@ -193,15 +195,59 @@ def _seq_param(seq: object) -> str:
     return seq if isinstance(seq, str) else json.dumps(seq)
 
 
-async def wait_for_change(db: Database, seq: object, timeout_ms: int) -> bool:
-    """Block (bounded) until the database has any change after `seq`; True when one arrived."""
-    feed = await db.client.json(
-        "GET",
-        f"{db.path}/_changes",
-        params={"since": _seq_param(seq), "feed": "longpoll", "timeout": timeout_ms, "limit": 1},
-        timeout=timeout_ms / 1000 + 10,
-    )
-    return bool(feed.get("results"))
+class ChangeWatcher:
+    """One longpoll on CouchDB's `_changes` per process, waking every waiting client when anything changes.
+
+    Live clients hold their longpoll request at the gateway, not at CouchDB: a hundred phones waiting cost
+    one CouchDB connection, not a hundred (the connection pool is small on purpose). A waiter that wakes
+    re-reads the feed from its own position, so a change that slipped in between is never missed; the
+    watcher only makes that prompt. It stops by itself a minute after the last waiter left.
+    """
+
+    IDLE_S = 60.0
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._event = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._waiters = 0
+
+    async def wait(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for any change in the database; True when one arrived."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._watch())
+        event = self._event
+        self._waiters += 1
+        try:
+            await asyncio.wait_for(event.wait(), timeout_s)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._waiters -= 1
+
+    async def _watch(self) -> None:
+        since: object = "now"
+        idle_since = time.monotonic()
+        while True:
+            if self._waiters:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > self.IDLE_S:
+                return
+            try:
+                feed = await self.db.client.json(
+                    "GET",
+                    f"{self.db.path}/_changes",
+                    params={"since": _seq_param(since), "feed": "longpoll", "timeout": 20_000, "limit": 1},
+                    timeout=40,
+                )
+            except (CouchUnavailable, CouchError):
+                await asyncio.sleep(1.0)
+                continue
+            since = feed.get("last_seq", since)
+            if feed.get("results"):
+                event, self._event = self._event, asyncio.Event()
+                event.set()
 
 
 async def visible_docs(db: Database, principal: Principal, ids: list[str]) -> Mapping[str, JSONDict]:

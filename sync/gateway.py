@@ -157,8 +157,17 @@ async def changes(request: Request, principal: Principal, db: Database) -> Respo
     timeout = _int_param(query, "timeout", MAX_LONGPOLL_MS, 1, MAX_LONGPOLL_MS)
     heartbeat = _int_param(query, "heartbeat", DEFAULT_HEARTBEAT_MS, 1000, MAX_LONGPOLL_MS)
     return StreamingResponse(
-        _longpoll(db, principal, page, limit, timeout, heartbeat), media_type="application/json"
+        _longpoll(db, principal, page, limit, timeout, heartbeat, _watcher(request, db)),
+        media_type="application/json",
     )
+
+
+def _watcher(request: Request, db: Database) -> changes_feed.ChangeWatcher:
+    watcher: changes_feed.ChangeWatcher | None = getattr(request.app.state, "sync_change_watcher", None)
+    if watcher is None or watcher.db.name != db.name:
+        watcher = changes_feed.ChangeWatcher(db)
+        request.app.state.sync_change_watcher = watcher
+    return watcher
 
 
 async def _longpoll(
@@ -168,19 +177,19 @@ async def _longpoll(
     limit: int,
     timeout: int,
     heartbeat: int,
+    watcher: changes_feed.ChangeWatcher,
 ) -> AsyncIterator[bytes]:
     """Hold an empty longpoll open (bounded), sending heartbeat newlines, until a visible change arrives."""
     deadline = time.monotonic() + timeout / 1000
     try:
         while (remaining := deadline - time.monotonic()) > 0:
-            wait_ms = int(min(remaining * 1000, heartbeat))
-            if await changes_feed.wait_for_change(db, page.feed_seq, wait_ms):
-                position = changes_feed.Position("feed", page.feed_seq)
-                page = await changes_feed.read_changes(db, principal, position, limit)
-                if page.results:
-                    break
-            else:
-                yield b"\n"
+            await watcher.wait(min(remaining, heartbeat / 1000))
+            # Re-read from our own position whether woken or not: nothing that slipped in is missed.
+            position = changes_feed.Position("feed", page.feed_seq)
+            page = await changes_feed.read_changes(db, principal, position, limit)
+            if page.results:
+                break
+            yield b"\n"
     except (CouchUnavailable, CouchError) as exc:
         logger.warning("longpoll ended early: %s", type(exc).__name__)
         await asyncio.sleep(1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import anyio
@@ -82,3 +83,32 @@ async def test_reassigned_document_is_purged_from_the_device(
     assert answer.status_code == 201 and answer.json() == []
     assert (await db.get(moving["_id"]))["assignment"]["courier"] == "kurir.b"
     assert await db.get_or_none(f"refusal:{moving['_id']}:{tombstone['_rev']}") is None
+
+
+async def test_longpoll_waits_through_invisible_changes_and_answers_a_visible_one(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess
+) -> None:
+    await make_user(couch, settings, "kurir.a", "courier")
+    headers = {"Authorization": f"Bearer {await issue_device_token(couch, settings, 'kurir.a')}"}
+    db = couch.db(settings.records_db)
+    url = f"{server_process.url}/sync/records/_changes"
+    since = httpx.get(url, headers=headers).json()["last_seq"]
+    answers: list[tuple[float, httpx.Response]] = []
+
+    def longpoll() -> None:
+        started = time.monotonic()
+        params = {"feed": "longpoll", "since": since, "heartbeat": "1000", "timeout": "20000"}
+        answers.append((started, httpx.get(url, params=params, headers=headers, timeout=30)))
+
+    theirs, mine = document_record("kurir.b"), document_record("kurir.a")
+    async with anyio.create_task_group() as group:
+        group.start_soon(anyio.to_thread.run_sync, longpoll)
+        await anyio.sleep(1.5)
+        await db.bulk_docs([theirs])
+        await anyio.sleep(2.0)
+        written = time.monotonic()
+        await db.bulk_docs([mine])
+    started, answer = answers[0]
+    assert answer.status_code == 200
+    assert [row["id"] for row in answer.json()["results"]] == [mine["_id"]]
+    assert time.monotonic() - written < 5 and written - started > 3
