@@ -9,13 +9,15 @@
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
-const outdir = path.join(here, 'static', 'dist');
+const finalDir = path.join(here, 'static', 'dist');
+// Build next to the live folder and swap at the end, so a running server never sees a half-written dist.
+const outdir = path.join(here, 'static', `.dist-${process.pid}`);
 const entries = { app: path.join(here, 'static', 'js', 'app.js') };
 const wasmSource = path.join(root, 'node_modules', 'zxing-wasm', 'dist', 'reader', 'zxing_reader.wasm');
 
@@ -37,7 +39,7 @@ const result = await build({
   define: { 'process.env.NODE_ENV': '"production"', global: 'globalThis', __ZXING_WASM_URL__: JSON.stringify(wasmUrl) },
 });
 
-const url = (file) => `/static/dist/${path.basename(file)}`;
+const url = (file) => `/static/dist/${path.basename(file)}`; // where the files live once swapped in
 const outputs = result.metafile.outputs;
 const assets = {};
 const precache = new Set();
@@ -68,4 +70,8 @@ for (const file of Object.keys(outputs)) {
   await writeFile(`${full}.gz`, gzipSync(await readFile(full), { level: 9 }));
 }
 await writeFile(path.join(outdir, `${wasmName}.gz`), gzipSync(wasmBytes, { level: 9 }));
+const old = `${finalDir}.old-${process.pid}`;
+await rename(finalDir, old).catch(() => undefined);
+await rename(outdir, finalDir);
+await rm(old, { recursive: true, force: true });
 console.log(`PWA built: version ${version}, ${precache.size} shell file(s), ${lazy.length} lazy file(s) in pwa/static/dist`);
