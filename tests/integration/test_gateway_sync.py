@@ -85,21 +85,23 @@ async def test_refused_records_are_denied_and_the_rest_go_through(
     as_b = handoff_record(mine["_id"], "kurir.b", seq=2)
     on_bs_document = handoff_record(theirs["_id"], "kurir.a", seq=3)
     bad_photo = photo_record(good["_id"], mine["_id"], "kurir.a", photo_bytes(3000), sha256="ab" * 32)
+    replayed = handoff_record(mine["_id"], "kurir.a", seq=1)  # the seq of `good`, under another id
     url = f"{server_process.url}/sync/records"
 
     results = run_client(
         url,
         tokens["a"],
         tmp_path / "a",
-        [{"op": "put", "docs": [good, as_b, on_bs_document, bad_photo]}, {"op": "push"}],
+        [{"op": "put", "docs": [good, as_b, on_bs_document, bad_photo, replayed]}, {"op": "push"}],
     )
     push = results[1]
     denied = {entry["id"]: entry["reason"] for entry in push["denied"]}
-    assert set(denied) == {as_b["_id"], on_bs_document["_id"], bad_photo["_id"]}, push
+    assert set(denied) == {as_b["_id"], on_bs_document["_id"], bad_photo["_id"], replayed["_id"]}, push
     assert "pengguna lain" in denied[as_b["_id"]]
+    assert "ulangan" in denied[replayed["_id"]]
     assert "SHA-256" in denied[bad_photo["_id"]]
     assert await db.get_or_none(good["_id"]) is not None
-    for refused in (as_b, on_bs_document, bad_photo):
+    for refused in (as_b, on_bs_document, bad_photo, replayed):
         assert await db.get_or_none(refused["_id"]) is None
     refusals = await db.all_docs(startkey='"refusal:"', endkey='"refusal:\ufff0"', include_docs=True)
     assert {row["doc"]["record_id"] for row in refusals["rows"]} == set(denied)
