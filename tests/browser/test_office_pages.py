@@ -171,3 +171,29 @@ def test_resident_page_on_a_phone(
     page.get_by_role("button", name="Ya, saya sudah menerima dokumen ini").click()
     expect(page.get_by_role("status")).to_contain_text("penerimaan Anda sudah dicatat")
     page.screenshot(path=str(SCREENS / "office-resident-delivered.png"), full_page=True)
+
+
+def test_drive_thru_handover_counts_scans_and_prints_the_report(
+    desk: BrowserContext, live_server: ServerProcess, settings: Settings
+) -> None:
+    data = run_async(_prepare, settings)
+    page, origin = _signed_in(desk, live_server, data["cookie"])
+    response = page.goto(f"{origin}/office/handovers")
+    assert response is not None and response.ok, page.content()[:3000]
+    page.get_by_label("ID kurir").fill("gojek.andi")
+    seals = page.get_by_label("Pindai segel setiap amplop")
+    for number in ("BP00012345", "BP00012346", "BP00012345"):
+        seals.press_sequentially(number, delay=5)
+        seals.press("Enter")
+    expect(page.locator("[data-role='seal-count']")).to_have_text(
+        "2 amplop dipindai · dipindai dua kali: BP00012345"
+    )
+    seals.fill("BP00012345\nBP00012346\n")
+    page.get_by_role("button", name="Buat berita acara").click()
+    expect(page.get_by_role("heading", name="Berita Acara Serah Terima")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Menunggu konfirmasi kurir")
+    expect(page.locator("td.seal")).to_have_text(["BP00012345", "BP00012346"])
+    page.screenshot(path=str(SCREENS / "office-handover.png"), full_page=True)
+    href = page.get_by_role("link", name="Cetak berita acara (PDF)").get_attribute("href")
+    pdf = page.request.get(f"{origin}{href}")
+    assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
