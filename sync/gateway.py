@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from sync import changes as changes_feed
-from sync import checkpoints, replication
+from sync import checkpoints, push, replication
 from sync.attachments import put_photo_attachment
 from sync.couch import CouchClient, CouchError, CouchUnavailable, Database, quote_id
 from sync.errors import UNAUTHORIZED, GatewayError, bad_request, forbidden, not_found
@@ -216,7 +216,7 @@ async def revs_diff(request: Request, principal: Principal, db: Database) -> Res
 @endpoint
 async def bulk_docs(request: Request, principal: Principal, db: Database) -> Response:
     body = await read_json(request, MAX_BODY_BYTES)
-    outcome = await replication.push_docs(db, principal, body, verify=_verifier(request))
+    outcome = await push.push_docs(db, principal, body, verify=_verifier(request))
     logger.info(
         "push by %s: %d written, %d refused, %d already stored",
         principal.user_id,
@@ -343,7 +343,7 @@ async def refused(request: Request, principal: Principal, db: Database) -> Respo
     )
 
 
-def _verifier(request: Request) -> replication.Verifier:
+def _verifier(request: Request) -> push.Verifier:
     """Passkey verification of handoffs by the identity feature, imported when first needed."""
     settings = request.app.state.settings
     couch: CouchClient = request.app.state.couch
@@ -352,7 +352,7 @@ def _verifier(request: Request) -> replication.Verifier:
     except ImportError:  # pragma: no cover - only before the identity feature is installed
         verify_handoff = None
 
-    async def verify(record: Mapping[str, object], principal: Principal) -> replication.Verdict:
+    async def verify(record: Mapping[str, object], principal: Principal) -> push.Verdict:
         if verify_handoff is None:
             return ("unsigned", "signature verification is not installed on this server", None)
         verdict = await verify_handoff(
