@@ -9,8 +9,10 @@ delivered, returned, lost or reprinted) are kept as `open_delivery:<document>` d
 range over the few envelopes on the road.
 
 Exactness: documents are counted once (a `counted:<id>` marker is created with them; a conflict means it was
-counted before); handoffs and complaints are append-only and appear once in the feed. A crash between the
-counters and the checkpoint may count one batch twice: `rebuild_day` recomputes a day from the views.
+counted before); handoffs and complaints are append-only and appear once in the feed. Each page of changes
+is claimed by moving the checkpoint before it is counted, so concurrent requests never count a page twice; a
+crash between the claim and the counters leaves that page uncounted, and `dashboard.counts_from_views` gives
+the exact figures from the reduce views to compare with.
 """
 
 from __future__ import annotations
@@ -93,18 +95,20 @@ async def update_rollups(ledger: Ledger, *, limit: int = 5000, max_batches: int 
         results = changes.get("results", [])
         if not results:
             break
+        # Claim the page first: a second request or worker reading the same page gets a conflict and leaves
+        # it alone, so no page is counted twice by two processes.
+        checkpoint["since"] = changes.get("last_seq", since)
+        try:
+            await ledger.office.put(checkpoint)
+        except CouchConflict:
+            logger.info("rollup page claimed by another worker")
+            return read
         batch = _Batch()
         for change in results:
             doc = change.get("doc") or {}
             if not doc.get("_deleted") and not str(doc.get("_id", "")).startswith("_"):
                 batch.add(doc)
         await _apply(ledger, batch)
-        checkpoint["since"] = changes.get("last_seq", since)
-        try:
-            await ledger.office.put(checkpoint)
-        except CouchConflict:
-            logger.info("rollup checkpoint moved by another worker")
-            return read
         read += len(results)
         if len(results) < limit:
             break

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import pytest
@@ -112,3 +113,18 @@ async def test_rollups_count_each_record_once_and_close_delivered_pickups(
     assert second.overdue == []
     assert second.total("ready") == first.total("ready") == 1
     assert second.per_day == await counts_from_views(ledger, "6471", second.days)
+
+
+async def test_concurrent_dashboard_loads_count_each_change_once(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    for n in range(3):
+        await story(
+            ledger, f"BP0000010{n}", "gojek.andi", "gojek", [("picked_up", "2026-11-22T09:00:00+08:00")]
+        )
+    results = await asyncio.gather(*(load_dashboard(ledger, "6471", now=NOW) for _ in range(4)))
+    final = await load_dashboard(ledger, "6471", now=NOW)
+    assert final.per_day["2026-11-22"]["picked_up"] == 3
+    assert final.per_day == await counts_from_views(ledger, "6471", final.days)
+    assert all(r.per_day["2026-11-22"].get("picked_up", 0) in (0, 3) for r in results)
