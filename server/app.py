@@ -21,6 +21,7 @@ from server.identity import routes as identity_routes
 from server.identity.csrf import CSRFMiddleware
 from server.logs import RequestIdMiddleware
 from server.office import routes as office_routes
+from server.office import worker as office_worker
 from server.residents import routes as resident_routes
 from server.settings import Settings
 from server.static import STATIC_DIR, CachedStaticFiles
@@ -50,12 +51,16 @@ async def _bootstrap_until_done(app: Starlette) -> None:
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     task = asyncio.create_task(_bootstrap_until_done(app))
+    office_task = asyncio.create_task(office_worker.run(app))  # rollups, checks and outbox between page loads
     try:
         yield
     finally:
         task.cancel()
+        office_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        with contextlib.suppress(asyncio.CancelledError):
+            await office_task
         await app.state.couch.aclose()
 
 

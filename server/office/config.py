@@ -15,6 +15,8 @@ class OfficeConfig:
     gps_far_m: int = 500
     #: Resident page requests allowed per link token (and per client address) per hour.
     resident_rate_per_hour: int = 60
+    #: Seconds between rounds of the background worker (rollups, checks, outbox); 0 turns it off.
+    worker_interval_s: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OfficeConfig:
@@ -24,6 +26,7 @@ class OfficeConfig:
             ("sla_hours", "SEGEL_SLA_HOURS"),
             ("gps_far_m", "SEGEL_GPS_FAR_M"),
             ("resident_rate_per_hour", "SEGEL_RESIDENT_RATE_PER_HOUR"),
+            ("worker_interval_s", "SEGEL_OFFICE_WORKER_S"),
         ):
             raw = env.get(var)
             if raw:

@@ -7,15 +7,18 @@ import io
 import json
 from datetime import datetime
 
+import anyio
 import pytest
 from pypdf import PdfReader
 from starlette.testclient import TestClient
 
+from server.app import create_app
 from server.office import intake
 from server.office.checks import run_checks
 from server.office.config import OfficeConfig
 from server.office.ledger import OFFICE_TZ, new_id
 from server.office.notifications import LogFileSender, Message, deliver_pending, enqueue
+from server.office.worker import WorkDone, run_once
 from server.residents.links import document_for
 from server.settings import Settings
 from sync.couch import CouchClient
@@ -137,3 +140,36 @@ async def test_resident_hears_when_the_envelope_leaves_and_arrives(
     assert [line["kind"] for line in lines] == ["out_for_delivery", "delivered"]
     link = lines[0]["text"].split(f"{origin}/r/")[1].split()[0]
     assert (await document_for(ledger, link) or {}).get("_id") == doc["_id"]
+
+
+async def test_background_round_counts_checks_and_tells_the_resident(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    doc = await put_document(ledger, name="Siti Aminah")
+    sealed = await intake.bind_seal(ledger, staff(), str(doc["_id"]), "BP00000801")
+    await ledger.records.put(next_handoff(sealed, "picked_up", seal_condition="damaged"))
+    sender = LogFileSender(settings.data_dir)
+
+    done = await run_once(ledger, OfficeConfig(), "https://segel.example", sender)
+    again = await run_once(ledger, OfficeConfig(), "https://segel.example", sender)
+
+    assert done.rollup_changes >= 3 and done.sent == 1 and again == WorkDone(0, 0, 0, 0)
+    assert json.loads(sender.path.read_text().splitlines()[0])["kind"] == "out_for_delivery"
+
+
+async def test_the_app_runs_the_office_worker_in_the_background(
+    couch: CouchClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEGEL_OFFICE_WORKER_S", "1")
+    ledger = await ready_ledger(couch, settings)
+    doc = await put_document(ledger, name="Siti Aminah")
+    sealed = await intake.bind_seal(ledger, staff(), str(doc["_id"]), "BP00000901")
+    await ledger.records.put(next_handoff(sealed, "picked_up"))
+    log = settings.data_dir / "outbox.log"
+    with TestClient(create_app(settings), base_url="http://localhost:8000"):
+        for _ in range(100):
+            if log.exists() and "out_for_delivery" in log.read_text():
+                break
+            await anyio.sleep(0.1)
+    assert "out_for_delivery" in log.read_text()

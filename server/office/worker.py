@@ -1,0 +1,60 @@
+"""The office's background work: fold new records into the rollups, run the checks, send the outbox.
+
+Pages do the same work on demand (bounded), so nothing depends on this loop; it keeps the exceptions queue,
+the residents' messages and the dashboard current between page loads. Every step is safe to run in several
+processes at once (claimed pages, create-once findings, claimed messages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+
+from server.office.checks import run_checks
+from server.office.config import OfficeConfig
+from server.office.ledger import Ledger
+from server.office.notifications import LogFileSender, Sender, deliver_pending
+from server.office.rollups import update_rollups
+from sync.couch import CouchError, CouchUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkDone:
+    rollup_changes: int
+    checked: int
+    findings: int
+    sent: int
+
+
+async def run_once(ledger: Ledger, config: OfficeConfig, origin: str, sender: Sender) -> WorkDone:
+    rolled = await update_rollups(ledger, max_batches=4)
+    checks = await run_checks(ledger, config, limit=2000, origin=origin)
+    sent = await deliver_pending(ledger, sender)
+    return WorkDone(rolled, checks.checked, checks.findings, sent)
+
+
+async def run(app: Starlette) -> None:
+    """Loop every `SEGEL_OFFICE_WORKER_S` seconds (0 turns it off) until the app stops."""
+    try:
+        config = OfficeConfig.from_env()
+    except ValueError as exc:
+        logger.error("office worker not started: %s", exc)
+        return
+    if config.worker_interval_s <= 0:
+        return
+    await app.state.bootstrap_done.wait()
+    settings = app.state.settings
+    while True:
+        await asyncio.sleep(config.worker_interval_s)
+        sender: Sender = getattr(app.state, "office_sender", None) or LogFileSender(settings.data_dir)
+        try:
+            await run_once(Ledger.of(app.state.couch, settings), config, settings.origin, sender)
+        except (CouchError, CouchUnavailable) as exc:
+            logger.warning("office worker: CouchDB answered %s; retrying next round", type(exc).__name__)
+        except Exception:  # keep the loop alive: the next round may succeed, and pages do the work too
+            logger.exception("office worker round failed")
