@@ -17,7 +17,7 @@ import imagehash
 from PIL import Image, UnidentifiedImageError
 
 from server.office.config import OfficeConfig
-from server.office.ledger import Ledger, create_once, key, now_iso
+from server.office.ledger import Ledger, create_once, key, now_iso, view_keys
 from server.office.notifications import enqueue
 from server.office.timeline import order_handoffs, verify_links
 from server.residents.links import issue_link
@@ -27,6 +27,8 @@ from sync.types import JSONDict
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_ID = "checkpoint:checks"
+#: Two seal photos whose perceptual hashes differ in at most this many of 64 bits show the same picture.
+PHASH_MAX_DISTANCE = 6
 #: Handoff kinds the resident hears about, and the message they get.
 NOTIFIED_KINDS = {"picked_up": "out_for_delivery", "delivered": "delivered"}
 EARTH_RADIUS_M = 6_371_000.0
@@ -173,8 +175,7 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
             "created_at": now_iso(),
         },
     )
-    rows = await ledger.office.view("office", "photos_by_phash", key=key([office, phash]))
-    others = {str(row["value"]) for row in rows["rows"]} - {document_id}
+    others = await _similar_photos(ledger, office, phash) - {document_id}
     if others:
         count += await _finding(
             ledger,
@@ -185,6 +186,18 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
             f"Foto segel yang sama dipakai juga untuk dokumen lain ({', '.join(sorted(others))}).",
         )
     return count
+
+
+async def _similar_photos(ledger: Ledger, office: str, phash: str) -> set[str]:
+    """Documents whose seal photo is the same picture: perceptual hashes within `PHASH_MAX_DISTANCE` bits."""
+    keys = [[office, band, phash[band * 2 : band * 2 + 2]] for band in range(8)]
+    rows = await view_keys(ledger.office, "office", "photos_by_phash", keys)
+    mine = int(phash, 16)
+    return {
+        str(document_id)
+        for document_id, other in (row["value"] for row in rows)
+        if bin(mine ^ int(str(other), 16)).count("1") <= PHASH_MAX_DISTANCE
+    }
 
 
 async def _check_handoff(ledger: Ledger, config: OfficeConfig, handoff: JSONDict) -> int:

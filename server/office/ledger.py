@@ -88,3 +88,10 @@ async def docs_by_ids(db: Database, ids: list[str]) -> dict[str, JSONDict]:
 def key(value: object) -> str:
     """A view key as CouchDB wants it in a query string: compact JSON."""
     return json.dumps(value, separators=(",", ":"))
+
+
+async def view_keys(db: Database, ddoc: str, view: str, keys: list[object]) -> list[JSONDict]:
+    """The rows of a view for several exact keys, in one request (POST with `keys`)."""
+    result = await db.client.json("POST", f"{db.path}/_design/{ddoc}/_view/{view}", json={"keys": keys})
+    rows: list[JSONDict] = result.get("rows", [])
+    return rows

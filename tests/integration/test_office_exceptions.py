@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 
 from server.office import intake
 from server.office.checks import haversine_m, run_checks
@@ -259,3 +262,19 @@ async def test_unsigned_courier_handoff_is_flagged_but_a_desk_seal_is_not(
         ledger, staff(), "unsigned", str(pickup["_id"]), "accepted_unsigned", "Passkey didaftarkan besok"
     )
     assert "unsigned" not in await open_kinds(ledger)
+
+
+async def test_a_recompressed_copy_of_a_photo_counts_as_reused(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    _, first = await sealed_document(ledger, "BP00000013")
+    _, second = await sealed_document(ledger, "BP00000014", nik=NIKS[1])
+    original = seal_image(13)
+    copy = io.BytesIO()
+    Image.open(io.BytesIO(original)).resize((150, 112)).save(copy, format="JPEG", quality=60)
+    assert copy.getvalue() != original  # different bytes, different SHA-256: the same picture all the same
+    await put_handoff_with_photo(ledger, next_handoff(first, "picked_up"), original)
+    reused = await put_handoff_with_photo(ledger, next_handoff(second, "picked_up"), copy.getvalue())
+    await run_checks(ledger, CONFIG)
+    assert (await open_kinds(ledger))["photo_reused"] == [reused["_id"]]
