@@ -53,6 +53,13 @@ async def create_handover(
                 f"Segel yang dipindai ({scanned or 'kosong'}) untuk {document['resident']['name']} "
                 f"bukan segel dokumen ini ({expected}). Periksa amplopnya; tidak ada yang dicatat."
             )
+        assigned = (document.get("assignment") or {}).get("courier")
+        if assigned != courier.strip():
+            who = f"ditugaskan kepada {assigned}" if assigned else "belum ditugaskan kepada kurir"
+            raise IntakeError(
+                f"Amplop {scanned} ({document['resident']['name']}) {who}, bukan {courier.strip()}. "
+                "Sisihkan amplop ini atau ubah penugasannya dulu; tidak ada yang dicatat."
+            )
         office = str(document["office"])
         documents.append(
             {

@@ -188,11 +188,15 @@ def test_drive_thru_handover_counts_scans_and_prints_the_report(
     expect(page.locator("[data-role='seal-count']")).to_have_text(
         "2 amplop dipindai · dipindai dua kali: BP00012345"
     )
-    seals.fill("BP00012345\nBP00012346\n")
+    page.get_by_role("button", name="Buat berita acara").click()  # BP00012346 is Sari's (grab) envelope
+    expect(page.get_by_role("alert")).to_contain_text("ditugaskan kepada grab.sari, bukan gojek.andi")
+    page.get_by_label("ID kurir").fill("gojek.andi")
+    seals = page.get_by_label("Pindai segel setiap amplop")
+    seals.fill("BP00012345\n")
     page.get_by_role("button", name="Buat berita acara").click()
     expect(page.get_by_role("heading", name="Berita Acara Serah Terima")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Menunggu konfirmasi kurir")
-    expect(page.locator("td.seal")).to_have_text(["BP00012345", "BP00012346"])
+    expect(page.locator("td.seal")).to_have_text(["BP00012345"])
     page.screenshot(path=str(SCREENS / "office-handover.png"), full_page=True)
     href = page.get_by_role("link", name="Cetak berita acara (PDF)").get_attribute("href")
     pdf = page.request.get(f"{origin}{href}")

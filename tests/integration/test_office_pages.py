@@ -9,11 +9,12 @@ import pytest
 from pypdf import PdfReader
 from starlette.testclient import TestClient
 
+from server.office import intake
 from server.office.ledger import Ledger, key
 from server.settings import Settings
 from sync.couch import CouchClient
 from tests.support.identity import make_office, make_user, open_session, sign_in
-from tests.support.office import document_fields, next_handoff, put_handoff_with_photo, seal_image
+from tests.support.office import document_fields, next_handoff, put_handoff_with_photo, seal_image, staff
 
 pytestmark = pytest.mark.anyio
 
@@ -128,6 +129,7 @@ async def test_staff_of_another_office_see_nothing_of_office_a(
     document_id = register(client, name="Siti Aminah")
     seal(client, document_id, "BP00012345")
     ledger = Ledger.of(couch, settings)
+    await intake.assign(ledger, staff(), [document_id], "gojek.andi", "gojek", None)
     sealed = next(
         e
         for e in (
@@ -217,6 +219,22 @@ async def test_drive_thru_handover_is_confirmed_by_the_courier_and_printed(
     seal(client, first, "BP00000101")
     seal(client, second, "BP00000102")
     token = csrf_of(client.get("/office/handovers").text)
+    unassigned = client.post(
+        "/office/handovers/new",
+        data={"csrf": token, "courier": "gojek.andi", "partner": "gojek", "seals": "BP00000101"},
+    )
+    assert unassigned.status_code == 400 and "belum ditugaskan" in unassigned.text
+    assigned = client.post(
+        "/office/intake/assign",
+        data={"csrf": token, "document_id": [first, second], "courier": "gojek.andi", "partner": "gojek"},
+        follow_redirects=False,
+    )
+    assert assigned.status_code == 303
+    other = client.post(
+        "/office/handovers/new",
+        data={"csrf": token, "courier": "grab.sari", "partner": "grab", "seals": "BP00000101"},
+    )
+    assert other.status_code == 400 and "ditugaskan kepada gojek.andi" in other.text
     wrong = client.post(
         "/office/handovers/new",
         data={"csrf": token, "courier": "gojek.andi", "partner": "gojek", "seals": "BP00000101\nBP00000999"},
