@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -90,8 +91,8 @@ def key(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-async def view_keys(db: Database, ddoc: str, view: str, keys: list[object]) -> list[JSONDict]:
+async def view_keys(db: Database, ddoc: str, view: str, keys: Sequence[object]) -> list[JSONDict]:
     """The rows of a view for several exact keys, in one request (POST with `keys`)."""
-    result = await db.client.json("POST", f"{db.path}/_design/{ddoc}/_view/{view}", json={"keys": keys})
+    result = await db.client.json("POST", f"{db.path}/_design/{ddoc}/_view/{view}", json={"keys": list(keys)})
     rows: list[JSONDict] = result.get("rows", [])
     return rows

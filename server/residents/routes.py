@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import secrets
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -65,7 +65,7 @@ def _binding(request: Request, token: str) -> str | None:
     return f"resident:{nonce}:{token_hash(token)}" if nonce else None
 
 
-async def _checked_form(request: Request, token: str):  # type: ignore[no-untyped-def]
+async def _checked_form(request: Request, token: str) -> FormData:
     form = await request.form(max_files=1, max_fields=20, max_part_size=MAX_PHOTO_BYTES + 1024)
     submitted = form.get("csrf")
     if not check_csrf_token(
