@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 
 from server.settings import Settings
 from sync.couch import CouchClient
-from tests.support.identity import issue_device_token, make_user
+from tests.support.identity import issue_device_token, make_user, revoke_user
 from tests.support.pouch_client import (
     document_record,
     handoff_record,
@@ -20,7 +21,7 @@ from tests.support.pouch_client import (
     run_client,
     seal_record,
 )
-from tests.support.servers import ServerProcess
+from tests.support.servers import REPO_ROOT, ServerProcess
 
 pytestmark = pytest.mark.anyio
 
@@ -187,3 +188,53 @@ async def test_conflicting_revisions_are_kept_and_listed_for_staff(
     courier = httpx.get(f"{url}/_segel/conflicts", headers={"Authorization": f"Bearer {tokens['a']}"})
     assert courier.status_code == 403
     assert (await db.get(document["_id"], conflicts=True))["_conflicts"] == ["2-bbbb"]
+
+
+async def test_van_operators_and_staff_pull_their_own_scope(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess, tmp_path: Path
+) -> None:
+    await make_user(couch, settings, "van.satu", "van_operator", van="van-bpn-1")
+    await make_user(couch, settings, "staff.one", "staff")
+    await make_user(couch, settings, "staff.jkt", "staff", office="3171")
+    example = json.loads((REPO_ROOT / "schemas/examples/visit/valid-recorded.json").read_text())
+    visit = {
+        **example,
+        "_id": "visit:VISIT00000001",
+        "van": "van-bpn-1",
+        "author": "van.satu",
+        "office": "6471",
+    }
+    other_visit = {**visit, "_id": "visit:VISIT00000002", "van": "van-bpn-2"}
+    stop = {
+        "_id": "stop:20261123-klandasan",
+        "type": "stop",
+        "office": "6471",
+        "van": "van-bpn-1",
+        "date": "2026-11-23",
+    }
+    other_stop = {**stop, "_id": "stop:20261123-sepinggan", "van": "van-bpn-2"}
+    document = document_record("kurir.a")
+    db = couch.db(settings.records_db)
+    await db.bulk_docs([visit, other_visit, stop, other_stop, document])
+    url = f"{server_process.url}/sync/records"
+
+    def pulled(user: str, token: str) -> set[str]:
+        result = run_client(url, token, tmp_path / user, [{"op": "pull"}, {"op": "dump"}])
+        assert result[0]["ok"], result[0]
+        return set(result[1]["docs"])
+
+    assert pulled("van", await issue_device_token(couch, settings, "van.satu")) == {visit["_id"], stop["_id"]}
+    everything = {visit["_id"], other_visit["_id"], stop["_id"], other_stop["_id"], document["_id"]}
+    assert pulled("staff", await issue_device_token(couch, settings, "staff.one")) == everything
+    assert pulled("jakarta", await issue_device_token(couch, settings, "staff.jkt")) == set()
+
+
+async def test_a_revoked_user_is_refused_on_the_next_request(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess
+) -> None:
+    tokens = await _people(couch, settings)
+    url = f"{server_process.url}/sync/records/_changes"
+    assert httpx.get(url, headers={"Authorization": f"Bearer {tokens['a']}"}).status_code == 200
+    await revoke_user(couch, settings, "kurir.a")
+    answer = httpx.get(url, headers={"Authorization": f"Bearer {tokens['a']}"})
+    assert answer.status_code == 401 and answer.json()["error"] == "unauthorized"
