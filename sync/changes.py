@@ -32,6 +32,8 @@ from sync.visibility import follows_links, root_scopes, sees_everything
 
 #: Rows read from CouchDB's `_changes` per round trip while filtering.
 FEED_PAGE = 500
+#: Longest one `_changes` request keeps reading past invisible changes.
+FEED_BUDGET_S = 20.0
 MAX_LIMIT = 1000
 
 
@@ -146,7 +148,13 @@ async def _read_feed(
     db: Database, principal: Principal, position: Position, limit: int, page: ChangesPage
 ) -> None:
     since = position.base_seq
+    deadline = time.monotonic() + FEED_BUDGET_S
     while len(page.results) < limit:
+        if time.monotonic() > deadline:
+            # A phone far behind in a busy database: answer where we got to rather than hold the request
+            # for minutes. Live replication (the PWA) just asks again from there; a one-shot pull ends here
+            # and goes on from its checkpoint next time.
+            break
         feed = await db.client.json(
             "GET",
             f"{db.path}/_changes",
