@@ -84,6 +84,15 @@ async def resident_page(request: Request) -> Response:
     nonce = request.cookies.get(NONCE_COOKIE) or secrets.token_urlsafe(16)
     settings = request.app.state.settings
     story = plain_story(document, timeline)
+    answered = {str(e.get("subject")) for e in timeline.office_entries if e.get("type") == "resolution"}
+    complaints = [
+        (
+            str(c["created_at"])[:16].replace("T", " "),
+            COMPLAINT_KINDS.get(str(c["kind"]), "Lainnya"),
+            c["_id"] in answered,
+        )
+        for c in sorted(timeline.complaints, key=lambda c: str(c["created_at"]))
+    ]
     response = templates.TemplateResponse(
         request,
         "residents/page.html",
@@ -92,6 +101,7 @@ async def resident_page(request: Request) -> Response:
             "kind_label": DOC_KIND_LABELS.get(str(document["doc_kind"]), document["doc_kind"]),
             "story": story,
             "confirmation": confirmation,
+            "complaints": complaints,
             "complaint_kinds": COMPLAINT_KINDS,
             "token": token,
             "sent": request.query_params.get("sent"),

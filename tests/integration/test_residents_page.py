@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from server.office import intake
 from server.office.config import OfficeConfig
-from server.office.exceptions import list_queue
+from server.office.exceptions import list_queue, resolve
 from server.office.ledger import Ledger
 from server.residents.links import issue_link, token_hash
 from server.settings import Settings
@@ -85,6 +85,10 @@ async def test_complaint_with_photo_lands_in_the_exceptions_queue(
     complaint = await ledger.records.get(item.subject)
     assert complaint["document_id"] == siti["_id"] and complaint["author"] == "resident"
     assert complaint["photo_attachment"] == "photo.jpg" and "photo.jpg" in complaint["_attachments"]
+    assert "Segel rusak atau terbuka · <strong>sedang ditangani" in client.get(f"/r/{link}").text
+    await resolve(ledger, staff(), "complaint", item.subject, "answered", "Ditelepon, segel diganti")
+    page = client.get(f"/r/{link}").text
+    assert "sudah ditanggapi petugas" in page and "Ditelepon" not in page  # staff notes stay in the office
 
 
 async def test_resident_chooses_delivery_and_confirms_receipt(
