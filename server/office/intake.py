@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from server.office.ledger import Ledger, create_once, docs_by_ids, key, new_id, now_iso
-from sync.couch import CouchConflict, CouchNotFound, Database
+from sync.couch import CouchConflict, CouchNotFound
 from sync.principal import Principal
 from sync.schemas import RecordError, validate_record
 from sync.types import JSONDict
@@ -133,17 +133,28 @@ async def office_document(ledger: Ledger, principal: Principal, document_id: str
     return doc
 
 
-async def next_seq(office_db: Database, author: str) -> int:
-    """The author's next handoff sequence number, from a counter document updated with its revision."""
+async def next_seq(ledger: Ledger, author: str, handoff_id: str) -> int:
+    """The author's next handoff sequence number, claimed the way the sync gateway claims pushed ones.
+
+    A counter in the office ledger proposes a number; creating `seqclaim:<author>:<seq>` in the records
+    database makes it this handoff's own, so a number a phone already used is never shared.
+    """
     counter_id = f"seq:{author}"
-    for _ in range(20):
-        doc = await office_db.get_or_none(counter_id) or {"_id": counter_id, "type": "seq", "value": 0}
+    for _ in range(50):
+        doc = await ledger.office.get_or_none(counter_id) or {"_id": counter_id, "type": "seq", "value": 0}
         doc["value"] = int(doc["value"]) + 1
         try:
-            await office_db.put(doc)
+            await ledger.office.put(doc)
         except CouchConflict:
             continue
-        return int(doc["value"])
+        claim = {
+            "_id": f"seqclaim:{author}:{doc['value']}",
+            "type": "seq_claim",
+            "handoff_id": handoff_id,
+            "claimed_at": now_iso(),
+        }
+        if await create_once(ledger.records, claim):
+            return int(doc["value"])
     raise IntakeError("Sistem sedang sibuk; coba lagi sebentar lagi.")
 
 
@@ -197,8 +208,9 @@ async def seal_document(
         )
     if not await create_once(ledger.records, seal):
         raise IntakeError(f"Segel {number} sudah pernah dipakai. Ambil segel baru dan pindai lagi.")
+    handoff_id = f"handoff:{new_id()}"
     handoff: JSONDict = {
-        "_id": f"handoff:{new_id()}",
+        "_id": handoff_id,
         "type": "handoff",
         "schema_version": 1,
         "office": office,
@@ -213,7 +225,7 @@ async def seal_document(
         "to": office_party(office),
         "seal_condition": "intact",
         "device_time": now,
-        "seq": await next_seq(ledger.office, principal.user_id),
+        "seq": await next_seq(ledger, principal.user_id, handoff_id),
         "photos": [],
         "prev_hash": prev_hash,
         "unsigned_reason": UNSIGNED_BY_OFFICE,

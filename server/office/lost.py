@@ -37,8 +37,9 @@ async def record_lost(ledger: Ledger, principal: Principal, document: JSONDict, 
             raise LostError(
                 "Dokumen tidak sedang dibawa kurir; catat kehilangan hanya untuk amplop di kurir."
             )
+        handoff_id = f"handoff:{new_id()}"
         handoff: JSONDict = {
-            "_id": f"handoff:{new_id()}",
+            "_id": handoff_id,
             "type": "handoff",
             "schema_version": 1,
             "office": document["office"],
@@ -53,7 +54,7 @@ async def record_lost(ledger: Ledger, principal: Principal, document: JSONDict, 
             "to": office_party(str(document["office"])),
             "seal_condition": "missing",
             "device_time": now_iso(),
-            "seq": await next_seq(ledger.office, principal.user_id),
+            "seq": await next_seq(ledger, principal.user_id, handoff_id),
             "photos": [],
             "prev_hash": record_hash(last),
             "unsigned_reason": UNSIGNED_BY_OFFICE,
@@ -101,8 +102,9 @@ async def record_reprint(
     if last is None or last["kind"] not in ("lost", "returned"):
         raise LostError("Cetak ulang hanya untuk dokumen yang tercatat hilang atau dikembalikan.")
     office = str(document["office"])
+    reprinted_id = f"handoff:{new_id()}"
     reprinted: JSONDict = {
-        "_id": f"handoff:{new_id()}",
+        "_id": reprinted_id,
         "type": "handoff",
         "schema_version": 1,
         "office": office,
@@ -117,7 +119,7 @@ async def record_reprint(
         "to": office_party(office),
         "seal_condition": "not_checked",
         "device_time": now_iso(),
-        "seq": await next_seq(ledger.office, principal.user_id),
+        "seq": await next_seq(ledger, principal.user_id, reprinted_id),
         "photos": [],
         "prev_hash": record_hash(last),
         "unsigned_reason": UNSIGNED_BY_OFFICE,
