@@ -348,19 +348,30 @@ def _verifier(request: Request) -> push.Verifier:
     settings = request.app.state.settings
     couch: CouchClient = request.app.state.couch
     try:
-        from sync.signatures import verify_handoff
+        from sync.signatures import assess_handoffs, write_audit_entries
     except ImportError:  # pragma: no cover - only before the identity feature is installed
-        verify_handoff = None
+        assess_handoffs = None
 
-    async def verify(record: Mapping[str, object], principal: Principal) -> push.Verdict:
-        if verify_handoff is None:
-            return ("unsigned", "signature verification is not installed on this server", None)
-        verdict = await verify_handoff(
-            couch, settings.identity_db, record, principal, origin=settings.origin, rp_id=settings.rp_id
+    async def verify(
+        records: list[Mapping[str, object]], principal: Principal
+    ) -> tuple[list[push.Verdict], push.AuditWriter]:
+        if assess_handoffs is None:
+            unsigned = ("unsigned", "signature verification is not installed on this server", None)
+            return [unsigned for _ in records], _no_audit
+        verdicts, entries = await assess_handoffs(
+            couch, settings.identity_db, records, principal, origin=settings.origin, rp_id=settings.rp_id
         )
-        return (str(verdict.status), str(verdict.reason or ""), verdict.credential_id)
+
+        async def write_audit() -> None:
+            await write_audit_entries(couch, settings.identity_db, entries)
+
+        return [(str(v.status), str(v.reason or ""), v.credential_id) for v in verdicts], write_audit
 
     return verify
+
+
+async def _no_audit() -> None:
+    return None
 
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "COPY", "PATCH", "OPTIONS"]

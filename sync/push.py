@@ -34,7 +34,11 @@ MAX_BULK_DOCS = 1000
 
 #: A verdict on a handoff's signature: ("verified" | "unsigned" | "invalid", reason, credential id).
 Verdict = tuple[str, str, str | None]
-Verifier = Callable[[Mapping[str, object], Principal], Awaitable[Verdict]]
+#: Writes what the verification must leave behind (its audit entries); awaited before the push answers.
+AuditWriter = Callable[[], Awaitable[None]]
+#: Verdicts for a batch of handoffs, in order, and the writer of their audit entries, so those go to the
+#: database in the same round trip as the records.
+Verifier = Callable[[list[Mapping[str, object]], Principal], Awaitable[tuple[list[Verdict], AuditWriter]]]
 
 
 @dataclass
@@ -109,7 +113,7 @@ async def push_docs(
             accepted.append(index)
         else:
             refusals[index] = refusal
-    verdicts = await _verify_handoffs(docs, accepted, principal, verify)
+    verdicts, write_audit = await _verify_handoffs(docs, accepted, principal, verify)
     for index, verdict in verdicts.items():
         if verdict[0] == "invalid":
             refusals[index] = Refusal(
@@ -128,25 +132,28 @@ async def push_docs(
         ) or Refusal("replay", "replay")
     accepted = [index for index in accepted if index not in refusals]
 
-    answer: list[JSONDict] = []
-    written = 0
-    if accepted:
-        # Receipts are written alongside the records rather than after them (one round trip less per batch).
-        # If a record write fails, the client pushes it again and its receipt, already there, is kept.
-        writes, _ = await asyncio.gather(
-            _write_records([docs[index] for index in accepted], db),
-            _write_receipts(db, principal, docs, accepted, photo_status, verdicts),
-        )
-        failed = {str(entry.get("id")) for entry in writes if entry.get("error")}
-        answer.extend(entry for entry in writes if entry.get("error"))
-        written = sum(1 for index in accepted if str(docs[index]["_id"]) not in failed)
+    # Every write of the batch goes out at once: records, their receipts, refusals and the verification's
+    # audit entries. Receipts are written alongside the records rather than after them; if a record write
+    # fails, the client pushes it again and its receipt, already there, is kept.
+    outcomes = await asyncio.gather(
+        _write_records([docs[index] for index in accepted], db),
+        _write_receipts(db, principal, docs, accepted, photo_status, verdicts),
+        _write_refusals(db, principal, docs, refusals),
+        write_audit(),
+        return_exceptions=True,
+    )
+    for outcome in outcomes:  # all four finished: the first failure fails the request, the client retries
+        if isinstance(outcome, BaseException):
+            raise outcome
+    writes: list[JSONDict] = outcomes[0]  # type: ignore[assignment]
+    failed = {str(entry.get("id")) for entry in writes if entry.get("error")}
+    answer: list[JSONDict] = [entry for entry in writes if entry.get("error")]
+    written = sum(1 for index in accepted if str(docs[index]["_id"]) not in failed)
     for index, refusal in sorted(refusals.items()):
         doc_id = docs[index].get("_id")
         answer.append(
             {"id": doc_id if isinstance(doc_id, str) else "", "error": "forbidden", "reason": refusal.reason}
         )
-    if refusals:
-        await _write_refusals(db, principal, docs, refusals)
     return PushOutcome(answer, written, len(refusals), len(unchanged))
 
 
@@ -174,10 +181,8 @@ def _by_size(docs: list[JSONDict]) -> list[list[JSONDict]]:
 
 async def _write_records(docs: list[JSONDict], db: Database) -> list[JSONDict]:
     """Store the accepted revisions exactly as pushed, in slices under the request size limit."""
-    result: list[JSONDict] = []
-    for chunk in _by_size(docs):
-        result.extend(await db.bulk_docs(chunk, new_edits=False))
-    return result
+    slices = await asyncio.gather(*(db.bulk_docs(chunk, new_edits=False) for chunk in _by_size(docs)))
+    return [entry for result in slices for entry in result]
 
 
 def _visible_now(doc: JSONDict | None, principal: Principal, documents: Mapping[str, JSONDict]) -> bool:
@@ -217,19 +222,17 @@ async def _known_revisions(db: Database, docs: list[JSONDict]) -> set[tuple[str,
 
 async def _verify_handoffs(
     docs: list[JSONDict], indexes: list[int], principal: Principal, verify: Verifier | None
-) -> dict[int, Verdict]:
-    """Passkey verdicts for the pushed handoffs, a few at a time (each one reads and writes identity data)."""
+) -> tuple[dict[int, Verdict], AuditWriter]:
+    """Passkey verdicts for the pushed handoffs, in one batch, and the writer of their audit entries."""
     handoffs = [index for index in indexes if docs[index].get("type") == "handoff"]
     if verify is None or not handoffs:
-        return {}
-    limit = asyncio.Semaphore(8)
+        return {}, _nothing_to_write
+    verdicts, write_audit = await verify([docs[index] for index in handoffs], principal)
+    return dict(zip(handoffs, verdicts, strict=True)), write_audit
 
-    async def one(index: int) -> Verdict:
-        async with limit:
-            return await verify(docs[index], principal)
 
-    verdicts = await asyncio.gather(*(one(index) for index in handoffs))
-    return dict(zip(handoffs, verdicts, strict=True))
+async def _nothing_to_write() -> None:
+    return None
 
 
 async def _claim_handoff_seqs(db: Database, docs: list[JSONDict], indexes: list[int]) -> list[int]:
@@ -331,6 +334,8 @@ async def _write_refusals(
     db: Database, principal: Principal, docs: list[JSONDict], refusals: Mapping[int, Refusal]
 ) -> None:
     """Keep every refusal (and the refused record, without image bytes) so office staff can follow up."""
+    if not refusals:
+        return
     refused_at = now_iso()
     records = []
     for index, refusal in refusals.items():

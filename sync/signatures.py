@@ -16,6 +16,7 @@ of server code.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -23,7 +24,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -92,24 +93,67 @@ async def verify_handoff(
     rp_id: str,
 ) -> SignatureVerdict:
     """Check the passkey signature of one pushed handoff (see the module docstring); always audited."""
+    verdicts = await verify_handoffs(couch, identity_db, [record], principal, origin=origin, rp_id=rp_id)
+    return verdicts[0]
+
+
+async def verify_handoffs(
+    couch: CouchClient,
+    identity_db: str,
+    records: Sequence[Mapping[str, Any]],
+    principal: Principal,
+    *,
+    origin: str,
+    rp_id: str,
+) -> list[SignatureVerdict]:
+    """`verify_handoff` for a pushed batch: one verdict per record, in order, audited in one bulk write."""
+    verdicts, entries = await assess_handoffs(
+        couch, identity_db, records, principal, origin=origin, rp_id=rp_id
+    )
+    await write_audit_entries(couch, identity_db, entries)
+    return verdicts
+
+
+async def assess_handoffs(
+    couch: CouchClient,
+    identity_db: str,
+    records: Sequence[Mapping[str, Any]],
+    principal: Principal,
+    *,
+    origin: str,
+    rp_id: str,
+) -> tuple[list[SignatureVerdict], list[JSONDict]]:
+    """Verdicts for a batch of handoffs and their audit entries, which the caller must write (with
+    `write_audit_entries`) before it answers, so the gateway can write them beside the records.
+
+    Unsigned handoffs need no database at all; signed ones read and write their replay and counter markers,
+    a few at a time, since two handoffs of one batch may share a passkey.
+    """
     db = couch.db(identity_db)
-    signature = record.get("signature")
-    credential_id = signature.get("credential_id") if isinstance(signature, dict) else None
-    credential_id = str(credential_id) if credential_id else None
-    try:
-        if signature is None:
-            reason = record.get("unsigned_reason")
-            if not isinstance(reason, str) or not reason.strip():
-                raise _Invalid(
-                    "tidak ditandatangani dan tanpa alasan (neither signature nor unsigned_reason)"
-                )
-            verdict = SignatureVerdict("unsigned", reason, None)
-        else:
-            verdict = await _verify_signed(db, record, principal, origin=origin, rp_id=rp_id)
-    except _Invalid as exc:
-        verdict = SignatureVerdict("invalid", exc.reason, credential_id)
-    await _audit(couch, audit_db_for(identity_db), record, principal, verdict)
-    return verdict
+    limit = asyncio.Semaphore(8)
+
+    async def one(record: Mapping[str, Any]) -> SignatureVerdict:
+        signature = record.get("signature")
+        credential_id = signature.get("credential_id") if isinstance(signature, dict) else None
+        credential_id = str(credential_id) if credential_id else None
+        try:
+            if signature is None:
+                reason = record.get("unsigned_reason")
+                if not isinstance(reason, str) or not reason.strip():
+                    raise _Invalid(
+                        "tidak ditandatangani dan tanpa alasan (neither signature nor unsigned_reason)"
+                    )
+                return SignatureVerdict("unsigned", reason, None)
+            async with limit:
+                return await _verify_signed(db, record, principal, origin=origin, rp_id=rp_id)
+        except _Invalid as exc:
+            return SignatureVerdict("invalid", exc.reason, credential_id)
+
+    verdicts = list(await asyncio.gather(*(one(record) for record in records)))
+    entries = [
+        _audit_entry(record, principal, verdict) for record, verdict in zip(records, verdicts, strict=True)
+    ]
+    return verdicts, entries
 
 
 async def _verify_signed(
@@ -257,17 +301,13 @@ def _now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-async def _audit(
-    couch: CouchClient,
-    audit_db: str,
-    record: Mapping[str, Any],
-    principal: Principal,
-    verdict: SignatureVerdict,
-) -> None:
+def _audit_entry(record: Mapping[str, Any], principal: Principal, verdict: SignatureVerdict) -> JSONDict:
     event = {"verified": "signature_verified", "unsigned": "handoff_unsigned", "invalid": "signature_refused"}
     moment = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment)) + f".{int(moment % 1 * 1000):03d}Z"
-    doc: JSONDict = {
+    if verdict.status == "invalid":
+        logger.warning("handoff %s signature refused: %s", record.get("_id"), verdict.reason)
+    return {
         "_id": f"audit:{stamp}:{secrets.token_hex(4)}",
         "type": "audit",
         "category": "identity",
@@ -280,9 +320,17 @@ async def _audit(
         "credential_id": verdict.credential_id,
         "at": stamp,
     }
+
+
+async def write_audit_entries(couch: CouchClient, identity_db: str, entries: Sequence[JSONDict]) -> None:
+    """Append audit entries in one `_bulk_docs`; a database hiccup is logged, never turned into a refusal."""
+    if not entries:
+        return
     try:
-        await couch.db(audit_db).put(doc)
+        result = await couch.db(audit_db_for(identity_db)).bulk_docs(list(entries))
     except (CouchError, CouchUnavailable) as exc:
-        logger.error("audit entry for %s not written: %s", record.get("_id"), exc)
-    if verdict.status == "invalid":
-        logger.warning("handoff %s signature refused: %s", record.get("_id"), verdict.reason)
+        logger.error("%d signature audit entries not written: %s", len(entries), exc)
+        return
+    for row in result:
+        if row.get("error"):
+            logger.error("audit entry %s not written: %s", row.get("id"), row.get("error"))

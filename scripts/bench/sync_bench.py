@@ -192,6 +192,7 @@ async def main() -> None:
     parser.add_argument("--photo-kb", type=int, default=150)
     parser.add_argument("--big", type=int, default=100_000, help="documents in the large database")
     parser.add_argument("--mine", type=int, default=1000, help="documents assigned to the pulling courier")
+    parser.add_argument("--push-only", action="store_true", help="measure the push only (skip the pulls)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="segel-bench-sync-"))
     couch = EmbeddedCouch(
@@ -204,6 +205,8 @@ async def main() -> None:
         print(f"  direct to CouchDB: {direct_s:.1f} s ({args.records / direct_s:.0f} records/s)")
         print(f"  through gateway:   {gateway_s:.1f} s ({args.records / gateway_s:.0f} records/s)")
         print(f"  throughput ratio gateway/direct: {direct_s / gateway_s:.2f} (target >= 0.8)")
+        if args.push_only:
+            return
         print(f"Initial pull of {args.mine} documents for one courier")
         small_s, count, rss_small = await bench_pull(couch, workdir, args.mine, args.mine, "small")
         print(f"  database of {args.mine}: {small_s:.2f} s for {count} documents")

@@ -1,26 +1,36 @@
 """Turn a request's session cookie or device token into a Principal (or None: anonymous).
 
-Cheap on purpose, because it runs on every request: a signed cookie is checked before any lookup, then one
-GET for the session (or token) and one for the user. Revocation is therefore immediate: a revoked user,
-token or ended session is anonymous on the very next request.
+Cheap on purpose, because it runs on every request: a signed cookie is checked before any lookup, then the
+session (or token) and its user are read together in one `_all_docs` request. Revocation is therefore
+immediate: a revoked user, token or ended session is anonymous on the very next request.
+
+To read both at once the user's id must be known before the session or token is read. Which user a session
+or token belongs to never changes, so that one fact is remembered per process (`_OWNERS`); whether the
+session, token and user are still valid is never remembered. The first request of a token (or a process)
+reads the two one after the other.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections import OrderedDict
 
 from starlette.requests import Request
 
 from server.identity.audit import record_event
 from server.identity.sessions import session_id_of
-from server.identity.store import IdentityStore, now
+from server.identity.store import IdentityStore, now, sha256_hex
 from server.settings import Settings
 from sync.couch import CouchClient, CouchError, CouchUnavailable
 from sync.principal import Principal
 from sync.types import JSONDict
 
 logger = logging.getLogger(__name__)
+
+#: (identity database, session or token document id) -> the user id it belongs to (immutable), newest last.
+_OWNERS: OrderedDict[tuple[str, str], str] = OrderedDict()
+MAX_REMEMBERED_OWNERS = 10_000
 
 
 def device_id_for_credential(credential_id: str) -> str:
@@ -68,11 +78,33 @@ async def authenticate(request: Request) -> Principal | None:
     return None
 
 
+async def _with_user(store: IdentityStore, doc_id: str) -> tuple[JSONDict | None, JSONDict | None]:
+    """A session or token document and its user, both as the database holds them now (or None)."""
+    key = (store.db.name, doc_id)
+    owner = _OWNERS.get(key)
+    keys = [doc_id, f"user:{owner}"] if owner else [doc_id]
+    result = await store.db.client.json(
+        "POST", f"{store.db.path}/_all_docs", params={"include_docs": True}, json={"keys": keys}
+    )
+    found = {
+        row.get("key"): row.get("doc") for row in result.get("rows", []) if isinstance(row.get("doc"), dict)
+    }
+    doc = found.get(doc_id)
+    if doc is None:
+        return None, None
+    user_id = str(doc["user_id"])
+    _OWNERS[key] = user_id
+    _OWNERS.move_to_end(key)
+    while len(_OWNERS) > MAX_REMEMBERED_OWNERS:
+        _OWNERS.popitem(last=False)
+    user = found.get(f"user:{user_id}") if owner == user_id else await store.get_user(user_id)
+    return doc, user
+
+
 async def _from_session(store: IdentityStore, session_id: str) -> Principal | None:
-    session = await store.get_session(session_id)
+    session, user = await _with_user(store, f"session:{session_id}")
     if session is None or float(session.get("expires_at", 0)) < now():
         return None
-    user = await store.get_user(str(session["user_id"]))
     if user is None:
         return None
     principal = principal_from_user(user, device_id=session.get("device_id"), session_id=session_id)
@@ -87,7 +119,7 @@ async def _from_session(store: IdentityStore, session_id: str) -> Principal | No
 async def _from_token(store: IdentityStore, token: str) -> Principal | None:
     if not token:
         return None
-    doc = await store.get_token(token)
+    doc, user = await _with_user(store, f"token:{sha256_hex(token)}")
     if doc is None or doc.get("revoked"):
         if doc is not None:
             await record_event(
@@ -100,7 +132,6 @@ async def _from_token(store: IdentityStore, token: str) -> Principal | None:
                 token_id=doc.get("token_id"),
             )
         return None
-    user = await store.get_user(str(doc["user_id"]))
     if user is None:
         return None
     principal = principal_from_user(user, device_id=f"token-{doc['token_id']}", token_id=str(doc["token_id"]))
