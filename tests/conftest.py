@@ -79,6 +79,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "SEGEL_SECRET_KEY": settings.secret_key,
         "SEGEL_DB_PREFIX": settings.db_prefix,
         "SEGEL_LOG_LEVEL": "WARNING",
+        "SEGEL_DATA_DIR": str(settings.data_dir),
     }
 
 
