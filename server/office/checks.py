@@ -17,7 +17,7 @@ import imagehash
 from PIL import Image, UnidentifiedImageError
 
 from server.office.config import OfficeConfig
-from server.office.ledger import Ledger, create_once, key, now_iso, view_keys
+from server.office.ledger import Ledger, create_once, now_iso, records_of_document, view_keys
 from server.office.notifications import enqueue
 from server.office.timeline import order_handoffs, verify_links
 from server.residents.links import issue_link
@@ -221,14 +221,8 @@ async def _check_handoff(ledger: Ledger, config: OfficeConfig, handoff: JSONDict
                     f"Penyerahan dicatat {distance / 1000:.1f} km dari alamat penduduk "
                     f"(batas {config.gps_far_m} m).",
                 )
-    rows = await ledger.records.view(
-        "reports",
-        "by_document",
-        startkey=key([document_id, 1]),
-        endkey=key([document_id, 1, {}]),
-        include_docs=True,
-    )
-    handoffs = [row["doc"] for row in rows["rows"] if (row.get("doc") or {}).get("type") == "handoff"]
+    related = await records_of_document(ledger, document_id)
+    handoffs = [doc for doc in related if doc.get("type") == "handoff"]
     _, status = verify_links(order_handoffs(handoffs))
     if not status.ok and status.broken_at:
         count += await _finding(

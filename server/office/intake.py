@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from server.office.ledger import Ledger, create_once, docs_by_ids, key, new_id, now_iso
+from server.office.ledger import Ledger, create_once, docs_by_ids, new_id, now_iso, records_of_document
 from sync.couch import CouchConflict, CouchNotFound
 from sync.principal import Principal
 from sync.schemas import RecordError, validate_record
@@ -241,16 +241,8 @@ async def seal_document(
 
 async def sealed_number(ledger: Ledger, document_id: str) -> str | None:
     """The seal number currently expected for a document (the latest seal bound to it), if any."""
-    rows = await ledger.records.view(
-        "reports",
-        "by_document",
-        startkey=key([document_id, 1]),
-        endkey=key([document_id, 1, {}]),
-        include_docs=True,
-    )
     number = None
-    for row in rows["rows"]:
-        doc = row.get("doc") or {}
+    for doc in await records_of_document(ledger, document_id):
         if doc.get("type") == "seal":
             number = str(doc["number"])
     return number

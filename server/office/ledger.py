@@ -96,3 +96,15 @@ async def view_keys(db: Database, ddoc: str, view: str, keys: Sequence[object]) 
     result = await db.client.json("POST", f"{db.path}/_design/{ddoc}/_view/{view}", json={"keys": list(keys)})
     rows: list[JSONDict] = result.get("rows", [])
     return rows
+
+
+async def records_of_document(ledger: Ledger, document_id: str) -> list[JSONDict]:
+    """Every record tied to one document (seals, handoffs, photos, complaints), from the reports view."""
+    rows = await ledger.records.view(
+        "reports",
+        "by_document",
+        startkey=key([document_id, 1]),
+        endkey=key([document_id, 1, {}]),
+        include_docs=True,
+    )
+    return [row["doc"] for row in rows["rows"] if row.get("doc")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from server.office.ledger import Ledger, docs_by_ids, key
+from server.office.ledger import Ledger, docs_by_ids, key, records_of_document
 from sync.custody import record_hash, verify_chain
 from sync.types import JSONDict
 
@@ -142,14 +142,7 @@ def verify_links(ordered: list[JSONDict]) -> tuple[list[bool], ChainStatus]:
 
 async def load_timeline(ledger: Ledger, document: JSONDict) -> Timeline:
     document_id = str(document["_id"])
-    rows = await ledger.records.view(
-        "reports",
-        "by_document",
-        startkey=key([document_id, 1]),
-        endkey=key([document_id, 1, {}]),
-        include_docs=True,
-    )
-    related = [row["doc"] for row in rows["rows"] if row.get("doc")]
+    related = await records_of_document(ledger, document_id)
     timeline = Timeline(document=document)
     handoffs = [doc for doc in related if doc.get("type") == "handoff"]
     photos = {str(doc["_id"]): doc for doc in related if doc.get("type") == "photo"}
