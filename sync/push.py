@@ -17,6 +17,7 @@ from sync.couch import CouchConflict, Database
 from sync.errors import bad_request
 from sync.principal import Principal
 from sync.replication import fetch_docs, now_iso, visible
+from sync.schemas import RecordError, validate_record
 from sync.types import JSONDict
 from sync.validation import (
     READABLE_TYPES,
@@ -79,9 +80,17 @@ async def push_docs(
         and isinstance(docs[index].get("seq"), int)
         and not docs[index].get("_deleted")
     ]
-    current, taken = await asyncio.gather(
-        fetch_docs(db, ids | linked), _claim_handoff_seqs(db, docs, claimable)
-    )
+    lookups = asyncio.gather(fetch_docs(db, ids | linked), _claim_handoff_seqs(db, docs, claimable))
+    try:
+        # The schema checks (the bulk of the gateway's own work) run while the database answers.
+        schema_errors: dict[int, list[RecordError]] = {}
+        for index in candidates:
+            await asyncio.sleep(0)
+            schema_errors[index] = validate_record(docs[index])
+    except BaseException:
+        lookups.cancel()
+        raise
+    current, taken = await lookups
     known_revs = await _known_revisions(
         db, [docs[index] for index in candidates if docs[index]["_id"] in current]
     )
@@ -103,7 +112,9 @@ async def push_docs(
             # nothing to store and nothing to refuse, since the record was never the device's to delete.
             unchanged.append(index)
             continue
-        refusal = check_record(doc, principal, stored=stored, linked_document=linked_doc)
+        refusal = check_record(
+            doc, principal, stored=stored, linked_document=linked_doc, schema_errors=schema_errors[index]
+        )
         if refusal is None and stored.rev_known:
             unchanged.append(index)
             continue

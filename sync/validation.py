@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sync.principal import Principal
-from sync.schemas import RECORD_TYPES, validate_record
+from sync.schemas import RECORD_TYPES, RecordError, validate_record
 
 #: Which record types each role may write.
 WRITABLE_TYPES: dict[str, frozenset[str]] = {
@@ -125,8 +125,13 @@ def check_record(
     stored: StoredState,
     linked_document: Mapping[str, object] | None = None,
     seq_taken: bool = False,
+    schema_errors: list[RecordError] | None = None,
 ) -> Refusal | None:
-    """Refuse `doc` or let it through (None); attachments are checked apart by `check_attachments`."""
+    """Refuse `doc` or let it through (None); attachments are checked apart by `check_attachments`.
+
+    `schema_errors` is `validate_record(doc)` when the caller already has it (the gateway validates while
+    its database reads are in flight).
+    """
     refusal = check_id(doc.get("_id")) or check_revision(doc)
     if refusal:
         return refusal
@@ -138,7 +143,7 @@ def check_record(
             "Catatan tidak boleh dihapus; minta kantor untuk memperbaikinya.",
             "Records are never deleted; ask the office to correct it.",
         )
-    errors = validate_record(doc)
+    errors = validate_record(doc) if schema_errors is None else schema_errors
     if errors:
         details = "; ".join(str(error) for error in errors[:3])
         return _refuse(
