@@ -69,6 +69,21 @@ REPORTS_DESIGN: JSONDict = {
                 "{ emit(doc.document_id, doc.kind); } }"
             ),
         },
+        # Custody that ended, for closing assignments after a grace period (server/office/closure.py):
+        # [clock, UTC time, record id]. Clock 'device': delivered/returned/lost handoffs by device time
+        # (value: document id); clock 'server': the gateway's receipts of handoffs by arrival time (value:
+        # null; the receipt does not know the handoff's kind). UTC so offsets (WIB, WITA, WIT) compare.
+        "custody_ended": {
+            "map": (
+                "function (doc) { function utc(t) { var d = new Date(t); "
+                "return (typeof t === 'string' && !isNaN(d.getTime())) ? d.toISOString() : null; } "
+                "if (doc.type === 'handoff' && (doc.kind === 'delivered' || doc.kind === 'returned' || "
+                "doc.kind === 'lost')) { var t = utc(doc.device_time); "
+                "if (t) { emit(['device', t, doc._id], doc.document_id); } } "
+                "else if (doc.type === 'receipt' && doc.record_type === 'handoff' && doc.record_id) "
+                "{ var r = utc(doc.received_at); if (r) { emit(['server', r, doc.record_id], null); } } }"
+            ),
+        },
         # The office's documents, newest first: the intake desk's worklist.
         "documents": {
             "map": (

@@ -1,4 +1,5 @@
-"""Office tunables, read from the environment once: the delivery SLA and the GPS distance that is "far"."""
+"""Office tunables, read from the environment once: the delivery SLA, the GPS distance that is "far", and
+the grace period before a delivered assignment is closed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ class OfficeConfig:
     resident_rate_per_hour: int = 60
     #: Seconds between rounds of the background worker (rollups, checks, outbox); 0 turns it off.
     worker_interval_s: int = 30
+    #: Hours after custody ended (delivered, returned, lost) before the office ends the assignment, so the
+    #: document leaves the courier's phone; 0 keeps assignments forever.
+    close_after_hours: int = 24
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OfficeConfig:
@@ -27,6 +31,7 @@ class OfficeConfig:
             ("gps_far_m", "SEGEL_GPS_FAR_M"),
             ("resident_rate_per_hour", "SEGEL_RESIDENT_RATE_PER_HOUR"),
             ("worker_interval_s", "SEGEL_OFFICE_WORKER_S"),
+            ("close_after_hours", "SEGEL_CLOSE_AFTER_HOURS"),
         ):
             raw = env.get(var)
             if raw:

@@ -1,8 +1,10 @@
-"""The office's background work: fold new records into the rollups, run the checks, send the outbox.
+"""The office's background work: fold new records into the rollups, run the checks, send the outbox, and
+close the assignments of documents delivered (returned, lost) longer ago than the grace period.
 
 Pages do the same work on demand (bounded), so nothing depends on this loop; it keeps the exceptions queue,
-the residents' messages and the dashboard current between page loads. Every step is safe to run in several
-processes at once (claimed pages, create-once findings, claimed messages).
+the residents' messages and the dashboard current between page loads (closing assignments happens only
+here). Every step is safe to run in several processes at once (claimed pages, create-once findings, claimed
+messages, revision-checked document writes).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 
 from server.office.checks import run_checks
+from server.office.closure import close_ended_assignments
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger
 from server.office.notifications import LogFileSender, Sender, deliver_pending
@@ -29,13 +32,15 @@ class WorkDone:
     checked: int
     findings: int
     sent: int
+    closed: int = 0
 
 
 async def run_once(ledger: Ledger, config: OfficeConfig, origin: str, sender: Sender) -> WorkDone:
     rolled = await update_rollups(ledger, max_batches=4)
     checks = await run_checks(ledger, config, limit=2000, origin=origin)
     sent = await deliver_pending(ledger, sender)
-    return WorkDone(rolled, checks.checked, checks.findings, sent)
+    closure = await close_ended_assignments(ledger, config)
+    return WorkDone(rolled, checks.checked, checks.findings, sent, closure.closed)
 
 
 async def run(app: Starlette) -> None:

@@ -1,0 +1,233 @@
+"""Closing assignments whose custody ended, so a delivered document leaves the courier's phone.
+
+A courier sees a document while its `assignment` names them (`sync/visibility.py`), and the PWA drops a
+record only once the gateway says it left their scope. The gateway has no clock, so the office ends the
+assignment: when a document's latest handoff is `delivered`, `returned` or `lost` and older than
+`SEGEL_CLOSE_AFTER_HOURS`, a new revision of the document without `assignment` is written. The courier's
+next pull no longer sees it, and the purge endpoint names it with its seals, handoffs and photos.
+
+When custody ended: the gateway's receipt time (`receipt:<handoff id>`, `received_at`) for a handoff that
+came through the gateway, else the handoff's device time (desk handoffs the office writes itself). A phone
+that was offline for two days still leaves its courier the whole grace period after the delivery arrives.
+
+Which documents to look at: `reports/custody_ended` has a row per terminal handoff by device time
+(`device`) and a row per handoff receipt by arrival time (`server`), in UTC. A round reads the rows between
+its checkpoint and "now minus the grace", so each handoff is looked at once, when it has become old enough;
+the first round after an upgrade works through the backlog a few pages at a time. A row only names a
+candidate: the decision always reads the document and its latest handoff afresh.
+
+Safe to repeat and to run in two app instances at once: the document is written with the revision that was
+read, so a conflict (staff reassigned it, another worker closed it) means read again and decide again, never
+overwrite; the ledger entry `closure:<document id>:<handoff id>` is created once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from server.office.config import OfficeConfig
+from server.office.ledger import Ledger, create_once, docs_by_ids, key, now_iso, records_of_document
+from server.office.timeline import order_handoffs
+from sync.couch import CouchConflict, CouchError
+from sync.schemas import validate_record
+from sync.types import JSONDict
+
+logger = logging.getLogger(__name__)
+
+CHECKPOINT_ID = "checkpoint:closure"
+#: Handoff kinds after which nobody carries the envelope any more.
+TERMINAL_KINDS = frozenset({"delivered", "returned", "lost"})
+#: The two row families of `reports/custody_ended`, read in this order.
+CLOCKS = ("device", "server")
+#: Re-reads of one document after write conflicts before the round gives up (the next round tries again).
+RETRIES = 5
+#: Documents decided at the same time.
+PARALLEL = 8
+
+
+@dataclass(frozen=True)
+class ClosureRun:
+    read: int
+    closed: int
+
+
+@dataclass(frozen=True)
+class CustodyEnd:
+    """The latest handoff of a document, when it is terminal, and when custody ended by each clock."""
+
+    handoff: JSONDict
+    ended_at: datetime  # receipt time if the gateway received it, else device time
+    earliest: datetime  # the earlier of the two: an assignment made after this is a new one
+
+
+def utc_key(moment: datetime) -> str:
+    """A time as the view emits it (JavaScript `toISOString`): UTC, milliseconds, `Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _aware(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+async def close_ended_assignments(
+    ledger: Ledger,
+    config: OfficeConfig,
+    *,
+    now: datetime | None = None,
+    page: int = 200,
+    max_pages: int = 5,
+) -> ClosureRun:
+    """End the assignments of documents whose custody ended more than `close_after_hours` ago.
+
+    Reads at most `max_pages` pages of `page` view rows per clock; call again to continue a backlog.
+    """
+    if config.close_after_hours <= 0:
+        return ClosureRun(0, 0)
+    cutoff = utc_key((now or datetime.now(UTC)) - timedelta(hours=config.close_after_hours))
+    checkpoint = await ledger.office.get_or_none(CHECKPOINT_ID) or {
+        "_id": CHECKPOINT_ID,
+        "type": "checkpoint",
+    }
+    positions: dict[str, list[object]] = dict(checkpoint.get("after") or {})
+    read = closed = 0
+    for clock in CLOCKS:
+        for _ in range(max_pages):
+            rows = await _rows(ledger, clock, positions.get(clock), cutoff, page)
+            if not rows:
+                break
+            read += len(rows)
+            closed += await _decide_all(ledger, await _candidates(ledger, clock, rows), cutoff)
+            positions[clock] = rows[-1]["key"]
+            checkpoint["after"] = positions
+            try:
+                checkpoint["_rev"] = await ledger.office.put(checkpoint)
+            except CouchConflict:  # another worker reads the same rows now; every decision is repeatable
+                logger.info("closure checkpoint moved by another worker; stopping this round")
+                return ClosureRun(read, closed)
+            if len(rows) < page:
+                break
+    if closed:
+        logger.info("closed %d assignments whose custody ended", closed)
+    return ClosureRun(read, closed)
+
+
+async def _rows(
+    ledger: Ledger, clock: str, after: list[object] | None, cutoff: str, page: int
+) -> list[JSONDict]:
+    """The next rows of one clock up to the cutoff, after the checkpoint's row (which is left out)."""
+    result = await ledger.records.view(
+        "reports",
+        "custody_ended",
+        startkey=key(after or [clock]),
+        endkey=key([clock, cutoff, {}]),
+        limit=page + 1,
+    )
+    rows: list[JSONDict] = result.get("rows", [])
+    if after is not None and rows and rows[0]["key"] == after:
+        rows = rows[1:]
+    return rows[:page]
+
+
+async def _candidates(ledger: Ledger, clock: str, rows: list[JSONDict]) -> list[str]:
+    """The documents the rows name; a device-clock row counts only for a handoff the gateway never received
+    (received ones are judged by their receipt's row), a receipt row only for a terminal handoff."""
+    handoff_ids = [str(row["key"][2]) for row in rows]
+    if clock == "device":
+        receipts = await docs_by_ids(ledger.records, [f"receipt:{h}" for h in handoff_ids])
+        ids = [str(row["value"]) for row in rows if f"receipt:{row['key'][2]}" not in receipts]
+    else:
+        handoffs = await docs_by_ids(ledger.records, handoff_ids)
+        ids = [
+            str(doc["document_id"])
+            for doc in handoffs.values()
+            if doc.get("type") == "handoff" and doc.get("kind") in TERMINAL_KINDS and doc.get("document_id")
+        ]
+    return list(dict.fromkeys(ids))
+
+
+async def _decide_all(ledger: Ledger, document_ids: list[str], cutoff: str) -> int:
+    limit = asyncio.Semaphore(PARALLEL)
+
+    async def decide(document_id: str) -> bool:
+        async with limit:
+            return await close_if_ended(ledger, document_id, cutoff)
+
+    return sum(await asyncio.gather(*(decide(d) for d in document_ids)))
+
+
+async def custody_end(ledger: Ledger, document_id: str) -> CustodyEnd | None:
+    """The document's latest handoff (chain order) if it is terminal, with when custody ended."""
+    handoffs = [d for d in await records_of_document(ledger, document_id) if d.get("type") == "handoff"]
+    if not handoffs:
+        return None
+    last = order_handoffs(handoffs)[-1]
+    if last.get("kind") not in TERMINAL_KINDS:
+        return None
+    receipt = await ledger.records.get_or_none(f"receipt:{last['_id']}")
+    device = _aware(last.get("device_time"))
+    server = _aware(receipt.get("received_at")) if receipt else None
+    ended = server or device
+    if ended is None:
+        return None
+    return CustodyEnd(last, ended, min(t for t in (device, server) if t is not None))
+
+
+async def close_if_ended(ledger: Ledger, document_id: str, cutoff: str) -> bool:
+    """Write the document without its assignment if its custody ended before `cutoff` (a `utc_key`).
+
+    Kept: no assignment, latest handoff not terminal (a failed attempt, a new pickup), custody ended after
+    the cutoff, or an assignment made after custody ended (the document was reassigned). True if closed.
+    """
+    for _ in range(RETRIES):
+        document = await ledger.records.get_or_none(document_id)
+        if document is None or document.get("type") != "document":
+            return False
+        assignment = document.get("assignment")
+        if not isinstance(assignment, dict):
+            return False
+        end = await custody_end(ledger, document_id)
+        if end is None or utc_key(end.ended_at) > cutoff:
+            return False
+        assigned_at = _aware(assignment.get("assigned_at"))
+        if assigned_at is None or assigned_at > end.earliest:
+            return False
+        closed = {name: value for name, value in document.items() if name != "assignment"}
+        errors = validate_record(closed)
+        if errors:
+            logger.warning("document %s not closed: %s", document_id, errors[0])
+            return False
+        try:
+            rev = await ledger.records.put(closed)
+        except CouchConflict:  # changed since it was read: decide again on the new revision
+            continue
+        await create_once(ledger.office, _closure_entry(document, assignment, end, rev))
+        return True
+    raise CouchError(409, "conflict", f"document {document_id} kept changing; the next round decides again")
+
+
+def _closure_entry(document: JSONDict, assignment: JSONDict, end: CustodyEnd, rev: str) -> JSONDict:
+    """What the office ledger keeps: which custody end closed which courier's assignment, and when."""
+    handoff_id = str(end.handoff["_id"])
+    return {
+        "_id": f"closure:{document['_id']}:{handoff_id}",
+        "type": "closure",
+        "office": document.get("office"),
+        "document_id": document["_id"],
+        "handoff_id": handoff_id,
+        "kind": end.handoff.get("kind"),
+        "courier": assignment.get("courier"),
+        "partner": assignment.get("partner"),
+        "assigned_at": assignment.get("assigned_at"),
+        "custody_ended_at": end.ended_at.isoformat(),
+        "document_rev": rev,
+        "created_at": now_iso(),
+    }

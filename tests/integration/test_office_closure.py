@@ -1,0 +1,190 @@
+"""Closing delivered assignments after the grace period: the document leaves the courier's phone."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from server.office import intake
+from server.office.closure import close_ended_assignments
+from server.office.config import OfficeConfig
+from server.office.ledger import OFFICE_TZ, Ledger, now_iso
+from server.settings import Settings
+from sync.couch import CouchClient
+from sync.schemas import validate_record
+from sync.types import JSONDict
+from tests.support.identity import issue_device_token, make_user
+from tests.support.office import next_handoff, put_document, ready_ledger, staff
+from tests.support.pouch_client import run_client
+from tests.support.servers import ServerProcess
+
+pytestmark = pytest.mark.anyio
+
+COURIER = "gojek.andi"
+CONFIG = OfficeConfig()  # 24 hours of grace
+
+
+def hours_ago(hours: float) -> datetime:
+    return datetime.now(OFFICE_TZ) - timedelta(hours=hours)
+
+
+async def assign_at(ledger: Ledger, document_id: str, when: datetime, courier: str = COURIER) -> JSONDict:
+    document = await ledger.records.get(document_id)
+    document["assignment"] = {"courier": courier, "partner": "gojek", "assigned_at": now_iso(when)}
+    document["_rev"] = await ledger.records.put(document)
+    return document
+
+
+async def carried(ledger: Ledger, *kinds_and_hours: tuple[str, float]) -> tuple[str, list[JSONDict]]:
+    """A document assigned 30 h ago, sealed, picked up 29 h ago, then the given handoffs (kind, hours ago)."""
+    document_id = str((await put_document(ledger))["_id"])
+    await assign_at(ledger, document_id, hours_ago(30))
+    seal = f"BP{secrets.randbelow(10**8):08d}"
+    previous = await intake.bind_seal(ledger, staff(), document_id, seal)
+    chain = [next_handoff(previous, "picked_up", author=COURIER, device_time=now_iso(hours_ago(29)))]
+    for kind, hours in kinds_and_hours:
+        chain.append(next_handoff(chain[-1], kind, author=COURIER, device_time=now_iso(hours_ago(hours))))
+    for handoff in chain:
+        await ledger.records.put(handoff)
+    return document_id, chain
+
+
+async def assigned_to(ledger: Ledger, document_id: str) -> str | None:
+    return ((await ledger.records.get(document_id)).get("assignment") or {}).get("courier")
+
+
+async def closures(ledger: Ledger) -> list[JSONDict]:
+    rows = await ledger.office.all_docs(startkey='"closure:"', endkey='"closure:\ufff0"', include_docs=True)
+    return [row["doc"] for row in rows["rows"]]
+
+
+async def test_delivered_past_grace_leaves_the_couriers_phone(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess, tmp_path: Path
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    await make_user(couch, settings, COURIER, "courier")
+    token = await issue_device_token(couch, settings, COURIER)
+    old, old_chain = await carried(ledger, ("delivered", 25))
+    recent, _ = await carried(ledger, ("delivered", 1))
+    url = f"{server_process.url}/sync/records"
+    phone = tmp_path / "phone"
+
+    before = run_client(url, token, phone, [{"op": "pull"}, {"op": "dump"}])
+    assert before[0]["ok"], before[0]
+    assert {old, recent, *(h["_id"] for h in old_chain)} <= set(before[1]["docs"])
+
+    unchanged = await ledger.records.get(old)
+    run = await close_ended_assignments(ledger, CONFIG)
+    assert run.closed == 1
+    closed = await ledger.records.get(old)
+    assert "assignment" not in closed and validate_record(closed) == []
+    assert {k: v for k, v in closed.items() if k != "_rev"} == {
+        k: v for k, v in unchanged.items() if k not in ("_rev", "assignment")
+    }
+    assert await assigned_to(ledger, recent) == COURIER
+    [entry] = await closures(ledger)
+    assert (entry["document_id"], entry["handoff_id"]) == (old, old_chain[-1]["_id"])
+    assert (entry["courier"], entry["partner"], entry["kind"]) == (COURIER, "gojek", "delivered")
+
+    after = run_client(url, token, phone, [{"op": "pull"}, {"op": "purge"}, {"op": "dump"}])
+    assert after[0]["ok"], after[0]
+    assert after[1]["status"] == 200
+    assert {old, *(h["_id"] for h in old_chain)} <= set(after[1]["purge"])
+    assert recent not in after[1]["purge"]
+    assert old not in after[2]["docs"] and recent in after[2]["docs"]
+
+
+async def test_open_or_reassigned_custody_is_kept(couch: CouchClient, settings: Settings) -> None:
+    ledger = await ready_ledger(couch, settings)
+    recent, _ = await carried(ledger, ("delivered", 1))
+    failed, _ = await carried(ledger, ("failed_attempt", 25))
+    reassigned, _ = await carried(ledger, ("delivered", 25))
+    await assign_at(ledger, reassigned, hours_ago(2), courier="grab.sari")
+    returned, _ = await carried(ledger, ("failed_attempt", 27), ("returned", 26))
+    lost, _ = await carried(ledger, ("lost", 25))
+    picked_up_again, chain = await carried(ledger, ("returned", 28))
+    await ledger.records.put(next_handoff(chain[-1], "picked_up", device_time=now_iso(hours_ago(27))))
+
+    run = await close_ended_assignments(ledger, CONFIG)
+
+    assert run.closed == 2
+    assert await assigned_to(ledger, returned) is None and await assigned_to(ledger, lost) is None
+    assert await assigned_to(ledger, recent) == COURIER
+    assert await assigned_to(ledger, failed) == COURIER
+    assert await assigned_to(ledger, reassigned) == "grab.sari"
+    assert await assigned_to(ledger, picked_up_again) == COURIER
+    # An hour later than the grace the recent delivery is closed too; the rest still stay.
+    later = await close_ended_assignments(ledger, CONFIG, now=datetime.now(OFFICE_TZ) + timedelta(hours=24))
+    assert later.closed == 1 and await assigned_to(ledger, recent) is None
+    assert (
+        await assigned_to(ledger, reassigned) == "grab.sari" and await assigned_to(ledger, failed) == COURIER
+    )
+
+
+async def test_second_run_changes_nothing(couch: CouchClient, settings: Settings) -> None:
+    ledger = await ready_ledger(couch, settings)
+    document_id, _ = await carried(ledger, ("delivered", 25))
+    assert (await close_ended_assignments(ledger, CONFIG)).closed == 1
+    seq, rev = (await ledger.records.info())["update_seq"], (await ledger.records.get(document_id))["_rev"]
+
+    again = await close_ended_assignments(ledger, CONFIG)
+
+    assert again.closed == 0 and again.read == 0
+    assert (await ledger.records.info())["update_seq"] == seq
+    assert (await ledger.records.get(document_id))["_rev"] == rev
+    assert len(await closures(ledger)) == 1
+
+
+async def test_two_workers_at_once_close_each_document_once(couch: CouchClient, settings: Settings) -> None:
+    ledger = await ready_ledger(couch, settings)
+    ids = [(await carried(ledger, ("delivered", 25 + i)))[0] for i in range(3)]
+    revs = {d: (await ledger.records.get(d))["_rev"] for d in ids}
+
+    runs = await asyncio.gather(
+        close_ended_assignments(ledger, CONFIG), close_ended_assignments(Ledger.of(couch, settings), CONFIG)
+    )
+
+    assert sum(run.closed for run in runs) == 3
+    for document_id in ids:
+        closed = await ledger.records.get(document_id)
+        assert "assignment" not in closed
+        assert int(closed["_rev"].split("-")[0]) == int(revs[document_id].split("-")[0]) + 1
+    assert sorted(entry["document_id"] for entry in await closures(ledger)) == sorted(ids)
+
+
+async def test_a_delivery_synced_late_gets_the_grace_from_its_arrival(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess, tmp_path: Path
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    await make_user(couch, settings, COURIER, "courier")
+    token = await issue_device_token(couch, settings, COURIER)
+    document_id, chain = await carried(ledger)
+    url = f"{server_process.url}/sync/records"
+    # The phone was offline: the delivery happened 25 hours ago by its clock and reaches the server now.
+    delivered = next_handoff(chain[-1], "delivered", author=COURIER, device_time=now_iso(hours_ago(25)))
+    pushed = run_client(
+        url, token, tmp_path / "phone", [{"op": "pull"}, {"op": "put", "docs": [delivered]}, {"op": "push"}]
+    )
+    assert pushed[2]["ok"] and pushed[2]["denied"] == [], pushed[2]
+    assert (await ledger.records.get(f"receipt:{delivered['_id']}"))["record_id"] == delivered["_id"]
+
+    assert (await close_ended_assignments(ledger, CONFIG)).closed == 0
+    assert await assigned_to(ledger, document_id) == COURIER
+
+    tomorrow = datetime.now(OFFICE_TZ) + timedelta(hours=24, minutes=5)
+    assert (await close_ended_assignments(ledger, CONFIG, now=tomorrow)).closed == 1
+    assert await assigned_to(ledger, document_id) is None
+
+
+async def test_zero_hours_keeps_assignments(couch: CouchClient, settings: Settings) -> None:
+    ledger = await ready_ledger(couch, settings)
+    document_id, _ = await carried(ledger, ("delivered", 25))
+    off = OfficeConfig.from_env({"SEGEL_CLOSE_AFTER_HOURS": "0"})
+    assert (await close_ended_assignments(ledger, off)).closed == 0
+    assert await assigned_to(ledger, document_id) == COURIER
+    with pytest.raises(ValueError, match="SEGEL_CLOSE_AFTER_HOURS"):
+        OfficeConfig.from_env({"SEGEL_CLOSE_AFTER_HOURS": "sehari"})
