@@ -169,8 +169,9 @@ async def push_docs(
 
 
 #: CouchDB refuses request bodies above `max_document_size` on some servers (PouchDB Server applies it
-#: to the whole request): writes go in slices well below the 8 MB default.
-WRITE_SLICE_BYTES = 4 * 1024 * 1024
+#: to the whole request): writes go in slices below the 8 MB default, large enough that a batch of 25
+#: photos of ~150 KB (what a client sends in one request, see docs/sync.md) is written in one request.
+WRITE_SLICE_BYTES = 6 * 1024 * 1024
 
 
 def _by_size(docs: list[JSONDict]) -> list[list[JSONDict]]:
