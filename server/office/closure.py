@@ -78,6 +78,11 @@ def _aware(value: object) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+def _received_at(receipt: JSONDict | None) -> datetime | None:
+    """When the gateway stored the record, from its receipt (None without a receipt)."""
+    return _aware(receipt.get("received_at")) if receipt else None
+
+
 async def close_ended_assignments(
     ledger: Ledger,
     config: OfficeConfig,
@@ -143,7 +148,11 @@ async def _candidates(ledger: Ledger, clock: str, rows: list[JSONDict]) -> list[
     handoff_ids = [str(row["key"][2]) for row in rows]
     if clock == "device":
         receipts = await docs_by_ids(ledger.records, [f"receipt:{h}" for h in handoff_ids])
-        ids = [str(row["value"]) for row in rows if f"receipt:{row['key'][2]}" not in receipts]
+        ids = [
+            str(row["value"])
+            for row in rows
+            if row.get("value") and _received_at(receipts.get(f"receipt:{row['key'][2]}")) is None
+        ]
     else:
         handoffs = await docs_by_ids(ledger.records, handoff_ids)
         ids = [
@@ -172,9 +181,8 @@ async def custody_end(ledger: Ledger, document_id: str) -> CustodyEnd | None:
     last = order_handoffs(handoffs)[-1]
     if last.get("kind") not in TERMINAL_KINDS:
         return None
-    receipt = await ledger.records.get_or_none(f"receipt:{last['_id']}")
     device = _aware(last.get("device_time"))
-    server = _aware(receipt.get("received_at")) if receipt else None
+    server = _received_at(await ledger.records.get_or_none(f"receipt:{last['_id']}"))
     ended = server or device
     if ended is None:
         return None
