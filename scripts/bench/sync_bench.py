@@ -46,7 +46,10 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_server(settings: Settings, workdir: Path) -> ServerProcess:
+def start_server(settings: Settings, workdir: Path, *, office_worker: bool = False) -> ServerProcess:
+    """The server, by default without the office worker: its rounds (rollups and checks over every record
+    that arrived, every 30 s) would land on whichever push happens to be running and load the database
+    unevenly; `--office-worker` keeps it, to see what it costs."""
     port = free_port()
     env = {
         "COUCHDB_URL": settings.couchdb_url,
@@ -55,6 +58,7 @@ def start_server(settings: Settings, workdir: Path) -> ServerProcess:
         "SEGEL_SECRET_KEY": settings.secret_key,
         "SEGEL_DB_PREFIX": settings.db_prefix,
         "SEGEL_LOG_LEVEL": "WARNING",
+        **({} if office_worker else {"SEGEL_OFFICE_WORKER_S": "0"}),
         "SEGEL_ORIGIN": f"http://localhost:{port}",
     }
     server = ServerProcess(env=env, port=port, log_path=workdir / f"server-{settings.db_prefix}.log")
@@ -110,7 +114,7 @@ async def bench_push(
         document_record("kurir.direct") for _ in range(200)
     ]
     await db.bulk_docs(documents)
-    server = start_server(settings, workdir)
+    server = start_server(settings, workdir, office_worker=args.office_worker)
     try:
         records = args.records - args.photos
         via_gateway = push_records(
@@ -193,6 +197,9 @@ async def main() -> None:
     parser.add_argument("--big", type=int, default=100_000, help="documents in the large database")
     parser.add_argument("--mine", type=int, default=1000, help="documents assigned to the pulling courier")
     parser.add_argument("--push-only", action="store_true", help="measure the push only (skip the pulls)")
+    parser.add_argument(
+        "--office-worker", action="store_true", help="keep the office worker running during the push"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="segel-bench-sync-"))
     couch = EmbeddedCouch(
