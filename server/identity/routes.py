@@ -23,6 +23,7 @@ from server.identity.auth import device_id_for_credential
 from server.identity.enrollment import enrollment_url, qr_svg
 from server.identity.passkeys import (
     ENROLLMENT_TTL_S,
+    Enrolled,
     Refusal,
     finish_login,
     finish_registration,
@@ -229,16 +230,21 @@ async def login_finish(request: Request) -> Response:
         )
     except Refusal as refusal:
         raise await _refused(request, refusal) from refusal
+    return await _audited_sign_in(request, done, "logged_in", {"ok": True})
+
+
+async def _audited_sign_in(request: Request, done: Enrolled, event: str, body: dict[str, object]) -> Response:
+    """A finished passkey ceremony: write the audit event, then open the session."""
     await record_event(
         request.app.state.couch,
         _settings(request),
-        "logged_in",
+        event,
         user_id=done.user["user_id"],
         office=done.user.get("office"),
         credential_id=done.credential["credential_id"],
         ip=_client_ip(request),
     )
-    return await _signed_in(request, done.user, done.credential, {"ok": True})
+    return await _signed_in(request, done.user, done.credential, body)
 
 
 # ---- enrollment -----------------------------------------------------------------------------------
@@ -301,16 +307,7 @@ async def enroll_finish(request: Request) -> Response:
         )
     except Refusal as refusal:
         raise await _refused(request, refusal) from refusal
-    await record_event(
-        request.app.state.couch,
-        _settings(request),
-        "enrolled",
-        user_id=done.user["user_id"],
-        office=done.user.get("office"),
-        credential_id=done.credential["credential_id"],
-        ip=_client_ip(request),
-    )
-    return await _signed_in(request, done.user, done.credential, {"ok": True, "enrolled": True})
+    return await _audited_sign_in(request, done, "enrolled", {"ok": True, "enrolled": True})
 
 
 # ---- staff: users of the office and new enrollment links ------------------------------------------
