@@ -106,13 +106,19 @@ def _credential_of(body: JSONDict) -> JSONDict:
     return credential
 
 
+def landing_page(role: str) -> str:
+    """Where a person starts after signing in: office staff at their desk pages, field crews in the app."""
+    return "/office" if role in ("staff", "admin") else "/app"
+
+
 async def _signed_in(request: Request, user: JSONDict, credential: JSONDict, body: JSONDict) -> Response:
     settings = _settings(request)
     credential_id = str(credential["credential_id"])
     session = await _store(request).create_session(
         str(user["user_id"]), device_id=device_id_for_credential(credential_id), credential_id=credential_id
     )
-    response = JSONResponse({**body, "user_id": user["user_id"], "redirect": "/"}, headers=NO_STORE)
+    landing = landing_page(str(user.get("role", "")))
+    response = JSONResponse({**body, "user_id": user["user_id"], "redirect": landing}, headers=NO_STORE)
     set_session_cookie(response, settings, str(session["_id"]).removeprefix("session:"))
     return response
 

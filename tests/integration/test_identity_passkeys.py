@@ -220,3 +220,20 @@ async def test_two_phones_on_one_link_only_the_first_enrolls(
     assert late.status_code == 410
     store = IdentityStore(couch, settings)
     assert [c["credential_id"] for c in await store.credentials_of(courier)] == [first.credentials[0].id]
+
+
+async def test_people_land_where_they_work_after_signing_in(
+    client: TestClient, couch: CouchClient, settings: Settings, courier: str
+) -> None:
+    """Staff start at the office pages, couriers in the field app, after enrolling and after logging in."""
+    await make_user(couch, settings, "budi.santoso", "staff", name="Budi Santoso")
+    staff_phone = SoftAuthenticator(origin=settings.origin)
+    courier_phone = SoftAuthenticator(origin=settings.origin)
+
+    staff_enrolled = enroll_with(client, staff_phone, await enrollment_token(couch, settings, "budi.santoso"))
+    courier_enrolled = enroll_with(client, courier_phone, await enrollment_token(couch, settings, courier))
+
+    assert staff_enrolled.json()["redirect"] == "/office"
+    assert courier_enrolled.json()["redirect"] == "/app"
+    client.headers["Origin"] = settings.origin
+    assert login_with(client, staff_phone).json()["redirect"] == "/office"

@@ -15,11 +15,11 @@ async function enroll() {
     const { options } = await postJSON('/auth/enroll/options', { token });
     const credential = await navigator.credentials.create({ publicKey: creationOptions(options) });
     const label = document.getElementById('label').value.trim();
-    await postJSON('/auth/enroll/verify', { token, label, credential: credentialJSON(credential) });
+    const answer = await postJSON('/auth/enroll/verify', { token, label, credential: credentialJSON(credential) });
     say(status, 'Passkey terdaftar dan Anda sudah masuk. (Passkey registered; you are signed in.)');
     status.dataset.state = 'enrolled';
     const next = document.createElement('a');
-    next.href = '/';
+    next.href = (answer && answer.redirect) || '/app';
     next.className = 'button';
     next.id = 'continue';
     next.textContent = 'Buka aplikasi Segel';
