@@ -172,3 +172,24 @@ def test_schemas_resolve_without_network(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
     assert validate_record(_load(EXAMPLES / "handoff" / "valid-sealed-signed.json")) == []
+
+
+@pytest.mark.parametrize("path", VALID + INVALID, ids=_example_id)
+def test_the_inlined_schema_judges_every_example_like_the_original(path: Path) -> None:
+    """The gateway validates against schemas whose `$ref`s were resolved once at load time (for speed);
+    they must report exactly the errors the files themselves give, at the same places."""
+    from sync.schemas import FORMAT_CHECKER, _registry, _schemas, _validator
+
+    example = _load(path)
+    record = example.get("record", example)
+    name = f"{path.parent.name}.schema.json"
+    original = Draft202012Validator(_schemas()[name], registry=_registry(), format_checker=FORMAT_CHECKER)
+    inlined = _validator(path.parent.name)
+    assert "$ref" not in json.dumps({k: v for k, v in inlined.schema.items() if k != "$defs"})
+
+    def judged(validator: Draft202012Validator) -> list[tuple[str, str, str]]:
+        return sorted(
+            (error.json_path, str(error.validator), error.message) for error in validator.iter_errors(record)
+        )
+
+    assert judged(inlined) == judged(original)
