@@ -9,6 +9,7 @@ accepted revisions are written with `new_edits=false`. Refusals come back per do
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -143,12 +144,24 @@ async def push_docs(
         ) or Refusal("replay", "replay")
     accepted = [index for index in accepted if index not in refusals]
 
-    # Every write of the batch goes out at once: records, their receipts, refusals and the verification's
-    # audit entries. Receipts are written alongside the records rather than after them; if a record write
-    # fails, the client pushes it again and its receipt, already there, is kept.
+    # Every write of the batch goes out at once: records with the receipts of new records in one request,
+    # refusals, and the verification's audit entries. A receipt of a new record is created with a revision
+    # derived from its id (`receipt_revision`), so writing it again (a retry after a lost answer, or two
+    # pushes of one record racing) is a no-op, never a conflict. A receipt of a record that already existed
+    # (a new revision of a mutable record, or a photo whose image now arrived) goes the careful way.
+    received_at = now_iso()
+    fresh = [index for index in accepted if str(docs[index]["_id"]) not in current]
+    again = [index for index in accepted if str(docs[index]["_id"]) in current]
+    receipts = {
+        index: _receipt(docs[index], principal, received_at, verdicts.get(index), photo_status.get(index))
+        for index in accepted
+    }
+    first_receipts = [
+        {**receipts[index], "_rev": receipt_revision(str(receipts[index]["_id"]))} for index in fresh
+    ]
     outcomes = await asyncio.gather(
-        _write_records([docs[index] for index in accepted], db),
-        _write_receipts(db, principal, docs, accepted, photo_status, verdicts),
+        _write_records([docs[index] for index in accepted] + first_receipts, db),
+        _write_receipts(db, [receipts[index] for index in again]),
         _write_refusals(db, principal, docs, refusals),
         write_audit(),
         return_exceptions=True,
@@ -158,12 +171,21 @@ async def push_docs(
             raise outcome
     writes: list[JSONDict] = outcomes[0]  # type: ignore[assignment]
     failed = {str(entry.get("id")) for entry in writes if entry.get("error")}
-    answer: list[JSONDict] = [entry for entry in writes if entry.get("error")]
+    for receipt in first_receipts:
+        if receipt["_id"] in failed:
+            logger.error("receipt %s not written: the record is stored without its receipt", receipt["_id"])
+    answer: list[JSONDict] = [
+        entry for entry in writes if entry.get("error") and not str(entry.get("id")).startswith("receipt:")
+    ]
     written = sum(1 for index in accepted if str(docs[index]["_id"]) not in failed)
     for index, refusal in sorted(refusals.items()):
-        doc_id = docs[index].get("_id")
+        refused_id = docs[index].get("_id")
         answer.append(
-            {"id": doc_id if isinstance(doc_id, str) else "", "error": "forbidden", "reason": refusal.reason}
+            {
+                "id": refused_id if isinstance(refused_id, str) else "",
+                "error": "forbidden",
+                "reason": refusal.reason,
+            }
         )
     return PushOutcome(answer, written, len(refusals), len(unchanged))
 
@@ -208,7 +230,7 @@ def _bulk_docs_list(body: object) -> list[JSONDict]:
         raise bad_request(
             "The gateway accepts replicated revisions only (new_edits=false): use PouchDB replication."
         )
-    docs = body["docs"]
+    docs: list[JSONDict] = body["docs"]
     if len(docs) > MAX_BULK_DOCS:
         raise bad_request(f"_bulk_docs accepts at most {MAX_BULK_DOCS} documents per request.")
     if not all(isinstance(doc, dict) for doc in docs):
@@ -225,7 +247,7 @@ async def _known_revisions(db: Database, docs: list[JSONDict]) -> set[tuple[str,
     if not offered:
         return set()
     diff: JSONDict = await db.client.json("POST", f"{db.path}/_revs_diff", json=offered)
-    known = set()
+    known: set[tuple[str, str]] = set()
     for doc_id, revs in offered.items():
         missing = set(diff.get(doc_id, {}).get("missing", []))
         known.update((doc_id, rev) for rev in revs if rev not in missing)
@@ -287,40 +309,45 @@ def _record_type(doc: Mapping[str, object]) -> str:
     return str(doc_id).split(":", 1)[0] if isinstance(doc_id, str) else "unknown"
 
 
-async def _write_receipts(
-    db: Database,
+def receipt_revision(receipt_id: str) -> str:
+    """The first revision of a receipt, the same wherever and however often it is written."""
+    return "1-" + hashlib.md5(receipt_id.encode(), usedforsecurity=False).hexdigest()
+
+
+def _receipt(
+    doc: Mapping[str, object],
     principal: Principal,
-    docs: list[JSONDict],
-    indexes: list[int],
-    photo_status: Mapping[int, PhotoStatus],
-    verdicts: Mapping[int, Verdict],
-) -> None:
-    """Server-side facts about each stored record, kept beside it, never inside the pushed revision."""
-    if not indexes:
+    received_at: str,
+    verdict: Verdict | None,
+    photo_status: PhotoStatus | None,
+) -> JSONDict:
+    """Server-side facts about one stored record, kept beside it, never inside the pushed revision."""
+    receipt: JSONDict = {
+        "_id": f"receipt:{doc['_id']}",
+        "type": "receipt",
+        "record_id": doc["_id"],
+        "record_type": doc.get("type"),
+        "rev": doc.get("_rev"),
+        "office": doc.get("office"),
+        "received_at": received_at,
+        "received_from": principal.user_id,
+        "device_id": principal.device_id,
+    }
+    if verdict is not None:
+        status, reason, credential_id = verdict
+        receipt["signature"] = {"status": status, "reason": reason, "credential_id": credential_id}
+        receipt["needs_review"] = status != "verified"
+    if photo_status in ("waiting", "verified"):
+        receipt["photo"] = photo_status
+        receipt["needs_review"] = receipt.get("needs_review", False) or photo_status == "waiting"
+    return receipt
+
+
+async def _write_receipts(db: Database, receipts: list[JSONDict]) -> None:
+    """Receipts of records that existed before this push: the first receipt is kept, except that a photo
+    which was waiting for its image is marked as arrived."""
+    if not receipts:
         return
-    received_at = now_iso()
-    receipts = []
-    for index in indexes:
-        doc = docs[index]
-        receipt: JSONDict = {
-            "_id": f"receipt:{doc['_id']}",
-            "type": "receipt",
-            "record_id": doc["_id"],
-            "record_type": doc.get("type"),
-            "rev": doc.get("_rev"),
-            "office": doc.get("office"),
-            "received_at": received_at,
-            "received_from": principal.user_id,
-            "device_id": principal.device_id,
-        }
-        if index in verdicts:
-            status, reason, credential_id = verdicts[index]
-            receipt["signature"] = {"status": status, "reason": reason, "credential_id": credential_id}
-            receipt["needs_review"] = status != "verified"
-        if photo_status.get(index) in ("waiting", "verified"):
-            receipt["photo"] = photo_status[index]
-            receipt["needs_review"] = receipt.get("needs_review", False) or photo_status[index] == "waiting"
-        receipts.append(receipt)
     result = await db.bulk_docs(receipts)
     conflicted = {str(entry["id"]) for entry in result if entry.get("error") == "conflict"}
     for receipt in receipts:

@@ -92,7 +92,9 @@ async def verify_handoff(
     origin: str,
     rp_id: str,
 ) -> SignatureVerdict:
-    """Check the passkey signature of one pushed handoff (see the module docstring); always audited."""
+    """Check the passkey signature of one pushed handoff (see the module docstring).
+
+    Audited, unless the handoff is unsigned (no passkey was used)."""
     verdicts = await verify_handoffs(couch, identity_db, [record], principal, origin=origin, rp_id=rp_id)
     return verdicts[0]
 
@@ -150,8 +152,13 @@ async def assess_handoffs(
             return SignatureVerdict("invalid", exc.reason, credential_id)
 
     verdicts = list(await asyncio.gather(*(one(record) for record in records)))
+    # Audited: every use of a passkey, good or refused. An unsigned handoff used none: it is not an
+    # identity event, and the gateway keeps its verdict and reason in the record's receipt (flagged for
+    # staff), written in the same request as the record itself.
     entries = [
-        _audit_entry(record, principal, verdict) for record, verdict in zip(records, verdicts, strict=True)
+        _audit_entry(record, principal, verdict)
+        for record, verdict in zip(records, verdicts, strict=True)
+        if verdict.status != "unsigned"
     ]
     return verdicts, entries
 
@@ -302,7 +309,7 @@ def _now_iso() -> str:
 
 
 def _audit_entry(record: Mapping[str, Any], principal: Principal, verdict: SignatureVerdict) -> JSONDict:
-    event = {"verified": "signature_verified", "unsigned": "handoff_unsigned", "invalid": "signature_refused"}
+    event = {"verified": "signature_verified", "invalid": "signature_refused"}
     moment = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment)) + f".{int(moment % 1 * 1000):03d}Z"
     if verdict.status == "invalid":
@@ -315,7 +322,7 @@ def _audit_entry(record: Mapping[str, Any], principal: Principal, verdict: Signa
         "outcome": "refused" if verdict.status == "invalid" else "ok",
         "user_id": principal.user_id,
         "office": principal.office,
-        "reason": verdict.reason if verdict.status != "unsigned" else "unsigned: flagged for staff",
+        "reason": verdict.reason,
         "record_id": record.get("_id"),
         "credential_id": verdict.credential_id,
         "at": stamp,

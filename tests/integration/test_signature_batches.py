@@ -62,7 +62,6 @@ async def test_a_batch_gets_one_verdict_and_one_audit_entry_per_handoff_in_order
         [
             (good["_id"], "signature_verified"),
             (altered["_id"], "signature_refused"),
-            (unsigned["_id"], "handoff_unsigned"),
             (no_reason["_id"], "signature_refused"),
             (good["_id"], "signature_verified"),
         ]
