@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -94,10 +95,20 @@ def validate_record(record: Mapping[str, object]) -> list[RecordError]:
         return [RecordError("type", f"type: must be one of {expected} (got {_shown(record_type)})")]
     instance = dict(record)
     by_field: dict[str, RecordError] = {}
-    for error in _validator(str(record_type)).iter_errors(instance):
-        for found in _translate(error):
-            # One message per field is enough to fix it; a pattern and a format failing together say the same.
-            by_field.setdefault(found.field, found)
+    fast = _fast_validator(str(record_type))
+    if not fast.is_valid(instance):
+        for error in _validator(str(record_type)).iter_errors(instance):
+            for found in _translate(error):
+                # One message per field is enough to fix it; a pattern and a format failing together say
+                # the same.
+                by_field.setdefault(found.field, found)
+        if not by_field:
+            # The two validators differ only where Python's `re` is looser than the ECMA 262 regular
+            # expressions JSON Schema specifies (and the PWA uses): `$` also matching before a final
+            # newline. The stricter judgement stands, in jsonschema-rs's words.
+            for rs_error in fast.iter_errors(instance):
+                field = ".".join(str(part) for part in rs_error.instance_path)
+                by_field.setdefault(field, RecordError(field, f"{field or 'record'}: {rs_error.message}"))
     if not by_field:
         by_field = {found.field: found for found in _consistency_errors(instance)}
     return sorted(by_field.values(), key=lambda found: found.field)
@@ -127,6 +138,32 @@ def _validator(record_type: str) -> Draft202012Validator:
     schema = _schemas()[f"{record_type}.schema.json"]
     inlined = _inline_refs(schema, _registry().resolver(str(schema["$id"])), ())
     return Draft202012Validator(inlined, registry=_registry(), format_checker=FORMAT_CHECKER)
+
+
+@cache
+def _fast_validator(record_type: str) -> jsonschema_rs.Draft202012Validator:
+    """The same (inlined) schema compiled by jsonschema-rs, which decides validity about 50 times faster
+    than jsonschema; jsonschema then explains a refusal in the words `_translate` builds. A test checks
+    that both judge every example, and thousands of mutations of them, the same."""
+    schema = {key: value for key, value in _validator(record_type).schema.items() if key != "$defs"}
+    return jsonschema_rs.Draft202012Validator(
+        schema,
+        formats={"date-time": _is_real_date_time, "nik": _is_nik},
+        validate_formats=True,
+        retriever=_never_retrieve,
+    )
+
+
+def _is_real_date_time(value: object) -> bool:
+    """`_is_date_time` for jsonschema-rs, which wants False, not ValueError, for "2026-11-31T…"."""
+    try:
+        return _is_date_time(value)
+    except ValueError:
+        return False
+
+
+def _never_retrieve(uri: str) -> Any:
+    raise ValueError(f"schemas are never fetched ({uri}): every $ref is resolved from schemas/ at load time")
 
 
 def _inline_refs(node: object, resolver: Any, seen: tuple[int, ...]) -> object:

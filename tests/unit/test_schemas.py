@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,14 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from sync.nik import NIK_PATTERN
-from sync.schemas import RECORD_TYPES, RecordError, schema_files, schema_for, validate_record
+from sync.schemas import (
+    RECORD_TYPES,
+    RecordError,
+    _fast_validator,
+    schema_files,
+    schema_for,
+    validate_record,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "examples"
 VALID = sorted(EXAMPLES.glob("*/valid-*.json"))
@@ -193,3 +201,82 @@ def test_the_inlined_schema_judges_every_example_like_the_original(path: Path) -
         )
 
     assert judged(inlined) == judged(original)
+    # jsonschema-rs decides validity (fast); it must agree with the original schema on every example.
+    assert _fast_validator(path.parent.name).is_valid(record) == (judged(original) == [])
+
+
+_ODD_VALUES: list[object] = [
+    None,
+    0,
+    -1,
+    1.5,
+    10**12,
+    "",
+    "x",
+    "a" * 300,
+    "2026-02-30T10:00:00Z",
+    [],
+    {},
+    True,
+]
+
+
+def _mutations(record: dict[str, Any], rng: random.Random, count: int) -> list[dict[str, Any]]:
+    """Copies of a valid record with one thing wrong (or right by chance): a field dropped, replaced by an
+    odd value, or a string slightly changed, anywhere in the record, nested fields included."""
+    out = []
+    for _ in range(count):
+        copy = json.loads(json.dumps(record))
+        parent: Any = copy
+        while True:
+            keys = list(parent) if isinstance(parent, dict) else list(range(len(parent)))
+            if not keys:
+                break
+            key = rng.choice(keys)
+            child = parent[key]
+            if isinstance(child, dict | list) and child and rng.random() < 0.6:
+                parent = child
+                continue
+            action = rng.random()
+            if action < 0.25 and isinstance(parent, dict):
+                del parent[key]
+            elif action < 0.6 or not isinstance(child, str):
+                parent[key] = rng.choice(_ODD_VALUES)
+            else:
+                position = rng.randrange(len(child) + 1)
+                parent[key] = (
+                    child[:position] + rng.choice(["", "Z", "9", "-", ":", " "]) + child[position + 1 :]
+                )
+            break
+        out.append(copy)
+    return out
+
+
+@pytest.mark.parametrize("path", VALID, ids=_example_id)
+def test_the_fast_validator_never_accepts_what_jsonschema_refuses(path: Path) -> None:
+    """Thousands of near-miss records: jsonschema-rs and jsonschema give the same verdict on each, and
+    `validate_record` refuses exactly those the schema files refuse."""
+    from sync.schemas import FORMAT_CHECKER, _registry, _schemas
+
+    record = _load(path)
+    kind = path.parent.name
+    original = Draft202012Validator(
+        _schemas()[f"{kind}.schema.json"], registry=_registry(), format_checker=FORMAT_CHECKER
+    )
+    rng = random.Random(path.name)
+    verdicts = []
+    for mutated in _mutations(record, rng, 150):
+        expected = original.is_valid(mutated)
+        assert _fast_validator(kind).is_valid(mutated) == expected, mutated
+        assert (validate_record(mutated) == []) <= expected, mutated  # consistency rules may refuse more
+        verdicts.append(expected)
+    assert not all(verdicts), "the mutations must produce invalid records to be a test"
+
+
+def test_a_value_ending_in_a_newline_is_refused_as_the_pwa_refuses_it() -> None:
+    """Python's `re` lets `$` match before a final newline; JSON Schema's regular expressions (ECMA 262, as
+    in the PWA's validator) do not. The stricter judgement stands, with a message naming the field."""
+    record = _load(sorted((EXAMPLES / "handoff").glob("valid-*.json"))[0])
+    errors = validate_record({**record, "_id": record["_id"] + "\n"})
+    assert [error.field for error in errors] == ["_id"]
+    assert errors[0].message.startswith("_id: ")
