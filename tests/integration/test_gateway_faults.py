@@ -165,11 +165,20 @@ async def test_connections_cut_at_random_on_a_fifth_of_requests(
             )
         )
         assert proxy.cuts > 0
-    # A second phone of the same courier pulls everything back, every photo with its digest.
-    direct = f"{server_process.url}/sync/records"
-    pulled = await anyio.to_thread.run_sync(
-        lambda: run_client(direct, token, tmp_path / "b", [{"op": "pull"}, {"op": "dump"}])
-    )
+    # A second phone of the same courier pulls everything back through a link as bad, every photo with
+    # its digest.
+    with FlakyProxy(server_process.port, cut_ratio=0.2, seed=11) as pull_proxy:
+        flaky = f"http://127.0.0.1:{pull_proxy.port}/sync/records"
+        pulled = await anyio.to_thread.run_sync(
+            lambda: run_client(
+                flaky,
+                token,
+                tmp_path / "b",
+                [{"op": "pull_until_done", "seconds": 80}, {"op": "dump"}],
+                stall_seconds=3,
+            )
+        )
+        assert pull_proxy.cuts > 0
     assert pushed[1]["ok"], pushed[1]
     await _assert_database_holds_what_the_client_holds(couch, settings, pushed[2], 150)
     assert pulled[0]["ok"], pulled[0]
