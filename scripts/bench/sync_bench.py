@@ -7,17 +7,27 @@
    of B documents (target: the larger no more than 1.5x slower). The scope index is built before timing, as
    it is in a running system (CouchDB updates it as documents arrive).
 3. Peak memory (VmHWM) of the server process over all of it (target < 200 MB).
+
+`--trace` puts a recording proxy in front of the database for both pushes and prints the database requests
+per batch by kind, and the gateway's own time per route (from its request log). The extra hop makes the
+push slower: use the traced run for counts and shares, the plain run for throughput.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import dataclasses
+import json
+import re
 import secrets
 import shutil
+import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +38,7 @@ from server.settings import Settings  # noqa: E402
 from sync.bootstrap import bootstrap  # noqa: E402
 from sync.couch import CouchClient  # noqa: E402
 from sync.embedded import EmbeddedCouch, free_port  # noqa: E402
+from tests.support.flaky_proxy import FlakyProxy  # noqa: E402
 from tests.support.identity import issue_device_token, make_user  # noqa: E402
 from tests.support.pouch_client import (  # noqa: E402
     document_record,
@@ -46,7 +57,9 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_server(settings: Settings, workdir: Path, *, office_worker: bool = False) -> ServerProcess:
+def start_server(
+    settings: Settings, workdir: Path, *, office_worker: bool = False, log_level: str = "WARNING"
+) -> ServerProcess:
     """The server, by default without the office worker: its rounds (rollups and checks over every record
     that arrived, every 30 s) would land on whichever push happens to be running and load the database
     unevenly; `--office-worker` keeps it, to see what it costs."""
@@ -57,7 +70,7 @@ def start_server(settings: Settings, workdir: Path, *, office_worker: bool = Fal
         "COUCHDB_PASSWORD": settings.couchdb_password or "",
         "SEGEL_SECRET_KEY": settings.secret_key,
         "SEGEL_DB_PREFIX": settings.db_prefix,
-        "SEGEL_LOG_LEVEL": "WARNING",
+        "SEGEL_LOG_LEVEL": log_level,
         **({} if office_worker else {"SEGEL_OFFICE_WORKER_S": "0"}),
         "SEGEL_ORIGIN": f"http://localhost:{port}",
     }
@@ -87,12 +100,19 @@ def push_records(document_ids: list[str], author: str, records: int, photos: int
     return out
 
 
-def timed_push(url: str, token: str | None, directory: Path, docs: list[dict[str, Any]]) -> float:
+#: Batches of 25: 25 photos of 150 KB stay under CouchDB's default 8 MB request limit for the direct push.
+PUSH_BATCH = 25
+
+
+def timed_push(
+    url: str, token: str | None, directory: Path, docs: list[dict[str, Any]], proxy: FlakyProxy | None = None
+) -> float:
     for start in range(0, len(docs), 500):
         run_client(url, token, directory, [{"op": "put", "docs": docs[start : start + 500]}], timeout=600)
+    if proxy is not None:
+        proxy.request_lines.clear()  # count the timed push only
     started = time.perf_counter()
-    # Batches of 25: 25 photos of 150 KB stay under CouchDB's default 8 MB request limit for the direct push.
-    steps = [{"op": "push", "batch_size": 25}]
+    steps = [{"op": "push", "batch_size": PUSH_BATCH}]
     result = run_client(url, token, directory, steps, timeout=3600, stall_seconds=3600)[0]
     elapsed = time.perf_counter() - started
     if not result.get("ok") or result.get("doc_write_failures"):
@@ -114,25 +134,79 @@ async def bench_push(
         document_record("kurir.direct") for _ in range(200)
     ]
     await db.bulk_docs(documents)
-    server = start_server(settings, workdir, office_worker=args.office_worker)
-    try:
-        records = args.records - args.photos
-        via_gateway = push_records(
-            [d["_id"] for d in documents[:200]], "kurir.bench", records, args.photos, args.photo_kb
+    with contextlib.ExitStack() as stack:
+        # With --trace, the gateway and the direct client each reach the database through a recording proxy.
+        to_gateway = (
+            stack.enter_context(FlakyProxy(couch.port, cut_ratio=0, record=True)) if args.trace else None
         )
-        direct = push_records(
-            [d["_id"] for d in documents[200:]], "kurir.direct", records, args.photos, args.photo_kb
+        to_direct = (
+            stack.enter_context(FlakyProxy(couch.port, cut_ratio=0, record=True)) if args.trace else None
         )
-        direct_url = f"http://{couch.user}:{couch.password}@{couch.host}:{couch.port}/{settings.records_db}"
-        direct_s = timed_push(direct_url, None, workdir / "direct", direct)
-        gateway_s = timed_push(f"{server.url}/sync/records", token, workdir / "gateway", via_gateway)
-        assert server._process is not None
-        return gateway_s, direct_s, server._process.pid
-    finally:
-        rss = peak_rss_mb(server._process.pid) if server._process else float("nan")
-        print(f"  push: server peak RSS {rss:.0f} MB")
-        server.stop()
-        await client.aclose()
+        if to_gateway is not None:
+            settings = dataclasses.replace(settings, couchdb_url=f"http://{couch.host}:{to_gateway.port}")
+        server = start_server(
+            settings, workdir, office_worker=args.office_worker, log_level="INFO" if args.trace else "WARNING"
+        )
+        try:
+            records = args.records - args.photos
+            via_gateway = push_records(
+                [d["_id"] for d in documents[:200]], "kurir.bench", records, args.photos, args.photo_kb
+            )
+            direct = push_records(
+                [d["_id"] for d in documents[200:]], "kurir.direct", records, args.photos, args.photo_kb
+            )
+            direct_port = to_direct.port if to_direct is not None else couch.port
+            direct_url = (
+                f"http://{couch.user}:{couch.password}@{couch.host}:{direct_port}/{settings.records_db}"
+            )
+            direct_s = timed_push(direct_url, None, workdir / "direct", direct, to_direct)
+            gateway_s = timed_push(
+                f"{server.url}/sync/records", token, workdir / "gateway", via_gateway, to_gateway
+            )
+            if to_gateway is not None and to_direct is not None:
+                batches = -(-args.records // PUSH_BATCH)
+                print_requests("direct", to_direct.request_lines, batches)
+                print_requests("gateway", to_gateway.request_lines, batches)
+                print_route_times(server.log_path)
+            assert server._process is not None
+            return gateway_s, direct_s, server._process.pid
+        finally:
+            rss = peak_rss_mb(server._process.pid) if server._process else float("nan")
+            print(f"  push: server peak RSS {rss:.0f} MB")
+            server.stop()
+            await client.aclose()
+
+
+def print_requests(label: str, lines: list[str], batches: int) -> None:
+    """Database requests per batch of the timed push, by method and path (ids and databases folded)."""
+    kinds: Counter[str] = Counter()
+    for line in lines:
+        method, _, rest = line.partition(" ")
+        path = rest.split(" ")[0].split("?")[0]
+        path = re.sub(r"^/[a-z0-9]+_", "/", path)  # "/benchpush_identity/…" -> "/identity/…"
+        path = re.sub(r"/(_local/|)[^/_][^/]*$", lambda m: f"/{m.group(1)}<id>", path)
+        kinds[f"{method} {path}"] += 1
+    print(f"  database requests per batch of {PUSH_BATCH}, {label}: {len(lines) / batches:.1f}")
+    for kind, count in kinds.most_common():
+        print(f"    {count / batches:5.2f}  {kind}")
+
+
+def print_route_times(log_path: Path) -> None:
+    """The gateway's own time per route (median, from its JSON request log) during the traced run."""
+    times: dict[str, list[float]] = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        try:
+            message = str(json.loads(line).get("message", ""))
+        except ValueError:
+            continue
+        found = re.match(r"(GET|POST|PUT) (/sync/records/\S+) \d+ ([\d.]+)ms", message)
+        if found:
+            route = re.sub(r"_local/.*", "_local/<id>", found.group(2))
+            times.setdefault(f"{found.group(1)} {route}", []).append(float(found.group(3)))
+    print("  gateway time per request (median ms, count):")
+    for route, values in sorted(times.items(), key=lambda item: -len(item[1])):
+        if len(values) > 2:
+            print(f"    {statistics.median(values):6.1f}  {len(values):5d}  {route}")
 
 
 async def fill(client: CouchClient, settings: Settings, courier: str, mine: int, total: int) -> None:
@@ -199,6 +273,9 @@ async def main() -> None:
     parser.add_argument("--push-only", action="store_true", help="measure the push only (skip the pulls)")
     parser.add_argument(
         "--office-worker", action="store_true", help="keep the office worker running during the push"
+    )
+    parser.add_argument(
+        "--trace", action="store_true", help="count the database requests of each push and time the routes"
     )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="segel-bench-sync-"))

@@ -26,6 +26,10 @@ class FlakyProxy:
     port: int = 0
     requests: int = 0
     cuts: int = 0
+    #: With `record=True`, the request line of every request ("POST /db/_bulk_docs HTTP/1.1"), in order:
+    #: `scripts/bench/sync --trace` counts the database requests of a push with a proxy that never cuts.
+    record: bool = False
+    request_lines: list[str] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _server: asyncio.Server | None = field(default=None, init=False, repr=False)
@@ -82,6 +86,8 @@ class FlakyProxy:
                         break
                     if upstream and data.startswith(_METHODS):
                         self.requests += 1
+                        if self.record:
+                            self.request_lines.append(data[: data.find(b"\r\n")].decode("latin-1"))
                         if self._random.random() < self.cut_ratio:
                             self.cuts += 1
                             if self._random.random() < 0.5:
