@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import imagehash
 from PIL import Image, UnidentifiedImageError
 
+from server.office.awaited_photos import close_on_arrival, note_awaited
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger, create_once, now_iso, records_of_document, view_keys
 from server.office.notifications import enqueue
@@ -138,6 +139,7 @@ def _signature_invalid(receipt: JSONDict) -> bool:
 
 
 async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
+    await close_on_arrival(ledger, photo)
     name = str(photo.get("attachment"))
     if name not in (photo.get("_attachments") or {}):
         return 0  # still waiting for its image: listed as photo_missing by the exceptions view
@@ -222,6 +224,9 @@ async def _check_handoff(ledger: Ledger, config: OfficeConfig, handoff: JSONDict
                     f"(batas {config.gps_far_m} m).",
                 )
     related = await records_of_document(ledger, document_id)
+    await note_awaited(
+        ledger, config, handoff, {str(doc["_id"]) for doc in related if doc.get("type") == "photo"}
+    )
     handoffs = [doc for doc in related if doc.get("type") == "handoff"]
     _, status = verify_links(order_handoffs(handoffs))
     if not status.ok and status.broken_at:

@@ -21,6 +21,8 @@ class OfficeConfig:
     #: Hours after custody ended (delivered, returned, lost) before the office ends the assignment, so the
     #: document leaves the courier's phone; 0 keeps assignments forever.
     close_after_hours: int = 24
+    #: Hours a handoff's seal photos may take to reach the server before staff are asked to follow up.
+    photo_wait_hours: int = 24
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OfficeConfig:
@@ -32,6 +34,7 @@ class OfficeConfig:
             ("resident_rate_per_hour", "SEGEL_RESIDENT_RATE_PER_HOUR"),
             ("worker_interval_s", "SEGEL_OFFICE_WORKER_S"),
             ("close_after_hours", "SEGEL_CLOSE_AFTER_HOURS"),
+            ("photo_wait_hours", "SEGEL_PHOTO_WAIT_HOURS"),
         ):
             raw = env.get(var)
             if raw:

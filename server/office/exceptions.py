@@ -30,6 +30,13 @@ KINDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
             ("asked_courier", "Kurir diminta mengirim foto"),
         ),
     ),
+    "photo_not_arrived": (
+        "Foto segel tidak pernah sampai",
+        (
+            ("accepted_without_photo", "Terima tanpa foto (beri alasan)"),
+            ("asked_courier", "Kurir diminta mengirim foto"),
+        ),
+    ),
     "photo_digest": (
         "Foto tidak sesuai sidiknya",
         (("photo_rejected", "Foto ditolak sebagai bukti"), ("asked_courier", "Kurir diminta menjelaskan")),
@@ -73,7 +80,14 @@ RECORD_KINDS = (
     "conflict",
     "refused",
 )
-FINDING_KINDS = ("photo_digest", "photo_reused", "gps_far", "chain_broken", "signature_invalid")
+FINDING_KINDS = (
+    "photo_not_arrived",
+    "photo_digest",
+    "photo_reused",
+    "gps_far",
+    "chain_broken",
+    "signature_invalid",
+)
 
 
 class ResolutionError(Exception):

@@ -51,6 +51,8 @@ class Event:
     receipt: JSONDict | None
     photos: list[JSONDict]
     link_ok: bool
+    #: Photos the handoff names that the server does not hold (yet): sent after it, or lost with a phone.
+    awaited_photos: list[str] = field(default_factory=list)
 
     @property
     def kind_label(self) -> str:
@@ -155,7 +157,9 @@ async def load_timeline(ledger: Ledger, document: JSONDict) -> Timeline:
     receipts = await docs_by_ids(ledger.records, [f"receipt:{h['_id']}" for h in ordered])
     for handoff, ok in zip(ordered, oks, strict=True):
         pictured = [photos[p] for p in handoff.get("photos", []) if p in photos]
-        timeline.events.append(Event(handoff, receipts.get(f"receipt:{handoff['_id']}"), pictured, ok))
+        awaited = [p for p in handoff.get("photos", []) if p not in photos]
+        receipt = receipts.get(f"receipt:{handoff['_id']}")
+        timeline.events.append(Event(handoff, receipt, pictured, ok, awaited))
     office_rows = await ledger.office.view(
         "office", "by_document", startkey=key([document_id]), endkey=key([document_id, {}]), include_docs=True
     )

@@ -1,5 +1,6 @@
-"""The office's background work: fold new records into the rollups, run the checks, send the outbox, and
-close the assignments of documents delivered (returned, lost) longer ago than the grace period.
+"""The office's background work: fold new records into the rollups, run the checks, send the outbox, flag
+seal photos that never arrived, and close the assignments of documents delivered (returned, lost) longer
+ago than the grace period.
 
 Pages do the same work on demand (bounded), so nothing depends on this loop; it keeps the exceptions queue,
 the residents' messages and the dashboard current between page loads (closing assignments happens only
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 
+from server.office.awaited_photos import settle_awaited
 from server.office.checks import run_checks
 from server.office.closure import close_ended_assignments
 from server.office.config import OfficeConfig
@@ -33,14 +35,16 @@ class WorkDone:
     findings: int
     sent: int
     closed: int = 0
+    photos_flagged: int = 0
 
 
 async def run_once(ledger: Ledger, config: OfficeConfig, origin: str, sender: Sender) -> WorkDone:
     rolled = await update_rollups(ledger, max_batches=4)
     checks = await run_checks(ledger, config, limit=2000, origin=origin)
     sent = await deliver_pending(ledger, sender)
+    awaited = await settle_awaited(ledger, config)
     closure = await close_ended_assignments(ledger, config)
-    return WorkDone(rolled, checks.checked, checks.findings, sent, closure.closed)
+    return WorkDone(rolled, checks.checked, checks.findings, sent, closure.closed, awaited.flagged)
 
 
 async def run(app: Starlette) -> None:
