@@ -11,12 +11,15 @@ Every name, NIK, phone number and address below is made up. Every record passes
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import NamedTuple
 
+from server.demo_photos import SIZE, seal_photo
 from sync.custody_hash import handoff_hash
 from sync.types import JSONDict
 
@@ -153,26 +156,50 @@ class DemoData:
     schedule: list[JSONDict] = field(default_factory=list)
 
 
-def generate_demo(seed: int = 20261123, today: date | None = None) -> DemoData:
-    """Build the demo for `today` (default: the real today); the same seed and day give the same data."""
+#: Signs one chained handoff as its author's passkey would: returns the handoff's `signature` object.
+Signer = Callable[[JSONDict], JSONDict]
+#: Handoffs recorded at the desk (office to office) are the office's own: unsigned, with the desk's reason.
+DESK_REASON = "dicatat oleh petugas kantor di meja layanan (tanpa passkey)"
+#: Without a signer, the handoffs a passkey would have signed say so instead.
+NO_SIGNER_REASON = "data demo tanpa tanda tangan"
+#: What a courier types when the passkey does not open; about one handoff in fifteen in the demo.
+UNSIGNED_REASONS = (
+    "Baterai ponsel hampir habis, passkey tidak bisa dibuka.",
+    "Sidik jari tidak terbaca, tangan basah kena hujan.",
+    "Ponsel baru, passkey belum didaftarkan ulang.",
+    "Penerima terburu-buru, serah terima dicatat tanpa tanda tangan.",
+)
+UNSIGNED_SHARE = 0.07
+
+
+def generate_demo(
+    seed: int = 20261123, today: date | None = None, *, signer: Signer | None = None
+) -> DemoData:
+    """Build the demo for `today` (default: the real today); the same seed and day give the same data.
+
+    With a `signer`, handoffs are signed as their authors' phones would have signed them (the demo loader
+    signs with keys that exist only while it runs); without one they carry `NO_SIGNER_REASON` instead. Either
+    way every record passes the schemas and every chain verifies.
+    """
     day = today or date.today()
     now = datetime.combine(day, time(16, 0), WITA)
-    maker = _Maker(random.Random(seed), now)
+    maker = _Maker(random.Random(seed), now, signer)
     records = maker.documents(DOCUMENT_COUNT)
     schedule = maker.schedule()
     records.extend(maker.visits(schedule))
+    people = demo_people()
+    return DemoData(office=people.office, users=people.users, records=records, schedule=schedule)
+
+
+def demo_people() -> DemoData:
+    """The demo office and its users only: what identity needs, without drawing three weeks of records."""
     office = {
         "code": OFFICE_CODE,
         "name": OFFICE_NAME,
         "city": "Kota Balikpapan",
         "address": "Jl. Jenderal Sudirman No. 1, Klandasan Ulu, Balikpapan Kota, Balikpapan 76112",
     }
-    return DemoData(
-        office=office,
-        users=[{**user, "office": OFFICE_CODE} for user in USERS],
-        records=records,
-        schedule=schedule,
-    )
+    return DemoData(office=office, users=[{**user, "office": OFFICE_CODE} for user in USERS])
 
 
 class _Resident(NamedTuple):
@@ -184,9 +211,10 @@ class _Resident(NamedTuple):
 class _Maker:
     """Holds the random source and the counters that must stay unique across the whole demo."""
 
-    def __init__(self, rng: random.Random, now: datetime) -> None:
+    def __init__(self, rng: random.Random, now: datetime, signer: Signer | None = None) -> None:
         self.rng = rng
         self.now = now
+        self.signer = signer
         self.niks: set[str] = set()
         self.receipt_codes: set[str] = set()
         self.next_seal = 12001
@@ -244,7 +272,15 @@ class _Maker:
         return document, story_events.handoffs, story_events.extra
 
     def _number_and_chain(self, handoffs: list[JSONDict]) -> None:
-        """Give each author's handoffs increasing `seq`, then chain each document's handoffs by hash."""
+        """Give each author's handoffs increasing `seq`, chain each document's handoffs by hash, then sign.
+
+        `unsigned_reason` is part of the hash and `signature` is not, so whether a handoff is signed is
+        settled before chaining and the signatures are added after it.
+        """
+        to_sign = [handoff for handoff in handoffs if handoff.get("unsigned_reason") == NO_SIGNER_REASON]
+        if self.signer is not None:
+            for handoff in to_sign:
+                del handoff["unsigned_reason"]
         seq: dict[str, int] = {}
         for handoff in sorted(handoffs, key=lambda h: (h["device_time"], h["_id"])):
             seq[handoff["author"]] = seq.get(handoff["author"], 0) + 1
@@ -254,6 +290,9 @@ class _Maker:
             before = previous.get(handoff["document_id"])
             handoff["prev_hash"] = handoff_hash(before) if before is not None else None
             previous[handoff["document_id"]] = handoff
+        if self.signer is not None:
+            for handoff in to_sign:
+                handoff["signature"] = self.signer(handoff)
 
     # ---- van schedule and visits ----------------------------------------------------------------------
 
@@ -637,7 +676,7 @@ class _Story:
             "seq": 1,  # renumbered per author once every story is told
             "photos": [],
             "prev_hash": None,  # chained once every story is told
-            "unsigned_reason": "demo data",
+            "unsigned_reason": self._unsigned_reason(giver, taker),
             **proof,
         }
         if note:
@@ -649,10 +688,24 @@ class _Story:
         self.handoffs.append(handoff)
         return True
 
+    def _unsigned_reason(self, giver: JSONDict, taker: JSONDict) -> str:
+        """The desk's reason, a courier's reason now and then, else "to be signed" (see _number_and_chain)."""
+        if giver["party"] == "office" and taker["party"] == "office":
+            return DESK_REASON
+        if self.rng.random() < UNSIGNED_SHARE:
+            return self.rng.choice(UNSIGNED_REASONS)
+        return NO_SIGNER_REASON
+
     def _photo(self, handoff: JSONDict, when: datetime) -> JSONDict:
         taken = when - timedelta(seconds=self.rng.randint(5, 40))
         photo_id = f"photo:{self.maker.ulid(taken)}"
         portrait = self.rng.random() < 0.5
+        image = seal_photo(
+            photo_id,
+            handoff.get("seal_number_scanned"),
+            portrait=portrait,
+            damaged=handoff.get("seal_condition") == "damaged",
+        )
         return {
             "_id": photo_id,
             "type": "photo",
@@ -663,14 +716,16 @@ class _Story:
             "handoff_id": handoff["_id"],
             "document_id": handoff["document_id"],
             "attachment": "seal.jpg",
-            # No image is attached in the demo; the hash is of a stand-in so it is still unique and stable.
-            "sha256": hashlib.sha256(f"segel-demo-photo:{photo_id}".encode()).hexdigest(),
+            "sha256": hashlib.sha256(image).hexdigest(),
             "content_type": "image/jpeg",
-            "size": self.rng.randint(140_000, 900_000),
+            "size": len(image),
             "captured_at": _iso(taken),
             "place": handoff["place"],
-            "width": 960 if portrait else 1280,
-            "height": 1280 if portrait else 960,
+            "width": SIZE[1] if portrait else SIZE[0],
+            "height": SIZE[0] if portrait else SIZE[1],
+            "_attachments": {
+                "seal.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(image).decode("ascii")}
+            },
         }
 
     def _complaint(self, kind: str, author: str, channel: str, description: str) -> None:

@@ -1,29 +1,50 @@
-"""Load the generated demo data into CouchDB exactly once per database."""
+"""Load the generated demo data into CouchDB exactly once per database.
+
+The handoffs made away from the desk are signed by their authors' history passkeys
+(`server/identity/demo_signing.py`) and judged by the gateway's own verification, which writes their
+receipts as if each had been pushed by the author's phone shortly after it happened: the office then shows
+verified signatures, and only the handful a courier could not sign waits for staff.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
 
-from server.demo import generate_demo
+from server.demo import DESK_REASON, generate_demo
+from server.identity.auth import principal_from_user
+from server.identity.demo import ensure_demo_identities
+from server.identity.demo_signing import HistorySigner
+from server.identity.store import IdentityStore
 from server.settings import Settings
 from sync.couch import CouchClient
+from sync.push import receipt_for, receipt_revision
+from sync.signatures import assess_handoffs, write_audit_entries
+from sync.types import JSONDict
 
 logger = logging.getLogger(__name__)
 
 #: A `_local` document is never replicated, so the marker stays on this server and never reaches a phone.
 DEMO_MARKER = "_local/segel-demo-loaded"
+#: How long after a demo handoff its (imagined) phone synced it: the receipt's `received_at`.
+SYNCED_AFTER = timedelta(minutes=3)
 
 
 async def load_demo(couch: CouchClient, settings: Settings) -> bool:
     """Write the demo records unless they were loaded before; True when this call loaded them.
 
     Records are written by id, and ids that already exist are skipped, so an interrupted load finishes on
-    the next run without duplicating anything.
+    the next run without duplicating anything (the handoffs it still writes are signed by new keys).
     """
     db = couch.db(settings.records_db)
     if await db.get_or_none(DEMO_MARKER) is not None:
         return False
-    demo = generate_demo()
+    await ensure_demo_identities(couch, settings)  # the authors exist before their passkeys do
+    signer = HistorySigner(settings.origin, settings.rp_id)
+    demo = generate_demo(signer=signer.sign)
+    store = IdentityStore(couch, settings)
+    await signer.register(store)
     docs = [*demo.records, *demo.schedule]
     ids = [str(d["_id"]) for d in docs]
     found = await couch.json("POST", f"{db.path}/_all_docs", json={"keys": ids})
@@ -34,6 +55,50 @@ async def load_demo(couch: CouchClient, settings: Settings) -> bool:
         failed = [r for r in results if "error" in r and r.get("error") != "conflict"]
         if failed:
             raise RuntimeError(f"demo load refused {len(failed)} records, first: {failed[0]}")
+    pushed = [d for d in missing if d.get("type") == "handoff" and d.get("unsigned_reason") != DESK_REASON]
+    verified = await _receipts(couch, settings, store, pushed)
+    await signer.retire(store)
     await db.put({"_id": DEMO_MARKER, "records": len(docs)})
-    logger.info("demo data loaded: %d records (%d new)", len(docs), len(missing))
+    logger.info(
+        "demo data loaded: %d records (%d new), %d handoff signatures verified",
+        len(docs),
+        len(missing),
+        verified,
+    )
     return True
+
+
+async def _receipts(
+    couch: CouchClient, settings: Settings, store: IdentityStore, handoffs: list[JSONDict]
+) -> int:
+    """Judge the handoffs as the gateway does and write their receipts; returns how many verified."""
+    by_author: dict[str, list[JSONDict]] = defaultdict(list)
+    for handoff in handoffs:
+        by_author[str(handoff["author"])].append(handoff)
+    receipts: list[JSONDict] = []
+    verified = 0
+    for author, records in sorted(by_author.items()):
+        user = await store.get_user(author)
+        principal = principal_from_user(user, device_id="demo-history") if user else None
+        if principal is None:
+            logger.warning("demo: no user %s, its %d handoffs get no receipt", author, len(records))
+            continue
+        verdicts, entries = await assess_handoffs(
+            couch, settings.identity_db, records, principal, origin=settings.origin, rp_id=settings.rp_id
+        )
+        await write_audit_entries(couch, settings.identity_db, entries)
+        for record, verdict in zip(records, verdicts, strict=True):
+            verified += verdict.status == "verified"
+            synced = datetime.fromisoformat(str(record["device_time"])) + SYNCED_AFTER
+            receipt = receipt_for(
+                record,
+                principal,
+                synced.isoformat(timespec="seconds"),
+                (verdict.status, verdict.reason or "", verdict.credential_id),
+                None,
+            )
+            receipts.append({**receipt, "_rev": receipt_revision(str(receipt["_id"]))})
+    db = couch.db(settings.records_db)
+    for start in range(0, len(receipts), 500):
+        await db.bulk_docs(receipts[start : start + 500], new_edits=False)
+    return verified

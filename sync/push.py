@@ -153,7 +153,7 @@ async def push_docs(
     fresh = [index for index in accepted if str(docs[index]["_id"]) not in current]
     again = [index for index in accepted if str(docs[index]["_id"]) in current]
     receipts = {
-        index: _receipt(docs[index], principal, received_at, verdicts.get(index), photo_status.get(index))
+        index: receipt_for(docs[index], principal, received_at, verdicts.get(index), photo_status.get(index))
         for index in accepted
     }
     first_receipts = [
@@ -314,7 +314,7 @@ def receipt_revision(receipt_id: str) -> str:
     return "1-" + hashlib.md5(receipt_id.encode(), usedforsecurity=False).hexdigest()
 
 
-def _receipt(
+def receipt_for(
     doc: Mapping[str, object],
     principal: Principal,
     received_at: str,

@@ -7,7 +7,7 @@ are made on each run, because a link is how a person gets a passkey on first run
 
 from __future__ import annotations
 
-from server.demo import generate_demo
+from server.demo import demo_people
 from server.identity.audit import record_event
 from server.identity.enrollment import enrollment_url
 from server.identity.passkeys import ENROLLMENT_TTL_S
@@ -22,7 +22,7 @@ HINT_ROLES = ("courier", "staff", "van_operator")
 
 async def ensure_demo_identities(couch: CouchClient, settings: Settings) -> list[JSONDict]:
     """Create the demo office and users unless they exist; returns the users as stored."""
-    demo = generate_demo()
+    demo = demo_people()
     store = IdentityStore(couch, settings)
     office, created = await store.create_office(demo.office["code"], demo.office["name"])
     if created:

@@ -8,7 +8,13 @@ from datetime import date
 from functools import cache
 from itertools import pairwise
 
-from server.demo import DemoData, generate_demo
+from server.demo import (
+    DESK_REASON,
+    NO_SIGNER_REASON,
+    UNSIGNED_REASONS,
+    DemoData,
+    generate_demo,
+)
 from sync.custody_hash import handoff_hash
 from sync.nik import check_nik, describe_nik
 from sync.schemas import validate_record
@@ -102,7 +108,46 @@ def test_handoffs_expect_the_seal_bound_to_their_document() -> None:
     seals = {(seal["document_id"], seal["number"]) for seal in _of_type("seal")}
     for handoff in _of_type("handoff"):
         assert (handoff["document_id"], handoff["seal_number_expected"]) in seals
-        assert handoff["unsigned_reason"] == "demo data"
+
+
+def test_without_a_signer_every_handoff_says_why_it_is_unsigned() -> None:
+    reasons = Counter(str(handoff["unsigned_reason"]) for handoff in _of_type("handoff"))
+    assert set(reasons) <= {DESK_REASON, NO_SIGNER_REASON, *UNSIGNED_REASONS}
+    away_from_desk = sum(reasons.values()) - reasons[DESK_REASON]
+    assert 0.8 < reasons[NO_SIGNER_REASON] / away_from_desk < 0.99  # a few couriers could not sign
+
+
+def test_with_a_signer_handoffs_are_signed_after_chaining_and_the_chains_still_hold() -> None:
+    """The loader signs with real keys (tests/integration/test_demo_signing.py); here: which handoffs get
+    signed, that the signature leaves the chain intact, and that the records stay valid."""
+    signed_hashes: dict[str, str] = {}
+
+    def signer(handoff: JSONDict) -> JSONDict:
+        signed_hashes[str(handoff["_id"])] = handoff_hash(handoff)
+        return {
+            "credential_id": "ZGVtbw",
+            "authenticator_data": "AAAA",
+            "client_data_json": "e30",
+            "signature": "AAAA",
+        }
+
+    demo = generate_demo(seed=20261123, today=TODAY, signer=signer)
+    handoffs = [record for record in demo.records if record["type"] == "handoff"]
+    signed = [handoff for handoff in handoffs if "signature" in handoff]
+    unsigned = [handoff for handoff in handoffs if "signature" not in handoff]
+    assert all("unsigned_reason" not in handoff for handoff in signed)
+    assert {str(handoff["unsigned_reason"]) for handoff in unsigned} <= {DESK_REASON, *UNSIGNED_REASONS}
+    away = [handoff for handoff in handoffs if handoff.get("unsigned_reason") != DESK_REASON]
+    assert 0.01 < sum("unsigned_reason" in handoff for handoff in away) / len(away) < 0.2
+    # What was signed is what the record hashes to now: the signature is not part of the hash.
+    assert all(signed_hashes[str(h["_id"])] == handoff_hash(h) for h in signed)
+    assert all(validate_record(record) == [] for record in demo.records)
+    by_document: dict[str, list[JSONDict]] = defaultdict(list)
+    for handoff in handoffs:
+        by_document[str(handoff["document_id"])].append(handoff)
+    for chain in by_document.values():
+        for before, after in pairwise(chain):
+            assert after["prev_hash"] == handoff_hash(before)
 
 
 def test_niks_are_plausible_local_and_mixed() -> None:
