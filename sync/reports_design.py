@@ -164,7 +164,7 @@ OFFICE_DESIGN: JSONDict = {
         "by_document": {
             "map": (
                 "function (doc) { var shown = ['liability', 'reprint_request', 'resolution', 'handover', "
-                "'conflict_history', 'finding', 'resident_confirmation']; "
+                "'conflict_history', 'finding', 'resident_confirmation', 'closure']; "
                 "if (shown.indexOf(doc.type) < 0) { return; } "
                 "if (doc.document_id) { emit([doc.document_id, doc.created_at], null); } "
                 "if (doc.documents) { for (var i = 0; i < doc.documents.length; i++) "

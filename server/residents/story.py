@@ -32,8 +32,18 @@ class Story:
     can_choose: bool = True
 
 
+def carrier_words(document: JSONDict, timeline: Timeline) -> str:
+    """ "kurir Gojek" for the partner that carried the envelope: the current assignment or, once it has been
+    closed after delivery (server/office/closure.py), the office ledger's record of it; else just "kurir"."""
+    partner = (document.get("assignment") or {}).get("partner")
+    if not partner:
+        closed = [e for e in timeline.office_entries if e.get("type") == "closure" and e.get("partner")]
+        partner = closed[-1]["partner"] if closed else None
+    return f"kurir {PARTNER_WORDS[str(partner)]}" if str(partner) in PARTNER_WORDS else "kurir"
+
+
 def plain_story(document: JSONDict, timeline: Timeline) -> Story:
-    partner = PARTNER_WORDS.get(str((document.get("assignment") or {}).get("partner")), "kurir")
+    carrier = carrier_words(document, timeline)
     steps = [(str(document["created_at"])[:16].replace("T", " "), "Dokumen Anda selesai dicetak di kantor.")]
     headline = "Dokumen Anda sudah selesai dan menunggu di kantor."
     delivered = in_transit = False
@@ -45,7 +55,7 @@ def plain_story(document: JSONDict, timeline: Timeline) -> Story:
             text = "Dokumen dimasukkan ke amplop bersegel."
         elif kind == "picked_up":
             text, headline, in_transit = (
-                f"Amplop dibawa kurir {partner} untuk diantar.",
+                f"Amplop dibawa {carrier} untuk diantar.",
                 "Sedang diantar.",
                 True,
             )

@@ -13,6 +13,8 @@ from server.office import intake
 from server.office.closure import close_ended_assignments
 from server.office.config import OfficeConfig
 from server.office.ledger import OFFICE_TZ, Ledger, now_iso
+from server.office.timeline import load_timeline
+from server.residents.story import plain_story
 from server.settings import Settings
 from sync.couch import CouchClient
 from sync.schemas import validate_record
@@ -89,6 +91,12 @@ async def test_delivered_past_grace_leaves_the_couriers_phone(
     [entry] = await closures(ledger)
     assert (entry["document_id"], entry["handoff_id"]) == (old, old_chain[-1]["_id"])
     assert (entry["courier"], entry["partner"], entry["kind"]) == (COURIER, "gojek", "delivered")
+    # Staff see the closure in the timeline, and the resident's page still names who carried the envelope.
+    timeline = await load_timeline(ledger, closed)
+    assert [e["_id"] for e in timeline.office_entries if e["type"] == "closure"] == [entry["_id"]]
+    assert "Amplop dibawa kurir Gojek untuk diantar." in [
+        text for _, text in plain_story(closed, timeline).steps
+    ]
 
     after = run_client(url, token, phone, [{"op": "pull"}, {"op": "purge"}, {"op": "dump"}])
     assert after[0]["ok"], after[0]
