@@ -99,25 +99,26 @@ REPORTS_DESIGN: JSONDict = {
                 "{ emit([doc.document_id, 1, doc.device_time || doc.bound_at || doc.created_at], null); } }"
             ),
         },
-        # Exceptions that a record shows by itself: [office, kind, time] -> record id.
+        # Exceptions that a record shows by itself: [office, kind, time, record id]; the id makes every key
+        # unique, so the queue can page on past resolved items from the last key it read.
         "exceptions": {
             "map": (
                 "function (doc) { if (!doc.office) { return; } var t = doc.device_time || doc.created_at; "
-                "if (doc._conflicts && doc._conflicts.length) { emit([doc.office, 'conflict', t], null); } "
+                "if (doc._conflicts && doc._conflicts.length) { emit([doc.office, 'conflict', t, doc._id], null); } "
                 "if (doc.type === 'handoff') { "
-                "  if (doc.seal_match === false) { emit([doc.office, 'seal_mismatch', t], null); } "
+                "  if (doc.seal_match === false) { emit([doc.office, 'seal_mismatch', t, doc._id], null); } "
                 "  var atDesk = doc.from && doc.from.party === 'office' && "
                 "doc.to && doc.to.party === 'office'; "
-                "  if (doc.unsigned_reason && !atDesk) { emit([doc.office, 'unsigned', t], null); } "
+                "  if (doc.unsigned_reason && !atDesk) { emit([doc.office, 'unsigned', t, doc._id], null); } "
                 "  if (doc.seal_condition === 'damaged' || doc.seal_condition === 'missing') "
-                "  { emit([doc.office, 'seal_damaged', t], null); } "
+                "  { emit([doc.office, 'seal_damaged', t, doc._id], null); } "
                 "  if ((!doc.photos || doc.photos.length === 0) && (doc.kind === 'picked_up' || "
                 "doc.kind === 'delivered' || doc.kind === 'failed_attempt' || doc.kind === 'returned')) "
-                "  { emit([doc.office, 'photo_missing', t], null); } "
+                "  { emit([doc.office, 'photo_missing', t, doc._id], null); } "
                 "} else if (doc.type === 'photo' && !(doc._attachments && doc._attachments[doc.attachment])) "
-                "{ emit([doc.office, 'photo_missing', t], null); } "
-                "else if (doc.type === 'complaint') { emit([doc.office, 'complaint', t], null); } "
-                "else if (doc.type === 'refusal') { emit([doc.office, 'refused', doc.refused_at], null); } }"
+                "{ emit([doc.office, 'photo_missing', t, doc._id], null); } "
+                "else if (doc.type === 'complaint') { emit([doc.office, 'complaint', t, doc._id], null); } "
+                "else if (doc.type === 'refusal') { emit([doc.office, 'refused', doc.refused_at, doc._id], null); } }"
             ),
             "reduce": "_count",
         },
@@ -142,11 +143,11 @@ OFFICE_DESIGN: JSONDict = {
     "_id": "_design/office",
     "language": "javascript",
     "views": {
-        # Open findings of the background checks: [office, kind, time] -> subject record id.
+        # Findings of the background checks: [office, kind, time, finding id] -> subject record id.
         "findings": {
             "map": (
                 "function (doc) { if (doc.type === 'finding') "
-                "{ emit([doc.office, doc.kind, doc.created_at], doc.subject); } }"
+                "{ emit([doc.office, doc.kind, doc.created_at, doc._id], doc.subject); } }"
             ),
             "reduce": "_count",
         },

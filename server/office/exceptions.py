@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.office.ledger import Ledger, create_once, docs_by_ids, key, now_iso
+from sync.couch import Database
 from sync.principal import Principal
 from sync.types import JSONDict
 
@@ -138,43 +139,53 @@ def _detail(kind: str, doc: JSONDict) -> str:
     return ""
 
 
+#: Rows read per view request while the queue pages on past resolved items.
+PAGE = 200
+#: At most this many rows are read per kind and page load; older open items show once newer ones close.
+MAX_SCANNED = 5000
+
+
+@dataclass
+class Queue:
+    """Open exceptions, and the kinds whose list stopped at the limit (more are open than shown)."""
+
+    items: list[QueueItem]
+    more: set[str]
+
+
 async def list_queue(ledger: Ledger, office: str, *, limit: int = 200) -> list[QueueItem]:
-    """Open exceptions of one office, newest first within each kind."""
-    items: list[QueueItem] = []
+    """Open exceptions of one office, newest first within each kind (at most `limit` per kind)."""
+    return (await open_queue(ledger, office, limit=limit)).items
+
+
+async def open_queue(ledger: Ledger, office: str, *, limit: int = 200) -> Queue:
+    """Open exceptions of one office, newest first within each kind, paging on past resolved ones.
+
+    The views list every exception ever raised; resolutions live in the office ledger. Reading only the
+    newest rows would hide an old open item behind a page of resolved ones, so each kind is read page by
+    page (keys end in the record id, so a page resumes exactly where the last one stopped) until `limit`
+    open items are found, the kind ends, or `MAX_SCANNED` rows were read.
+    """
+    queue = Queue(items=[], more=set())
     for kind in RECORD_KINDS:
-        rows = await ledger.records.view(
-            "reports",
-            "exceptions",
-            startkey=key([office, kind, {}]),
-            endkey=key([office, kind]),
-            descending=True,
-            reduce=False,
-            include_docs=True,
-            conflicts=True,
-            limit=limit,
+        found, more = await _open_of_kind(
+            ledger, ledger.records, "reports", "exceptions", office, kind, limit
         )
-        for row in rows["rows"]:
+        for row in found:
             doc = row.get("doc") or {}
             document_id = doc.get("document_id") if doc.get("type") != "document" else doc.get("_id")
             if doc.get("type") == "refusal":
                 document_id = (doc.get("record") or {}).get("document_id")
-            items.append(
+            queue.items.append(
                 QueueItem(kind, str(row["id"]), office, str(row["key"][2]), document_id, _detail(kind, doc))
             )
+        if more:
+            queue.more.add(kind)
     for kind in FINDING_KINDS:
-        rows = await ledger.office.view(
-            "office",
-            "findings",
-            startkey=key([office, kind, {}]),
-            endkey=key([office, kind]),
-            descending=True,
-            reduce=False,
-            include_docs=True,
-            limit=limit,
-        )
-        for row in rows["rows"]:
+        found, more = await _open_of_kind(ledger, ledger.office, "office", "findings", office, kind, limit)
+        for row in found:
             doc = row.get("doc") or {}
-            items.append(
+            queue.items.append(
                 QueueItem(
                     kind,
                     str(doc["subject"]),
@@ -184,8 +195,52 @@ async def list_queue(ledger: Ledger, office: str, *, limit: int = 200) -> list[Q
                     str(doc.get("detail", "")),
                 )
             )
-    resolved = await docs_by_ids(ledger.office, [f"resolution:{item.key}" for item in items])
-    return [item for item in items if f"resolution:{item.key}" not in resolved]
+        if more:
+            queue.more.add(kind)
+    return queue
+
+
+async def _open_of_kind(
+    ledger: Ledger, db: Database, ddoc: str, view: str, office: str, kind: str, limit: int
+) -> tuple[list[JSONDict], bool]:
+    """Rows of one kind without a resolution, newest first; True when more may be open than returned."""
+    found: list[JSONDict] = []
+    startkey: list[object] = [office, kind, {}]
+    scanned = 0
+    params: dict[str, str | int | bool] = {"reduce": False, "include_docs": True, "descending": True}
+    if db is ledger.records:
+        params["conflicts"] = True
+    while True:
+        rows = (
+            await db.view(
+                ddoc,
+                view,
+                startkey=key(startkey),
+                endkey=key([office, kind]),
+                limit=PAGE,
+                skip=1 if scanned else 0,
+                **params,
+            )
+        )["rows"]
+        scanned += len(rows)
+        # A record's exception is about the record itself; a finding names the record it is about.
+        subjects = [
+            str(row["id"]) if db is ledger.records else str((row.get("doc") or {}).get("subject"))
+            for row in rows
+        ]
+        resolved = await docs_by_ids(ledger.office, [f"resolution:{kind}:{subject}" for subject in subjects])
+        found.extend(
+            row
+            for row, subject in zip(rows, subjects, strict=True)
+            if f"resolution:{kind}:{subject}" not in resolved
+        )
+        if len(found) >= limit:
+            return found[:limit], True
+        if len(rows) < PAGE:
+            return found, False
+        if scanned >= MAX_SCANNED:
+            return found, True
+        startkey = rows[-1]["key"]
 
 
 async def resolve(

@@ -19,7 +19,7 @@ from server.office import exports, intake
 from server.office.checks import run_checks
 from server.office.conflicts import ConflictError, load_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard
-from server.office.exceptions import ResolutionError, list_queue, resolve
+from server.office.exceptions import KINDS, ResolutionError, open_queue, resolve
 from server.office.handover import (
     DOC_KIND_LABELS,
     ScannedItem,
@@ -234,11 +234,16 @@ async def exceptions_page(request: Request) -> Response:
     ledger = ledger_of(request)
     await run_checks(ledger, config_of(request), limit=500, origin=request.app.state.settings.origin)
     await deliver_pending(ledger, sender_of(request))
-    items = await list_queue(ledger, office)
+    queue = await open_queue(ledger, office)
     return render(
         request,
         "office/exceptions.html",
-        {"office": office, "items": items, "done": request.query_params.get("ok")},
+        {
+            "office": office,
+            "items": queue.items,
+            "more": sorted(KINDS[kind][0] for kind in queue.more),
+            "done": request.query_params.get("ok"),
+        },
     )
 
 

@@ -278,3 +278,37 @@ async def test_a_recompressed_copy_of_a_photo_counts_as_reused(
     reused = await put_handoff_with_photo(ledger, next_handoff(second, "picked_up"), copy.getvalue())
     await run_checks(ledger, CONFIG)
     assert (await open_kinds(ledger))["photo_reused"] == [reused["_id"]]
+
+
+async def test_an_old_open_exception_is_not_hidden_behind_newer_resolved_ones(
+    couch: CouchClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue reads each kind newest first, page by page, past the resolved ones (pages of 3 here)."""
+    from server.office import exceptions
+
+    monkeypatch.setattr(exceptions, "PAGE", 3)
+    ledger = await ready_ledger(couch, settings)
+    pickups = []
+    for number in range(8):
+        _, sealed = await sealed_document(ledger, f"BP0000070{number}")
+        pickup = next_handoff(sealed, "picked_up", device_time=f"2026-11-0{number + 1}T10:00:00+08:00")
+        await ledger.records.put(pickup)
+        pickups.append(pickup)
+    oldest, newer = pickups[0], pickups[1:]
+    for pickup in newer:
+        subject = str(pickup["_id"])
+        await resolve(ledger, staff(), "unsigned", subject, "accepted_unsigned", "Alasan masuk akal.")
+
+    queue = await exceptions.open_queue(ledger, "6471")
+    assert [item.subject for item in queue.items if item.kind == "unsigned"] == [oldest["_id"]]
+    assert "unsigned" not in queue.more
+
+    # Fewer shown than are open: the page says so.
+    for pickup in newer[:2]:
+        await ledger.office.delete(
+            f"resolution:unsigned:{pickup['_id']}",
+            (await ledger.office.get(f"resolution:unsigned:{pickup['_id']}"))["_rev"],
+        )
+    limited = await exceptions.open_queue(ledger, "6471", limit=2)
+    assert len([item for item in limited.items if item.kind == "unsigned"]) == 2
+    assert "unsigned" in limited.more
