@@ -91,6 +91,17 @@ REPORTS_DESIGN: JSONDict = {
                 "{ emit([doc.office, doc.created_at], null); } }"
             ),
         },
+        # Finding a document at the desk: [office, field, value] for its receipt code, the resident's NIK,
+        # phone and name (lower case, searched by prefix).
+        "lookup": {
+            "map": (
+                "function (doc) { if (doc.type !== 'document') { return; } var r = doc.resident || {}; "
+                "if (doc.receipt_code) { emit([doc.office, 'code', doc.receipt_code], null); } "
+                "if (r.nik) { emit([doc.office, 'nik', r.nik], null); } "
+                "if (r.phone) { emit([doc.office, 'phone', r.phone], null); } "
+                "if (r.name) { emit([doc.office, 'name', r.name.toLowerCase()], null); } }"
+            ),
+        },
         # Everything about one document, the document itself first: the custody timeline in one query.
         "by_document": {
             "map": (

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.access import require
 from server.errors import AppError
-from server.office import exports, intake
+from server.office import exports, intake, search
 from server.office.checks import run_checks
 from server.office.conflicts import ConflictError, load_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard
@@ -45,6 +45,7 @@ from server.office.web import (
     text,
 )
 from server.residents.links import issue_link
+from sync.nik import mask_nik
 from sync.types import JSONDict
 
 
@@ -184,6 +185,34 @@ async def assign(request: Request) -> Response:
 
 
 # --- timeline and photos ---------------------------------------------------------------------------------
+
+
+async def documents_page(request: Request) -> Response:
+    """Find a document (receipt code, NIK, phone, name, scanned seal) or page through the newest ones."""
+    _, office = staff_for_office(request)
+    ledger = ledger_of(request)
+    query = request.query_params.get("q", "").strip()[:100]
+    try:
+        page = max(int(request.query_params.get("page", "0")), 0)
+    except ValueError:
+        page = 0
+    if query:
+        documents, older = await search.find_documents(ledger, office, query), False
+    else:
+        documents, older = await search.newest_documents(ledger, office, page)
+    return render(
+        request,
+        "office/documents.html",
+        {
+            "office": office,
+            "q": query,
+            "page": page,
+            "older": older,
+            "documents": documents,
+            "kinds": DOC_KIND_LABELS,
+            "mask_nik": mask_nik,
+        },
+    )
 
 
 async def timeline(request: Request) -> Response:
@@ -472,6 +501,7 @@ routes: list[BaseRoute] = [
     Route("/office/intake/csv", import_csv, methods=["POST"]),
     Route("/office/intake/seal", bind_seal, methods=["POST"]),
     Route("/office/intake/assign", assign, methods=["POST"]),
+    Route("/office/documents", documents_page),
     Route("/office/documents/{document_id}", timeline),
     Route("/office/documents/{document_id}/lost", lost, methods=["POST"]),
     Route("/office/documents/{document_id}/reprint", reprint, methods=["POST"]),

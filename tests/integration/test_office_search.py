@@ -1,0 +1,85 @@
+"""Finding a document at the desk by receipt code, NIK, phone, name or scanned seal, within one's own
+office only; and paging through the newest documents."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.office import search
+from server.settings import Settings
+from sync.couch import CouchClient
+from tests.integration.test_office_pages import as_user, people, register, seal
+from tests.support.office import NIKS
+
+pytestmark = pytest.mark.anyio
+
+
+def ids_on(html: str) -> set[str]:
+    """The documents a page links to (their ids without the `document:` prefix)."""
+    return {part.split('"')[0] for part in html.split('href="/office/documents/document:')[1:]}
+
+
+def found(client: TestClient, query: str, **params: str) -> set[str]:
+    response = client.get("/office/documents", params={"q": query, **params})
+    assert response.status_code == 200, response.text
+    return ids_on(response.text)
+
+
+async def test_staff_find_a_document_by_anything_the_resident_or_envelope_gives(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    staff = await as_user(client, couch, settings, "budi.santoso")
+    eko = register(staff, name="Eko Wijaya", nik=NIKS[1], phone="081299887766")
+    sri = register(staff, name="Sri Wahyuni", nik=NIKS[0], phone="081211112222")
+    seal(staff, eko, "BP00031337")
+    document = await couch.db(settings.records_db).get(eko)
+    ids = {eko.removeprefix("document:")}
+
+    assert found(staff, "eko") == ids  # the start of the name, any case
+    assert found(staff, "EKO WIJ") == ids
+    assert found(staff, NIKS[1]) == ids
+    assert found(staff, "081299887766") == ids
+    assert found(staff, str(document["receipt_code"]).lower()) == ids
+    assert found(staff, "bp00031337") == ids  # a scanner types the seal number
+    assert found(staff, "Wahyu") == set()  # names are searched from their start
+    assert found(staff, "sri") == {sri.removeprefix("document:")}
+    page = staff.get("/office/documents", params={"q": "zzz"})
+    assert "Tidak ada dokumen kantor ini yang cocok" in page.text
+    # NIKs are shown masked in the list.
+    assert NIKS[1] not in staff.get("/office/documents", params={"q": "eko"}).text
+
+
+async def test_another_office_and_couriers_find_nothing(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    staff = await as_user(client, couch, settings, "budi.santoso")
+    eko = register(staff, name="Eko Wijaya", nik=NIKS[1])
+    code = (await couch.db(settings.records_db).get(eko))["receipt_code"]
+
+    bandung = await as_user(client, couch, settings, "rina.bandung")
+    for query in ("eko", NIKS[1], str(code), eko):
+        assert found(bandung, query) == set(), query
+    assert bandung.get("/office/documents", params={"q": "eko", "office": "6471"}).status_code == 403
+    courier = await as_user(client, couch, settings, "gojek.andi")
+    assert courier.get("/office/documents", params={"q": "eko"}).status_code == 403
+    client.cookies.clear()
+    assert client.get("/office/documents", params={"q": "eko"}).status_code in (401, 303)
+
+
+async def test_the_newest_documents_come_in_pages(
+    client: TestClient, couch: CouchClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "PAGE", 2)
+    await people(couch, settings)
+    staff = await as_user(client, couch, settings, "budi.santoso")
+    made = [register(staff, name=f"Penduduk {letter}") for letter in "ABCDE"]
+    pages = [staff.get("/office/documents", params={"page": str(n)}) for n in range(3)]
+    shown = [
+        {part.split('"')[0] for part in p.text.split('href="/office/documents/document:')[1:]} for p in pages
+    ]
+    assert [len(s) for s in shown] == [2, 2, 1]
+    assert set().union(*shown) == {doc.removeprefix("document:") for doc in made}
+    assert "Lebih lama" in pages[0].text and "Lebih lama" not in pages[2].text
