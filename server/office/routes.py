@@ -78,17 +78,7 @@ async def dashboard(request: Request) -> Response:
 
 
 async def _intake_page(request: Request, office: str, status: int = 200, **context: object) -> Response:
-    ledger = ledger_of(request)
-    rows = await ledger.records.view(
-        "reports",
-        "documents",
-        startkey=key([office, {}]),
-        endkey=key([office]),
-        descending=True,
-        include_docs=True,
-        limit=30,
-    )
-    documents = [row["doc"] for row in rows["rows"]]
+    documents, _ = await search.newest_documents(ledger_of(request), office, 0)
     return render(
         request,
         "office/intake.html",
