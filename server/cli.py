@@ -8,11 +8,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from server.settings import Settings, SettingsError
 
-Handler = Callable[[argparse.Namespace], Awaitable[int]]
+Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 async def _cmd_dev(args: argparse.Namespace) -> int:
@@ -88,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    registrars = []
+    registrars: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
     try:
         from server.identity.cli import register as register_identity
 

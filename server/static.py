@@ -58,7 +58,6 @@ class CachedStaticFiles(StaticFiles):
             response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-
     async def _precompressed(self, path: str, scope: Scope) -> Response | None:
         """The build's `.gz` copy of a bundle or wasm, for browsers that accept gzip (3x fewer bytes)."""
         accepts = Headers(scope=scope).get("accept-encoding", "")

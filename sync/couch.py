@@ -86,7 +86,7 @@ class CouchClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        auth = httpx.BasicAuth(user, password) if user else None
+        auth = httpx.BasicAuth(user, password or "") if user else None
         self._http = httpx.AsyncClient(
             base_url=self.url,
             auth=auth,

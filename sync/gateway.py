@@ -344,20 +344,16 @@ async def refused(request: Request, principal: Principal, db: Database) -> Respo
 
 
 def _verifier(request: Request) -> push.Verifier:
-    """Passkey verification of handoffs by the identity feature, imported when first needed."""
+    """Passkey verification of handoffs (`sync.signatures`), imported when first needed: it brings
+    py_webauthn and its crypto, which nothing else on the pull path needs."""
+    from sync.signatures import assess_handoffs, write_audit_entries
+
     settings = request.app.state.settings
     couch: CouchClient = request.app.state.couch
-    try:
-        from sync.signatures import assess_handoffs, write_audit_entries
-    except ImportError:  # pragma: no cover - only before the identity feature is installed
-        assess_handoffs = None
 
     async def verify(
         records: list[Mapping[str, object]], principal: Principal
     ) -> tuple[list[push.Verdict], push.AuditWriter]:
-        if assess_handoffs is None:
-            unsigned = ("unsigned", "signature verification is not installed on this server", None)
-            return [unsigned for _ in records], _no_audit
         verdicts, entries = await assess_handoffs(
             couch, settings.identity_db, records, principal, origin=settings.origin, rp_id=settings.rp_id
         )
@@ -368,10 +364,6 @@ def _verifier(request: Request) -> push.Verifier:
         return [(str(v.status), str(v.reason or ""), v.credential_id) for v in verdicts], write_audit
 
     return verify
-
-
-async def _no_audit() -> None:
-    return None
 
 
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "COPY", "PATCH", "OPTIONS"]

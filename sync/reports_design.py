@@ -115,7 +115,8 @@ REPORTS_DESIGN: JSONDict = {
         "exceptions": {
             "map": (
                 "function (doc) { if (!doc.office) { return; } var t = doc.device_time || doc.created_at; "
-                "if (doc._conflicts && doc._conflicts.length) { emit([doc.office, 'conflict', t, doc._id], null); } "
+                "if (doc._conflicts && doc._conflicts.length) "
+                "{ emit([doc.office, 'conflict', t, doc._id], null); } "
                 "if (doc.type === 'handoff') { "
                 "  if (doc.seal_match === false) { emit([doc.office, 'seal_mismatch', t, doc._id], null); } "
                 "  var atDesk = doc.from && doc.from.party === 'office' && "
@@ -129,7 +130,8 @@ REPORTS_DESIGN: JSONDict = {
                 "} else if (doc.type === 'photo' && !(doc._attachments && doc._attachments[doc.attachment])) "
                 "{ emit([doc.office, 'photo_missing', t, doc._id], null); } "
                 "else if (doc.type === 'complaint') { emit([doc.office, 'complaint', t, doc._id], null); } "
-                "else if (doc.type === 'refusal') { emit([doc.office, 'refused', doc.refused_at, doc._id], null); } }"
+                "else if (doc.type === 'refusal') "
+                "{ emit([doc.office, 'refused', doc.refused_at, doc._id], null); } }"
             ),
             "reduce": "_count",
         },
