@@ -35,7 +35,9 @@ async def load_demo(couch: CouchClient, settings: Settings) -> bool:
     """Write the demo records unless they were loaded before; True when this call loaded them.
 
     Records are written by id, and ids that already exist are skipped, so an interrupted load finishes on
-    the next run without duplicating anything (the handoffs it still writes are signed by new keys).
+    the next run without duplicating anything: the handoffs it still writes are signed by new keys, the
+    ones the cut-off load wrote but did not judge get their receipts now, and every history passkey of the
+    demo users is revoked at the end.
     """
     db = couch.db(settings.records_db)
     if await db.get_or_none(DEMO_MARKER) is not None:
@@ -55,9 +57,8 @@ async def load_demo(couch: CouchClient, settings: Settings) -> bool:
         failed = [r for r in results if "error" in r and r.get("error") != "conflict"]
         if failed:
             raise RuntimeError(f"demo load refused {len(failed)} records, first: {failed[0]}")
-    pushed = [d for d in missing if d.get("type") == "handoff" and d.get("unsigned_reason") != DESK_REASON]
-    verified = await _receipts(couch, settings, store, pushed)
-    await signer.retire(store)
+    verified = await _receipts(couch, settings, store, await _without_receipt(couch, settings, demo.records))
+    await signer.retire(store, [str(user["id"]) for user in demo.users])
     await db.put({"_id": DEMO_MARKER, "records": len(docs)})
     logger.info(
         "demo data loaded: %d records (%d new), %d handoff signatures verified",
@@ -66,6 +67,28 @@ async def load_demo(couch: CouchClient, settings: Settings) -> bool:
         verified,
     )
     return True
+
+
+async def _without_receipt(couch: CouchClient, settings: Settings, records: list[JSONDict]) -> list[JSONDict]:
+    """The demo's handoffs made away from the desk that have no receipt yet, as the database holds them:
+    all of them on a first load, and after a load that was cut off, the ones it wrote but did not judge."""
+    db = couch.db(settings.records_db)
+    ids = [
+        str(r["_id"])
+        for r in records
+        if r.get("type") == "handoff" and r.get("unsigned_reason") != DESK_REASON
+    ]
+    if not ids:
+        return []
+    receipts = await couch.json("POST", f"{db.path}/_all_docs", json={"keys": [f"receipt:{i}" for i in ids]})
+    judged = {str(row["key"]).removeprefix("receipt:") for row in receipts["rows"] if "id" in row}
+    stored = await couch.json(
+        "POST",
+        f"{db.path}/_all_docs",
+        params={"include_docs": True},
+        json={"keys": [i for i in ids if i not in judged]},
+    )
+    return [row["doc"] for row in stored["rows"] if isinstance(row.get("doc"), dict)]
 
 
 async def _receipts(

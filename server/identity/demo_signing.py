@@ -96,11 +96,21 @@ class HistorySigner:
                 }
             )
 
-    async def retire(self, store: IdentityStore) -> None:
-        """Revoke the history passkeys and forget their private keys."""
-        for credential_id, _ in self._keys.values():
-            await store.revoke_credential(_b64url(credential_id))
+    async def retire(self, store: IdentityStore, user_ids: list[str]) -> int:
+        """Revoke every history passkey of these users and forget the private keys; returns how many.
+
+        Every one, not only this load's: a load cut off before this step left its passkeys active (their
+        private keys died with the process), and the next load verifies that load's handoffs with them
+        before retiring them too.
+        """
+        revoked = 0
+        for user_id in user_ids:
+            for credential in await store.credentials_of(user_id):
+                if credential.get("label") == LABEL and not credential.get("revoked"):
+                    await store.revoke_credential(str(credential["credential_id"]))
+                    revoked += 1
         self._keys.clear()
+        return revoked
 
     @property
     def authors(self) -> list[str]:

@@ -61,3 +61,42 @@ async def test_the_demo_loads_signed_verified_and_with_its_signing_keys_revoked(
 
     # Loaded once: a second call changes nothing.
     assert await load_demo(couch, settings) is False
+
+
+async def test_a_load_cut_off_before_its_receipts_is_finished_by_the_next_one(
+    couch: CouchClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies after writing the records: the next load judges them, then retires every key."""
+    from server import demo_loader
+
+    await ensure_databases(couch, settings)
+    real_receipts = demo_loader._receipts
+
+    async def dies(*args: object, **kwargs: object) -> int:
+        raise ConnectionResetError("process killed")
+
+    monkeypatch.setattr(demo_loader, "_receipts", dies)
+    with pytest.raises(ConnectionResetError):
+        await load_demo(couch, settings)
+    monkeypatch.setattr(demo_loader, "_receipts", real_receipts)
+    assert await load_demo(couch, settings) is True
+
+    db = couch.db(settings.records_db)
+    rows = await db.all_docs(startkey='"handoff:"', endkey='"handoff:\ufff0"', include_docs=True)
+    signed = [row["doc"] for row in rows["rows"] if "signature" in row["doc"]]
+    receipts = await couch.json(
+        "POST",
+        f"{db.path}/_all_docs",
+        params={"include_docs": True},
+        json={"keys": [f"receipt:{h['_id']}" for h in signed]},
+    )
+    assert [row["doc"]["signature"]["status"] for row in receipts["rows"]] == ["verified"] * len(signed)
+    store = IdentityStore(couch, settings)
+    history = [
+        credential
+        for author in {str(h["author"]) for h in signed}
+        for credential in await store.credentials_of(author)
+        if credential.get("label") == LABEL
+    ]
+    assert len(history) == 2 * len({str(h["author"]) for h in signed})  # one per author and load
+    assert all(credential["revoked"] for credential in history)
