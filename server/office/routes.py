@@ -182,10 +182,7 @@ async def documents_page(request: Request) -> Response:
     _, office = staff_for_office(request)
     ledger = ledger_of(request)
     query = request.query_params.get("q", "").strip()[:100]
-    try:
-        page = max(int(request.query_params.get("page", "0")), 0)
-    except ValueError:
-        page = 0
+    page = _page(request)
     if query:
         documents, older = await search.find_documents(ledger, office, query), False
     else:
@@ -349,6 +346,7 @@ async def reprint(request: Request) -> Response:
 async def handovers_page(request: Request, status: int = 200, **context: object) -> Response:
     _, office = staff_for_office(request)
     ledger = ledger_of(request)
+    page = _page(request)
     rows = await ledger.office.view(
         "office",
         "handovers",
@@ -356,19 +354,35 @@ async def handovers_page(request: Request, status: int = 200, **context: object)
         endkey=key([office]),
         descending=True,
         include_docs=True,
-        limit=20,
+        skip=page * HANDOVERS_PER_PAGE,
+        limit=HANDOVERS_PER_PAGE + 1,
     )
+    handovers = [r["doc"] for r in rows["rows"]]
     return render(
         request,
         "office/handovers.html",
         {
             "office": office,
-            "handovers": [r["doc"] for r in rows["rows"]],
+            "handovers": handovers[:HANDOVERS_PER_PAGE],
+            "page": page,
+            "older": len(handovers) > HANDOVERS_PER_PAGE,
             "partners": intake.PARTNERS,
             **context,
         },
         status,
     )
+
+
+#: Handover reports per page of the list, newest first.
+HANDOVERS_PER_PAGE = 20
+
+
+def _page(request: Request) -> int:
+    """The `page` query parameter (0 = newest); anything else than a whole number is the first page."""
+    try:
+        return max(int(request.query_params.get("page", "0")), 0)
+    except ValueError:
+        return 0
 
 
 async def create_handover_route(request: Request) -> Response:

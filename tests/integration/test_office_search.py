@@ -3,6 +3,8 @@ office only; and paging through the newest documents."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -83,3 +85,30 @@ async def test_the_newest_documents_come_in_pages(
     assert [len(s) for s in shown] == [2, 2, 1]
     assert set().union(*shown) == {doc.removeprefix("document:") for doc in made}
     assert "Lebih lama" in pages[0].text and "Lebih lama" not in pages[2].text
+
+
+async def test_handover_reports_come_in_pages_and_only_the_offices_own(
+    client: TestClient, couch: CouchClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.office import routes
+
+    monkeypatch.setattr(routes, "HANDOVERS_PER_PAGE", 2)
+    await people(couch, settings)
+    office_db = couch.db(f"{settings.db_prefix}_office")
+    for number, office in enumerate(["6471", "6471", "6471", "3273"]):
+        await office_db.put(
+            {
+                "_id": f"handover:test{number}",
+                "type": "handover",
+                "office": office,
+                "courier": "gojek.andi",
+                "partner": "gojek",
+                "documents": [],
+                "created_at": f"2026-11-2{number}T10:00:00+08:00",
+            }
+        )
+    staff = await as_user(client, couch, settings, "budi.santoso")
+    pages = [staff.get("/office/handovers", params={"page": str(n)}).text for n in range(2)]
+    shown = [set(re.findall(r'href="/office/handovers/(handover:test\d)"', page)) for page in pages]
+    assert shown == [{"handover:test2", "handover:test1"}, {"handover:test0"}]
+    assert "Lebih lama" in pages[0] and "Lebih lama" not in pages[1]
