@@ -208,22 +208,56 @@ async def seal_document(
         )
     if not await create_once(ledger.records, seal):
         raise IntakeError(f"Segel {number} sudah pernah dipakai. Ambil segel baru dan pindai lagi.")
+    handoff = await office_handoff(
+        ledger,
+        principal,
+        document,
+        kind=kind,
+        parties=(office_party(office), office_party(office)),
+        scanned=number,
+        expected=number,
+        condition="intact",
+        prev_hash=prev_hash,
+        note=note,
+    )
+    await ledger.records.put(handoff)
+    return handoff
+
+
+async def office_handoff(
+    ledger: Ledger,
+    principal: Principal,
+    document: JSONDict,
+    *,
+    kind: str,
+    parties: tuple[JSONDict, JSONDict],
+    scanned: str | None,
+    expected: str,
+    condition: str,
+    prev_hash: str | None,
+    note: str | None = None,
+) -> JSONDict:
+    """A handoff that staff record on the server rather than on a phone (sealing at the desk, a loss
+    reported to the office, a reprint): numbered in the author's sequence, unsigned with the desk's reason,
+    checked against the schema; the caller stores it."""
+    now = now_iso()
     handoff_id = f"handoff:{new_id()}"
+    giver, taker = parties
     handoff: JSONDict = {
         "_id": handoff_id,
         "type": "handoff",
         "schema_version": 1,
-        "office": office,
+        "office": document["office"],
         "created_at": now,
         "author": principal.user_id,
         "document_id": document["_id"],
-        "seal_number_scanned": number,
-        "seal_number_expected": number,
-        "seal_match": True,
+        "seal_number_scanned": scanned,
+        "seal_number_expected": expected,
+        "seal_match": scanned is not None and scanned == expected,
         "kind": kind,
-        "from": office_party(office),
-        "to": office_party(office),
-        "seal_condition": "intact",
+        "from": giver,
+        "to": taker,
+        "seal_condition": condition,
         "device_time": now,
         "seq": await next_seq(ledger, principal.user_id, handoff_id),
         "photos": [],
@@ -231,11 +265,10 @@ async def seal_document(
         "unsigned_reason": UNSIGNED_BY_OFFICE,
     }
     if note:
-        handoff["note"] = note
+        handoff["note"] = note[:500]
     errors = validate_record(handoff)
     if errors:  # a programming error, not user input: say what to report
         raise IntakeError(f"Catatan serah terima tidak valid ({errors[0]}); laporkan ke admin.")
-    await ledger.records.put(handoff)
     return handoff
 
 

@@ -8,12 +8,11 @@ it, so the one custody chain tells the whole story; a new delivery is then a nor
 
 from __future__ import annotations
 
-from server.office.intake import UNSIGNED_BY_OFFICE, IntakeError, next_seq, office_party, seal_document
+from server.office.intake import IntakeError, office_handoff, office_party, seal_document
 from server.office.ledger import Ledger, new_id, now_iso
 from server.office.timeline import load_timeline
 from sync.custody import record_hash
 from sync.principal import Principal
-from sync.schemas import validate_record
 from sync.types import JSONDict
 
 
@@ -37,32 +36,18 @@ async def record_lost(ledger: Ledger, principal: Principal, document: JSONDict, 
             raise LostError(
                 "Dokumen tidak sedang dibawa kurir; catat kehilangan hanya untuk amplop di kurir."
             )
-        handoff_id = f"handoff:{new_id()}"
-        handoff: JSONDict = {
-            "_id": handoff_id,
-            "type": "handoff",
-            "schema_version": 1,
-            "office": document["office"],
-            "created_at": now_iso(),
-            "author": principal.user_id,
-            "document_id": document["_id"],
-            "seal_number_scanned": None,
-            "seal_number_expected": last["seal_number_expected"],
-            "seal_match": False,
-            "kind": "lost",
-            "from": holder,
-            "to": office_party(str(document["office"])),
-            "seal_condition": "missing",
-            "device_time": now_iso(),
-            "seq": await next_seq(ledger, principal.user_id, handoff_id),
-            "photos": [],
-            "prev_hash": record_hash(last),
-            "unsigned_reason": UNSIGNED_BY_OFFICE,
-            "note": note.strip()[:500],
-        }
-        errors = validate_record(handoff)
-        if errors:
-            raise LostError(f"Catatan kehilangan tidak valid ({errors[0]}); laporkan ke admin.")
+        handoff = await office_handoff(
+            ledger,
+            principal,
+            document,
+            kind="lost",
+            parties=(holder, office_party(str(document["office"]))),
+            scanned=None,
+            expected=last["seal_number_expected"],
+            condition="missing",
+            prev_hash=record_hash(last),
+            note=note.strip(),
+        )
         await ledger.records.put(handoff)
     assignment = document.get("assignment") or {}
     liability: JSONDict = {
@@ -102,31 +87,18 @@ async def record_reprint(
     if last is None or last["kind"] not in ("lost", "returned"):
         raise LostError("Cetak ulang hanya untuk dokumen yang tercatat hilang atau dikembalikan.")
     office = str(document["office"])
-    reprinted_id = f"handoff:{new_id()}"
-    reprinted: JSONDict = {
-        "_id": reprinted_id,
-        "type": "handoff",
-        "schema_version": 1,
-        "office": office,
-        "created_at": now_iso(),
-        "author": principal.user_id,
-        "document_id": document["_id"],
-        "seal_number_scanned": None,
-        "seal_number_expected": last["seal_number_expected"],
-        "seal_match": False,
-        "kind": "reprinted",
-        "from": office_party(office),
-        "to": office_party(office),
-        "seal_condition": "not_checked",
-        "device_time": now_iso(),
-        "seq": await next_seq(ledger, principal.user_id, reprinted_id),
-        "photos": [],
-        "prev_hash": record_hash(last),
-        "unsigned_reason": UNSIGNED_BY_OFFICE,
-        "note": (note.strip() or "Dokumen lama dibatalkan dan dicetak ulang.")[:500],
-    }
-    if validate_record(reprinted):
-        raise LostError("Catatan cetak ulang tidak valid; laporkan ke admin.")
+    reprinted = await office_handoff(
+        ledger,
+        principal,
+        document,
+        kind="reprinted",
+        parties=(office_party(office), office_party(office)),
+        scanned=None,
+        expected=last["seal_number_expected"],
+        condition="not_checked",
+        prev_hash=record_hash(last),
+        note=note.strip() or "Dokumen lama dibatalkan dan dicetak ulang.",
+    )
     number = seal_number.strip().upper()
     if await ledger.records.get_or_none(f"seal:{office}:{number}") is not None:
         raise IntakeError(f"Segel {number} sudah pernah dipakai. Ambil segel baru dan pindai lagi.")

@@ -323,7 +323,7 @@ async def lost(request: Request) -> Response:
     form = await checked_form(request, principal)
     try:
         await record_lost(ledger, principal, document, text(form, "note"))
-    except LostError as exc:
+    except (LostError, IntakeError) as exc:
         raise AppError(400, "bad_request", exc.reason) from exc
     return _see_other(f"/office/documents/{document['_id']}")
 
