@@ -376,3 +376,25 @@ def test_storage_is_persisted_and_a_nearly_full_quota_is_shown(
         "Penyimpanan hampir penuh: 930.0 MB dari 1.0 GB!"
     )
     assert page.evaluate("window.__persistAsked") >= 1
+
+
+def test_online_but_the_server_unreachable_is_said_so(
+    page: Page, context: BrowserContext, live_server: ServerProcess
+) -> None:
+    """Wi-Fi without internet, or a cell with no data: the phone reports "online" but nothing gets through.
+    The sync bar says the server is not reachable yet (not a plain "Online"), and recovers by itself."""
+    page.goto(f"http://localhost:{live_server.port}/app")
+    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_selector("#app[data-ready='true']")
+    page.evaluate(
+        "([docs, me]) => window.segelData.loadPulled(docs, me)",
+        [document_records("A0009", "Rudi Hartono", "6471050101900003", "BP00012009"), COURIER],
+    )
+    page.route("**/auth/me", lambda route: route.abort("internetdisconnected"))
+    page.reload()
+    page.wait_for_selector("#app[data-ready='true']")
+    connectivity = page.locator("[data-role='connectivity']")
+    expect(connectivity).to_have_text("Server belum terjangkau; data aman di ponsel dan dikirim otomatis")
+    assert page.evaluate("navigator.onLine") is True
+    page.unroute("**/auth/me")
+    expect(connectivity).to_have_text("Daring", timeout=15000)

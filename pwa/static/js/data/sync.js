@@ -8,7 +8,11 @@ import { databases, readState, remoteDatabase, updateState } from './db.js';
 import { checkScope } from './purge.js';
 
 const listeners = new Set();
-const runtime = { dataVersion: 0, online: navigator.onLine, signedIn: null, needsLogin: false, syncing: false, error: null };
+// `reachable`: whether the last request to the server got any answer. A phone can be "online" (Wi-Fi without
+// internet, a cell with no data) while no request gets through; the sync bar then says so.
+const runtime = {
+  dataVersion: 0, online: navigator.onLine, reachable: true, signedIn: null, needsLogin: false, syncing: false, error: null,
+};
 let recordsSync = null;
 let photosPush = null;
 let starting = null;
@@ -36,6 +40,7 @@ export async function notify() {
 export async function refreshMe() {
   try {
     const response = await fetch('/auth/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    runtime.reachable = response.status < 500;
     if (response.status === 401 || response.status === 403 || response.status === 404) {
       runtime.signedIn = false;
       return null;
@@ -47,7 +52,9 @@ export async function refreshMe() {
     await updateState((s) => ({ ...s, me }));
     return me;
   } catch {
-    return null; // offline: keep the remembered user
+    runtime.reachable = false;
+    notify();
+    return null; // offline or unreachable: keep the remembered user
   }
 }
 
@@ -132,8 +139,10 @@ async function dropSentPhotos(docs) {
 async function handlePaused(error) {
   if (error) {
     runtime.error = String(error.message || error.name || error);
+    runtime.reachable = false;
   } else {
     runtime.error = null;
+    runtime.reachable = true;
     await updateState((s) => ({ ...s, lastSync: new Date().toISOString() }));
     startPhotos(); // records have caught up: now the pictures
     const purged = await checkScope();

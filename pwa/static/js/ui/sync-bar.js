@@ -14,7 +14,8 @@ export function mountSyncBar(container) {
     container.append(...[
       h('p', { class: 'sync-line' },
         h('span', { class: `dot ${online ? 'on' : 'off'}`, 'aria-hidden': 'true' }),
-        h('strong', { 'data-role': 'connectivity' }, online ? t('sync.online') : t('sync.offline')), ' · ',
+        h('strong', { 'data-role': 'connectivity' },
+          !online ? t('sync.offline') : status.reachable === false ? t('sync.unreachable') : t('sync.online')), ' · ',
         h('span', { 'data-role': 'last-sync' }, t('sync.last', { time: formatTime(status.lastSync, lang) }))),
       h('p', { class: 'sync-line' },
         h('span', { 'data-role': 'pending-records', 'data-count': status.pendingRecords },
