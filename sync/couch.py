@@ -139,8 +139,13 @@ class CouchClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send a request and decode the JSON answer."""
-        response = await self.request(method, path, **kwargs)
+        """Send a request and decode the JSON answer.
+
+        Asks for JSON explicitly: Apache CouchDB answers a document read with `attachments=true` or
+        `open_revs` as `multipart/related` (binary attachment bodies) unless the client accepts only JSON.
+        """
+        headers = {"Accept": "application/json", **(kwargs.pop("headers", None) or {})}
+        response = await self.request(method, path, headers=headers, **kwargs)
         return response.json()
 
     @asynccontextmanager

@@ -281,7 +281,11 @@ async def _stream_attachment(db: Database, doc_id: str, name: str, rev: str | No
     path = f"{db.doc_path(doc_id)}/{quote_id(name)}"
     try:
         upstream = await stack.enter_async_context(
-            db.client.stream("GET", path, params={"rev": rev} if rev else None)
+            # identity: CouchDB stores compressible types gzipped and would send them so; the phone gets the
+            # bytes whose digest it knows, with a Content-Length that matches them.
+            db.client.stream(
+                "GET", path, params={"rev": rev} if rev else None, headers={"Accept-Encoding": "identity"}
+            )
         )
     except CouchError as exc:
         await stack.aclose()

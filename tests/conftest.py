@@ -12,7 +12,8 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.settings import Settings
 from sync.couch import CouchClient
-from sync.embedded import EmbeddedCouch, free_port
+from sync.embedded import free_port
+from tests.support.databases import DatabaseServer, chosen_kind, make_database
 from tests.support.servers import ServerProcess
 
 
@@ -29,14 +30,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: 1 if "/tests/browser/" in str(item.path) else 0)
 
 
+def pytest_report_header() -> str:
+    return f"database: {chosen_kind()} (SEGEL_TEST_COUCHDB)"
+
+
 @pytest.fixture(scope="session")
-def couch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedCouch]:
-    """A fresh PouchDB Server on a free port with a temporary data directory, for the whole test session."""
-    couch = EmbeddedCouch(
-        data_dir=tmp_path_factory.mktemp("couchdb"),
-        port=free_port(),
-        user="admin",
-        password=secrets.token_urlsafe(16),
+def couch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseServer]:
+    """A fresh database server of the kind SEGEL_TEST_COUCHDB chooses (PouchDB Server, one Apache CouchDB
+    node, or a three-node cluster), with a temporary data directory, for the whole test session."""
+    couch = make_database(
+        chosen_kind(), tmp_path_factory.mktemp("couchdb"), "admin", secrets.token_urlsafe(16)
     )
     couch.start()
     yield couch
@@ -44,7 +47,7 @@ def couch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedC
 
 
 @pytest.fixture
-def ensure_couch_running(couch_server: EmbeddedCouch) -> EmbeddedCouch:
+def ensure_couch_running(couch_server: DatabaseServer) -> DatabaseServer:
     """Restart the shared database if an earlier fault test left it dead."""
     if couch_server.exit_code() is not None:
         couch_server.start()
@@ -52,7 +55,7 @@ def ensure_couch_running(couch_server: EmbeddedCouch) -> EmbeddedCouch:
 
 
 @pytest.fixture
-def settings(ensure_couch_running: EmbeddedCouch, tmp_path: Path) -> Settings:
+def settings(ensure_couch_running: DatabaseServer, tmp_path: Path) -> Settings:
     """Settings with a database prefix of its own, so tests never see each other's data."""
     return Settings(
         couchdb_url=ensure_couch_running.url,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+from typing import Any
+
 import pytest
 
+import sync.bootstrap
 from server.settings import Settings
 from sync.bootstrap import ADMIN_ONLY_SECURITY, bootstrap
 from sync.couch import CouchClient
-from sync.design_docs import DATABASES
+from sync.design_docs import DATABASES, DatabaseSpec
 
 pytestmark = pytest.mark.anyio
 
@@ -55,3 +60,69 @@ async def test_views_answer_after_bootstrap(couch: CouchClient, settings: Settin
     result = await db.view("records", "by_type", group=True)
 
     assert result["rows"] == [{"key": ["document", "6471"], "value": 3}]
+
+
+async def test_instances_bootstrapping_at_the_same_moment_all_succeed(settings: Settings) -> None:
+    """Two app instances (or an instance and a CLI command) start together on a fresh database server: on
+    Apache CouchDB the losers of the design-document and Mango-index races used to fail with 500."""
+    clients = [
+        CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password) for _ in range(4)
+    ]
+    try:
+        reports = await asyncio.gather(*(bootstrap(client, settings.db_prefix) for client in clients))
+        created = {name for report in reports for name in report.created_databases}
+        assert created == {f"{settings.db_prefix}_{spec.suffix}" for spec in DATABASES}
+        assert not (await bootstrap(clients[0], settings.db_prefix)).changed
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+def _with_new_view(spec_suffix: str, design_id: str, view: str, map_source: str) -> tuple[DatabaseSpec, ...]:
+    specs = []
+    for spec in DATABASES:
+        if spec.suffix == spec_suffix:
+            docs = tuple(
+                {**ddoc, "views": {**ddoc["views"], view: {"map": map_source}}}
+                if ddoc["_id"] == design_id
+                else ddoc
+                for ddoc in spec.design_docs
+            )
+            spec = dataclasses.replace(spec, design_docs=docs)
+        specs.append(spec)
+    return tuple(specs)
+
+
+async def test_changed_view_is_built_before_it_replaces_the_live_one(
+    couch: CouchClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a deploy that changes a view, the first query of it finds the index already built (answered
+    from the index with update=false), and until then the old design document served unchanged."""
+    await bootstrap(couch, settings.db_prefix)
+    db = couch.db(settings.records_db)
+    await db.bulk_docs(
+        [{"_id": f"document:{i:03d}", "type": "document", "office": "6471"} for i in range(40)]
+    )
+    await db.view("records", "by_type", limit=0)  # the old index is built and serving
+    specs = _with_new_view(
+        "records",
+        "_design/records",
+        "by_office",
+        "function (doc) { if (doc.office) { emit(doc.office, 1); } }",
+    )
+    live_during_build: list[list[str]] = []
+    real_build = sync.bootstrap.build_views
+
+    async def watching_build(*args: Any, **kwargs: Any) -> None:
+        live_during_build.append(sorted((await db.get("_design/records"))["views"]))
+        await real_build(*args, **kwargs)
+
+    monkeypatch.setattr(sync.bootstrap, "build_views", watching_build)
+    report = await bootstrap(couch, settings.db_prefix, specs)
+
+    assert report.staged_design_docs == [f"{settings.records_db}/_design/records"]
+    assert live_during_build[0] == ["by_type", "handoffs_by_document"]  # the staged build: old one serves
+    built = await db.view("records", "by_office", update=False)
+    assert len(built["rows"]) == 40
+    assert await db.get_or_none("_design/:staged:records") is None
+    assert not (await bootstrap(couch, settings.db_prefix, specs)).changed

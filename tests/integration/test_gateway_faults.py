@@ -15,7 +15,7 @@ import pytest
 
 from server.settings import Settings
 from sync.couch import CouchClient
-from sync.embedded import EmbeddedCouch
+from tests.support.databases import DatabaseServer
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.identity import issue_device_token, make_user
 from tests.support.pouch_client import document_record, handoff_record, photo_bytes, photo_record, run_client
@@ -133,7 +133,7 @@ async def test_database_killed_mid_push(
     couch: CouchClient,
     settings: Settings,
     server_process: ServerProcess,
-    couch_server: EmbeddedCouch,
+    couch_server: DatabaseServer,
     tmp_path: Path,
 ) -> None:
     token, document_ids = await _courier_with_documents(couch, settings, 50)

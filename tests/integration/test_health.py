@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 
 from server.settings import Settings
-from sync.embedded import EmbeddedCouch, free_port
+from sync.embedded import free_port
 from tests.conftest import settings_env
+from tests.support.databases import DatabaseServer
 from tests.support.servers import ServerProcess
 
 
@@ -35,7 +36,7 @@ def test_healthz_is_ok_when_couchdb_answers(server_process: ServerProcess) -> No
 
 
 def test_database_killed_mid_write_is_reported_and_recovered(
-    server_process: ServerProcess, couch_server: EmbeddedCouch
+    server_process: ServerProcess, couch_server: DatabaseServer
 ) -> None:
     """Kill CouchDB while a bulk write runs: /healthz says 503 with a reason, then 200 once it is back,
     and every document acknowledged before the kill is still there afterwards."""
@@ -77,7 +78,7 @@ def test_database_killed_mid_write_is_reported_and_recovered(
 
 
 def test_server_started_while_couchdb_is_down_becomes_healthy_when_it_starts(
-    settings: Settings, couch_server: EmbeddedCouch, tmp_path: Path
+    settings: Settings, couch_server: DatabaseServer, tmp_path: Path
 ) -> None:
     couch_server.kill()
     port = free_port()
