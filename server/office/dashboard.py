@@ -1,18 +1,21 @@
 """Dashboard figures, all from reduce views: a page costs a handful of index reads, whatever the volume.
 
-Days are the office's local days (the first ten characters of each record's own timestamp). Counts come
-from the day rollups (see rollups.py: the reduce views' figures, kept as documents so PouchDB Server is fast
-too). Overdue deliveries are open deliveries picked up longer ago than the SLA, within a look-back window.
+Days are the office's local days (the first ten characters of each record's own timestamp). Counts per day,
+per courier and each courier's partner come straight from the `reports` reduce views: CouchDB keeps the
+reductions in its B-tree, so a grouped `_count` over two weeks of one office is a few milliseconds at any
+volume, and exact on a cluster (a count kept from the changes feed is not, since a clustered feed may repeat
+rows). Overdue deliveries are open deliveries picked up longer ago than the SLA, within a look-back window.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from server.office.deliveries import open_before, update_open_deliveries
 from server.office.ledger import OFFICE_TZ, Ledger, key
-from server.office.rollups import open_before, partners_of, read_days, update_rollups
 
 #: The overdue list stops here (the tile then reads "200+"): a page lists what staff can follow up today.
 OVERDUE_LIMIT = 200
@@ -70,24 +73,24 @@ async def load_dashboard(
     sla_hours: int = 48,
     now: datetime | None = None,
 ) -> Dashboard:
-    """Bring the rollups up to date (a few pages of changes at most), then read them."""
-    await update_rollups(ledger, max_batches=4)
+    """Bring the open deliveries up to date (a few pages of changes at most), then read the views."""
+    await update_open_deliveries(ledger, max_batches=4)
     now = now or datetime.now(OFFICE_TZ)
     end = end or now.date()
     span = day_range(end, days)
-    rollups, partner_of, overdue = await asyncio.gather(
-        read_days(ledger, office, span),
+    per_day, per_courier, partner_of, overdue = await asyncio.gather(
+        counts_per_day(ledger, office, span),
+        counts_per_courier(ledger, office, span),
         partners_of(ledger, office),
         _overdue(office, ledger, now, sla_hours),
     )
-    per_day = {day: dict(rollups[day]["counts"]) if day in rollups else {} for day in span}
-    by_courier: dict[str, CourierRow] = {}
-    for day in span:
-        for courier, counts in (rollups.get(day) or {}).get("couriers", {}).items():
-            entry = by_courier.setdefault(courier, CourierRow(courier, partner_of.get(courier, "lainnya")))
-            for kind, count in counts.items():
-                entry.counts[kind] = entry.counts.get(kind, 0) + int(count)
-    couriers = sorted(by_courier.values(), key=lambda r: (-r.counts.get("delivered", 0), r.courier))
+    couriers = sorted(
+        (
+            CourierRow(courier, partner_of.get(courier, "lainnya"), counts)
+            for courier, counts in per_courier.items()
+        ),
+        key=lambda r: (-r.counts.get("delivered", 0), r.courier),
+    )
     partners: dict[str, dict[str, int]] = {}
     for row in couriers:
         bucket = partners.setdefault(row.partner, {})
@@ -96,8 +99,8 @@ async def load_dashboard(
     return Dashboard(office, span, per_day, couriers, partners, overdue, sla_hours)
 
 
-async def counts_from_views(ledger: Ledger, office: str, span: list[str]) -> dict[str, dict[str, int]]:
-    """The same per-day counts straight from the `reports/daily` reduce view (exact; slow on PouchDB)."""
+async def counts_per_day(ledger: Ledger, office: str, span: list[str]) -> dict[str, dict[str, int]]:
+    """[day][kind] -> count, from the `reports/daily` reduce view (one grouped query)."""
     rows = await ledger.records.view(
         "reports", "daily", startkey=key([office, span[0]]), endkey=key([office, span[-1], {}]), group_level=3
     )
@@ -107,6 +110,41 @@ async def counts_from_views(ledger: Ledger, office: str, span: list[str]) -> dic
         if day in per_day:
             per_day[day][kind] = int(row["value"])
     return per_day
+
+
+async def counts_per_courier(ledger: Ledger, office: str, span: list[str]) -> dict[str, dict[str, int]]:
+    """[courier][kind] -> count over the span, from the `reports/by_courier` reduce view."""
+    rows = await ledger.records.view(
+        "reports",
+        "by_courier",
+        startkey=key([office, span[0]]),
+        endkey=key([office, span[-1], {}]),
+        group_level=4,
+    )
+    out: dict[str, dict[str, int]] = {}
+    for row in rows["rows"]:
+        _, day, courier, kind = row["key"]
+        if span[0] <= day <= span[-1]:
+            counts = out.setdefault(str(courier), {})
+            counts[kind] = counts.get(kind, 0) + int(row["value"])
+    return out
+
+
+async def partners_of(ledger: Ledger, office: str) -> dict[str, str]:
+    """Each courier's partner, as the office's assignments name it most often."""
+    rows = await ledger.records.view(
+        "reports",
+        "courier_partner",
+        startkey=key([office]),
+        endkey=key([office, {}]),
+        group_level=3,
+    )
+    tally: dict[str, Counter[str]] = {}
+    for row in rows["rows"]:
+        _, courier, partner = row["key"]
+        if courier and partner:
+            tally.setdefault(str(courier), Counter())[str(partner)] += int(row["value"])
+    return {courier: counts.most_common(1)[0][0] for courier, counts in tally.items()}
 
 
 async def _overdue(

@@ -1,5 +1,5 @@
-"""The office's background work: fold new records into the rollups, run the checks, send the outbox, flag
-seal photos that never arrived, and close the assignments of documents delivered (returned, lost) longer
+"""The office's background work: fold new handoffs into the open deliveries, run the checks, send the
+outbox, flag seal photos that never arrived, and close the assignments of documents delivered (returned, lost) longer
 ago than the grace period.
 
 Pages do the same work on demand (bounded), so nothing depends on this loop; it keeps the exceptions queue,
@@ -20,9 +20,9 @@ from server.office.awaited_photos import settle_awaited
 from server.office.checks import run_checks
 from server.office.closure import close_ended_assignments
 from server.office.config import OfficeConfig
+from server.office.deliveries import update_open_deliveries
 from server.office.ledger import Ledger
 from server.office.notifications import LogFileSender, Sender, deliver_pending
-from server.office.rollups import update_rollups
 from sync.couch import CouchError, CouchUnavailable
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class WorkDone:
-    rollup_changes: int
+    delivery_changes: int
     checked: int
     findings: int
     sent: int
@@ -39,7 +39,7 @@ class WorkDone:
 
 
 async def run_once(ledger: Ledger, config: OfficeConfig, origin: str, sender: Sender) -> WorkDone:
-    rolled = await update_rollups(ledger, max_batches=4)
+    rolled = await update_open_deliveries(ledger, max_batches=4)
     checks = await run_checks(ledger, config, limit=2000, origin=origin)
     sent = await deliver_pending(ledger, sender)
     awaited = await settle_awaited(ledger, config)

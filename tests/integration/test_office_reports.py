@@ -154,7 +154,7 @@ async def test_background_round_counts_checks_and_tells_the_resident(
     done = await run_once(ledger, OfficeConfig(), "https://segel.example", sender)
     again = await run_once(ledger, OfficeConfig(), "https://segel.example", sender)
 
-    assert done.rollup_changes >= 3 and done.sent == 1 and again == WorkDone(0, 0, 0, 0)
+    assert done.delivery_changes >= 3 and done.sent == 1 and again == WorkDone(0, 0, 0, 0)
     assert json.loads(sender.path.read_text().splitlines()[0])["kind"] == "out_for_delivery"
 
 
