@@ -193,15 +193,24 @@ async def build_views(db: Database, design_id: str, views: list[str], timeout: f
 
 
 async def _wait_for_commit(db: Database, name: str, deadline: float) -> None:
-    """Wait until CouchDB has written the built index's header to disk (`waiting_commit` false): an index
-    closed before that (as when its design document is replaced) would be rebuilt from scratch."""
+    """Wait until every copy of the index is built and its header written to disk.
+
+    A query builds one copy of each shard range; on a cluster CouchDB builds the other copies in the
+    background, and `_info` sums what every copy still has to read (`updates_pending.total`). An index
+    closed before its header is committed (`waiting_commit`), as when its design document is replaced,
+    would be rebuilt from scratch.
+    """
     while time.monotonic() < deadline:
         try:
             info = await db.client.json("GET", f"{db.path}/_design/{name}/_info")
         except CouchError:
             return  # PouchDB Server has no _info for design documents; it keeps its indexes as it goes
         index = info.get("view_index") if isinstance(info, dict) else None
-        if not isinstance(index, dict) or not index.get("waiting_commit"):
+        if not isinstance(index, dict):
+            return
+        pending = index.get("updates_pending")
+        pending_total = pending.get("total", 0) if isinstance(pending, dict) else 0
+        if not index.get("waiting_commit") and not pending_total:
             return
         await asyncio.sleep(0.2)
 

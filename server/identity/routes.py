@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -348,27 +349,52 @@ async def office_users(request: Request) -> Response:
     )
 
 
+async def _managed_user(request: Request) -> tuple[Principal, FormData, JSONDict]:
+    """The user a staff form acts on, after the CSRF check: staff manage their own office's couriers and
+    van crews; only admins manage staff, and nobody manages an admin from a page."""
+    principal = require(request, "staff", "admin")
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not check_csrf_token(
+        _settings(request),
+        principal.session_id or principal.user_id,
+        token if isinstance(token, str) else None,
+    ):
+        raise AppError(403, "forbidden", "Formulir kedaluwarsa; muat ulang halaman. (Form token invalid.)")
+    user_id = request.path_params["user_id"]
+    user = await _store(request).get_user(user_id)
+    if user is None:
+        raise AppError(404, "not_found", f"Pengguna {user_id!r} tidak ada. (No such user.)")
+    require(request, "staff", "admin", office=user.get("office"))
+    if user["role"] == "admin" or (user["role"] == "staff" and principal.role != "admin"):
+        raise AppError(403, "forbidden", "Hanya admin yang mengelola petugas. (Admins only.)")
+    return principal, form, user
+
+
+@html_errors
+async def revoke_office_user(request: Request) -> Response:
+    """Deactivate a user of the office (a courier who left, a lost phone with no new one yet): every
+    session and device token of theirs is refused on its next request, by every server instance."""
+    principal, _, user = await _managed_user(request)
+    if await _store(request).revoke_user(str(user["user_id"])):
+        await record_event(
+            request.app.state.couch,
+            _settings(request),
+            "user_revoked",
+            user_id=str(user["user_id"]),
+            office=user.get("office"),
+            actor=principal.user_id,
+        )
+    return RedirectResponse("/auth/office/users", status_code=303)
+
+
 @html_errors
 async def issue_enrollment_link(request: Request) -> Response:
     """A new one-time link for a user of the staff member's own office (e.g. a courier with a new phone).
 
     Old passkeys keep working unless the form asks to revoke them (a lost phone)."""
-    principal = require(request, "staff", "admin")
-    settings = _settings(request)
-    form = await request.form()
-    token = form.get("csrf_token")
-    if not check_csrf_token(
-        settings, principal.session_id or principal.user_id, token if isinstance(token, str) else None
-    ):
-        raise AppError(403, "forbidden", "Formulir kedaluwarsa; muat ulang halaman. (Form token invalid.)")
-    store = _store(request)
-    user_id = request.path_params["user_id"]
-    user = await store.get_user(user_id)
-    if user is None:
-        raise AppError(404, "not_found", f"Pengguna {user_id!r} tidak ada. (No such user.)")
-    require(request, "staff", "admin", office=user.get("office"))
-    if user["role"] == "admin" or (user["role"] == "staff" and principal.role != "admin"):
-        raise AppError(403, "forbidden", "Hanya admin yang membuat tautan untuk petugas. (Admins only.)")
+    principal, form, user = await _managed_user(request)
+    settings, store, user_id = _settings(request), _store(request), str(user["user_id"])
     revoked: list[str] = []
     if form.get("revoke_old") == "1":
         for credential in await store.credentials_of(user_id):
@@ -444,5 +470,6 @@ routes: list[BaseRoute] = [
     Route("/auth/enroll/{token}", enroll_page),
     Route("/auth/office/users", office_users),
     Route("/auth/office/users/{user_id}/enroll-link", issue_enrollment_link, methods=["POST"]),
+    Route("/auth/office/users/{user_id}/revoke", revoke_office_user, methods=["POST"]),
     Route("/auth/verify-signature", verify_signature, methods=["POST"]),
 ]

@@ -1,6 +1,6 @@
 """The office's background work: fold new handoffs into the open deliveries, run the checks, send the
-outbox, flag seal photos that never arrived, and close the assignments of documents delivered (returned, lost) longer
-ago than the grace period.
+outbox, flag seal photos that never arrived, and close the assignments of documents delivered (returned,
+lost) longer ago than the grace period.
 
 Pages do the same work on demand (bounded), so nothing depends on this loop; it keeps the exceptions queue,
 the residents' messages and the dashboard current between page loads (closing assignments happens only
