@@ -15,7 +15,7 @@ import pytest
 
 from server.settings import Settings
 from sync.couch import CouchClient
-from tests.support.databases import DatabaseServer
+from tests.support.databases import ApacheCluster, DatabaseServer, chosen_kind
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.identity import issue_device_token, make_user
 from tests.support.pouch_client import document_record, handoff_record, photo_bytes, photo_record, run_client
@@ -191,3 +191,40 @@ async def test_connections_cut_at_random_on_a_fifth_of_requests(
     phone_a = {doc_id: entry["attachments"] for doc_id, entry in pushed[2]["docs"].items()}
     phone_b = {doc_id: entry["attachments"] for doc_id, entry in pulled[1]["docs"].items()}
     assert {doc_id: phone_b.get(doc_id) for doc_id in phone_a} == phone_a
+
+
+@pytest.mark.skipif(chosen_kind() != "cluster", reason="needs a cluster: SEGEL_TEST_COUCHDB=cluster")
+async def test_cluster_node_killed_mid_push_of_2000_records_with_200_photos(
+    couch: CouchClient,
+    settings: Settings,
+    server_process: ServerProcess,
+    couch_server: DatabaseServer,
+    tmp_path: Path,
+) -> None:
+    """One of three nodes dies while a phone pushes and comes back later: with n=3 the other two keep
+    quorum, the push goes on, and the database (read through the node that died, once it is back) holds
+    exactly what the phone holds."""
+    assert isinstance(couch_server, ApacheCluster)
+    node = couch_server.nodes[1]  # not the node the gateway talks to: that one is the load balancer's job
+    token, document_ids = await _courier_with_documents(couch, settings, 100)
+    records = _records(document_ids, 2000, 200)
+
+    was_down: list[bool] = []
+
+    def kill_and_revive_node() -> None:
+        node.kill()
+        was_down.append(node.exit_code() is not None)
+        time.sleep(3.0)  # the push goes on against two nodes meanwhile
+        node.start()
+
+    url = f"{server_process.url}/sync/records"
+    results = await _push_with_fault(
+        couch, settings, url, token, tmp_path / "a", records, kill_and_revive_node
+    )
+    assert was_down == [True]
+    assert results[0]["ok"] and results[0]["denied"] == [], results[0]
+    through_revived = CouchClient(node.url, settings.couchdb_user, settings.couchdb_password)
+    try:
+        await _assert_database_holds_what_the_client_holds(through_revived, settings, results[1], 2000)
+    finally:
+        await through_revived.aclose()

@@ -153,6 +153,9 @@ class ApacheNode:
             archive.extractall(self.directory, filter="tar")
         ini = NODE_INI.format(n=min(3, self.cluster_size), state_dir=self.directory / "smoosh")
         (release / "etc" / "local.d" / "segel.ini").write_text(ini)
+        # Erlang schedulers spin while idle; three nodes, the app and the tests share two cores here.
+        with (release / "etc" / "vm.args").open("a") as vm_args:
+            vm_args.write("\n+sbwt none\n+sbwtdcpu none\n+sbwtdio none\n")
 
     def start(self) -> None:
         self._unpack()
