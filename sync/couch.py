@@ -23,8 +23,34 @@ from sync.types import JSONDict
 logger = logging.getLogger(__name__)
 
 #: Methods that may be sent again after a connection error without changing the outcome. A PUT of a
-#: document carries its `_rev`, so a repeat gets a 409 rather than a second write; POSTs are never retried.
+#: document carries its `_rev`, so a repeat gets a 409 rather than a second write.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "COPY"})
+#: POSTs that only read (a body of keys or ids): as safe to repeat as a GET. Every other POST (`_bulk_docs`,
+#: `_index`, `_purge`) is sent once; its caller decides what a lost answer means.
+READ_ONLY_POSTS = ("/_all_docs", "/_bulk_get", "/_revs_diff", "/_find", "/_explain")
+#: What a CouchDB cluster answers while a node is down or a shard copy cannot answer in time (fabric's
+#: `nodedown`, `timeout`, rexi's worker exits; 503 when no copy answers). A request that is safe to repeat
+#: is repeated after a back-off; anything else is reported, never repeated.
+TRANSIENT_ERRORS = frozenset({"nodedown", "timeout", "rexi_DOWN", "rexi_EXIT", "no_majority"})
+
+
+def safe_to_repeat(method: str, path: str) -> bool:
+    """True for requests whose repetition cannot change what the database holds."""
+    if method in IDEMPOTENT_METHODS:
+        return True
+    return method == "POST" and (path.endswith(READ_ONLY_POSTS) or "/_view/" in path)
+
+
+def _transient(response: httpx.Response) -> bool:
+    if response.status_code == 503:
+        return True
+    if response.status_code != 500:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and str(body.get("error")) in TRANSIENT_ERRORS
 
 
 class CouchError(Exception):
@@ -113,10 +139,12 @@ class CouchClient:
     ) -> httpx.Response:
         """Send one request; raise CouchError for 4xx/5xx and CouchUnavailable when unreachable.
 
-        Idempotent methods are retried with a short back-off after connection errors, because a restarting
-        database (or a dropped keep-alive connection) is the common case, not the exceptional one.
+        Requests that are safe to repeat (`safe_to_repeat`) are retried with a short back-off after
+        connection errors and after a cluster's transient errors, because a restarting database, a node
+        going down or a dropped keep-alive connection is the common case, not the exceptional one.
         """
-        attempts = (self._retries if retries is None else retries) + 1 if method in IDEMPOTENT_METHODS else 1
+        repeatable = safe_to_repeat(method, path)
+        attempts = (self._retries if retries is None else retries) + 1 if repeatable else 1
         query = {k: _param(v) for k, v in (params or {}).items()}
         extra: dict[str, Any] = {}
         if timeout is not None:
@@ -134,6 +162,10 @@ class CouchClient:
                     f"CouchDB at {self.url} is unreachable ({type(exc).__name__})"
                 ) from exc
             if response.status_code >= 400:
+                if attempt + 1 < attempts and _transient(response):
+                    logger.info("CouchDB %s %s answered %s; retrying", method, path, response.status_code)
+                    await asyncio.sleep(0.2 * 2**attempt)
+                    continue
                 raise _error_for(response, method, path)
             return response
         raise AssertionError("unreachable")  # pragma: no cover

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sync.couch import CouchClient, CouchConflict, CouchNotFound, CouchUnavailable, quote_id
+from sync.couch import CouchClient, CouchConflict, CouchError, CouchNotFound, CouchUnavailable, quote_id
 
 pytestmark = pytest.mark.anyio
 
@@ -62,4 +62,39 @@ async def test_posts_are_never_retried_and_unreachable_is_reported() -> None:
     with pytest.raises(CouchUnavailable, match="unreachable"):
         await client.db("d").bulk_docs([{"_id": "a"}])
     assert calls == ["POST"]
+    await client.aclose()
+
+
+async def test_reads_are_retried_after_a_clusters_transient_errors_and_writes_are_not() -> None:
+    """While a node is down a cluster may answer 500 nodedown or 503: a read (GET, or a POST of keys)
+    is asked again; a `_bulk_docs` is reported at once, since repeating a write is the caller's call."""
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(f"{request.method} {request.url.path}")
+        if len(calls) % 2:
+            return httpx.Response(500, json={"error": "nodedown", "reason": "progress not possible"})
+        return httpx.Response(200, json={"rows": []})
+
+    client = _client(handler)
+    assert await client.db("d").all_docs() == {"rows": []}
+    assert await client.json("POST", "/d/_all_docs", json={"keys": ["a"]}) == {"rows": []}
+    calls.clear()
+    with pytest.raises(CouchError) as refused:
+        await client.db("d").bulk_docs([{"_id": "a"}])
+    assert refused.value.error == "nodedown" and calls == ["POST /d/_bulk_docs"]
+    await client.aclose()
+
+
+async def test_a_plain_server_error_is_not_retried() -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(500, json={"error": "unknown_error", "reason": "function_clause"})
+
+    client = _client(handler)
+    with pytest.raises(CouchError):
+        await client.db("d").info()
+    assert calls == ["GET"]
     await client.aclose()
