@@ -14,6 +14,7 @@ that ships beside the tarball; only its stop/kill/pid contract is used.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tarfile
 import time
@@ -29,19 +30,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_COUCHDB = REPO_ROOT.parent / "shared" / "couchdb"
 KINDS = ("pouchdb", "apache", "cluster")
 
-#: Written into every Apache node before it starts. The sizes are CouchDB 3's documented defaults, stated
-#: so that a test run and a production node agree; q=2, n=3 is the cluster the province deployment uses.
-NODE_INI = """\
-[couchdb]
-max_document_size = 8000000
-
-[chttpd]
-max_http_request_size = 4294967296
-
-[cluster]
-q = 2
-n = {n}
-
+#: The ini files every production node carries (docker-compose.yml mounts the same ones).
+COUCHDB_CONFIG = REPO_ROOT / "scripts" / "couchdb"
+CLUSTER_SETUP = COUCHDB_CONFIG / "cluster-setup.sh"
+#: Only for test nodes: quiet logs and the compaction daemon's state inside the node's own folder.
+TEST_INI = """\
 [log]
 level = warning
 
@@ -151,8 +144,10 @@ class ApacheNode:
         self.directory.mkdir(parents=True, exist_ok=True)
         with tarfile.open(self.tarball) as archive:
             archive.extractall(self.directory, filter="tar")
-        ini = NODE_INI.format(n=min(3, self.cluster_size), state_dir=self.directory / "smoosh")
-        (release / "etc" / "local.d" / "segel.ini").write_text(ini)
+        local_d = release / "etc" / "local.d"
+        shutil.copy(COUCHDB_CONFIG / "segel.ini", local_d / "segel.ini")
+        shutil.copy(COUCHDB_CONFIG / ("cluster.ini" if self.cluster_size > 1 else "single-node.ini"), local_d)
+        (local_d / "test.ini").write_text(TEST_INI.format(state_dir=self.directory / "smoosh"))
         # Erlang schedulers spin while idle; three nodes, the app and the tests share two cores here.
         with (release / "etc" / "vm.args").open("a") as vm_args:
             vm_args.write("\n+sbwt none\n+sbwtdcpu none\n+sbwtdio none\n")
@@ -232,20 +227,19 @@ class ApacheCluster:
         self._wait_until_all_members_answer()
 
     def _join(self) -> None:
-        auth = (self.user, self.password)
-        first = self.nodes[0]
-        with httpx.Client(auth=auth, timeout=30.0) as http:
-            for node in self.nodes[1:]:
-                answer = http.put(f"{first.url}/_node/_local/_nodes/{node.erlang_name}", json={})
-                if answer.status_code not in (201, 202, 409):
-                    raise DatabaseChoiceError(
-                        f"joining {node.erlang_name}: {answer.status_code} {answer.text}"
-                    )
-            self._wait_until_all_members_answer()
-            for system_db in ("_users", "_replicator"):
-                answer = http.put(f"{first.url}/{system_db}")
-                if answer.status_code not in (201, 202, 412):
-                    raise DatabaseChoiceError(f"creating {system_db}: {answer.status_code} {answer.text}")
+        """Join the nodes with the same script docker-compose.yml runs in production."""
+        env = {**os.environ, "COUCHDB_USER": self.user, "COUCHDB_PASSWORD": self.password}
+        names = [node.erlang_name for node in self.nodes[1:]]
+        done = subprocess.run(
+            ["sh", str(CLUSTER_SETUP), self.nodes[0].url, *names],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise DatabaseChoiceError(f"joining the cluster failed: {done.stderr[-2000:]}")
+        self._wait_until_all_members_answer()
 
     def _wait_until_all_members_answer(self, timeout: float = 60.0) -> None:
         names = sorted(node.erlang_name for node in self.nodes)
