@@ -8,6 +8,10 @@
    it is in a running system (CouchDB updates it as documents arrive).
 3. Peak memory (VmHWM) of the server process over all of it (target < 200 MB).
 
+Runs on the database the tests would use (`--db pouchdb|apache|cluster`, by default SEGEL_TEST_COUCHDB, else
+pouchdb; see scripts/bench/chosen_database.py) and gives, beside each timed push and pull, the CPU seconds
+its processes spent (for a cluster, all three nodes').
+
 `--trace` puts a recording proxy in front of the database for both pushes and prints the database requests
 per batch by kind, and the gateway's own time per route (from its request log). The extra hop makes the
 push slower: use the traced run for counts and shares, the plain run for throughput.
@@ -34,10 +38,20 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
+from chosen_database import (  # noqa: E402  (beside this file)
+    add_db_option,
+    cpu_seconds,
+    database_pids,
+    describe_database,
+    host_port,
+    start_database,
+)
+
 from server.settings import Settings  # noqa: E402
 from sync.bootstrap import bootstrap  # noqa: E402
 from sync.couch import CouchClient  # noqa: E402
-from sync.embedded import EmbeddedCouch, free_port  # noqa: E402
+from sync.embedded import free_port  # noqa: E402
+from tests.support.databases import DatabaseServer  # noqa: E402
 from tests.support.flaky_proxy import FlakyProxy  # noqa: E402
 from tests.support.identity import issue_device_token, make_user  # noqa: E402
 from tests.support.pouch_client import (  # noqa: E402
@@ -79,7 +93,7 @@ def start_server(
     return server
 
 
-def make_settings(couch: EmbeddedCouch, prefix: str, workdir: Path) -> Settings:
+def make_settings(couch: DatabaseServer, prefix: str, workdir: Path) -> Settings:
     return Settings(
         couchdb_url=couch.url,
         couchdb_user=couch.user,
@@ -104,25 +118,40 @@ def push_records(document_ids: list[str], author: str, records: int, photos: int
 PUSH_BATCH = 25
 
 
+@dataclasses.dataclass(frozen=True)
+class Push:
+    """One timed push: wall seconds, and CPU seconds of the database processes meanwhile."""
+
+    seconds: float
+    database_cpu: float
+
+
 def timed_push(
-    url: str, token: str | None, directory: Path, docs: list[dict[str, Any]], proxy: FlakyProxy | None = None
-) -> float:
+    url: str,
+    token: str | None,
+    directory: Path,
+    docs: list[dict[str, Any]],
+    database: list[int],
+    proxy: FlakyProxy | None = None,
+) -> Push:
+    """Push `docs` (put into the client's database first, untimed); `database` are the database's pids."""
     for start in range(0, len(docs), 500):
         run_client(url, token, directory, [{"op": "put", "docs": docs[start : start + 500]}], timeout=600)
     if proxy is not None:
         proxy.request_lines.clear()  # count the timed push only
+    cpu_before = cpu_seconds(database)
     started = time.perf_counter()
     steps = [{"op": "push", "batch_size": PUSH_BATCH}]
     result = run_client(url, token, directory, steps, timeout=3600, stall_seconds=3600)[0]
     elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(database) - cpu_before
     if not result.get("ok") or result.get("doc_write_failures"):
         raise SystemExit(f"push failed: {str(result)[:500]}")
-    return elapsed
+    return Push(elapsed, cpu)
 
 
-async def bench_push(
-    couch: EmbeddedCouch, workdir: Path, args: argparse.Namespace
-) -> tuple[float, float, int]:
+async def bench_push(couch: DatabaseServer, workdir: Path, args: argparse.Namespace) -> tuple[Push, Push]:
+    """The gateway's push and the direct one."""
     settings = make_settings(couch, "benchpush", workdir)
     client = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password, timeout=600)
     await bootstrap(client, settings.db_prefix)
@@ -134,16 +163,14 @@ async def bench_push(
         document_record("kurir.direct") for _ in range(200)
     ]
     await db.bulk_docs(documents)
+    host, port = host_port(couch)
+    pids = database_pids(couch)
     with contextlib.ExitStack() as stack:
         # With --trace, the gateway and the direct client each reach the database through a recording proxy.
-        to_gateway = (
-            stack.enter_context(FlakyProxy(couch.port, cut_ratio=0, record=True)) if args.trace else None
-        )
-        to_direct = (
-            stack.enter_context(FlakyProxy(couch.port, cut_ratio=0, record=True)) if args.trace else None
-        )
+        to_gateway = stack.enter_context(FlakyProxy(port, cut_ratio=0, record=True)) if args.trace else None
+        to_direct = stack.enter_context(FlakyProxy(port, cut_ratio=0, record=True)) if args.trace else None
         if to_gateway is not None:
-            settings = dataclasses.replace(settings, couchdb_url=f"http://{couch.host}:{to_gateway.port}")
+            settings = dataclasses.replace(settings, couchdb_url=f"http://{host}:{to_gateway.port}")
         server = start_server(
             settings, workdir, office_worker=args.office_worker, log_level="INFO" if args.trace else "WARNING"
         )
@@ -155,21 +182,18 @@ async def bench_push(
             direct = push_records(
                 [d["_id"] for d in documents[200:]], "kurir.direct", records, args.photos, args.photo_kb
             )
-            direct_port = to_direct.port if to_direct is not None else couch.port
-            direct_url = (
-                f"http://{couch.user}:{couch.password}@{couch.host}:{direct_port}/{settings.records_db}"
-            )
-            direct_s = timed_push(direct_url, None, workdir / "direct", direct, to_direct)
-            gateway_s = timed_push(
-                f"{server.url}/sync/records", token, workdir / "gateway", via_gateway, to_gateway
+            direct_port = to_direct.port if to_direct is not None else port
+            direct_url = f"http://{couch.user}:{couch.password}@{host}:{direct_port}/{settings.records_db}"
+            direct_push = timed_push(direct_url, None, workdir / "direct", direct, pids, to_direct)
+            gateway_push = timed_push(
+                f"{server.url}/sync/records", token, workdir / "gateway", via_gateway, pids, to_gateway
             )
             if to_gateway is not None and to_direct is not None:
                 batches = -(-args.records // PUSH_BATCH)
                 print_requests("direct", to_direct.request_lines, batches)
                 print_requests("gateway", to_gateway.request_lines, batches)
                 print_route_times(server.log_path)
-            assert server._process is not None
-            return gateway_s, direct_s, server._process.pid
+            return gateway_push, direct_push
         finally:
             rss = peak_rss_mb(server._process.pid) if server._process else float("nan")
             print(f"  push: server peak RSS {rss:.0f} MB")
@@ -229,7 +253,7 @@ async def fill(client: CouchClient, settings: Settings, courier: str, mine: int,
 
 
 async def bench_pull(
-    couch: EmbeddedCouch, workdir: Path, total: int, mine: int, label: str
+    couch: DatabaseServer, workdir: Path, total: int, mine: int, label: str
 ) -> tuple[float, int, float]:
     settings = make_settings(couch, f"benchpull{label}", workdir)
     client = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password, timeout=3600)
@@ -238,9 +262,11 @@ async def bench_pull(
     token = await issue_device_token(client, settings, "kurir.pull")
     await fill(client, settings, "kurir.pull", mine, total)
     server = start_server(settings, workdir)
+    pids = database_pids(couch)
     try:
-        timings = []
+        timings, cpu = [], []
         for attempt in range(2):
+            cpu_before = cpu_seconds(pids)
             started = time.perf_counter()
             result = run_client(
                 f"{server.url}/sync/records",
@@ -251,10 +277,14 @@ async def bench_pull(
                 stall_seconds=3600,
             )[0]
             timings.append(time.perf_counter() - started)
+            cpu.append(cpu_seconds(pids) - cpu_before)
             if not result.get("ok") or result.get("docs_written") != mine:
                 raise SystemExit(f"pull failed: {str(result)[:500]}")
         assert server._process is not None
-        print(f"  pulls from an empty phone: {', '.join(f'{t:.2f} s' for t in timings)} (best counts)")
+        print(
+            f"  pulls from an empty phone: {', '.join(f'{t:.2f} s' for t in timings)} (best counts); "
+            f"database CPU {', '.join(f'{c:.2f} s' for c in cpu)}"
+        )
         return min(timings), result["docs_written"], peak_rss_mb(server._process.pid)
     finally:
         server.stop()
@@ -277,18 +307,21 @@ async def main() -> None:
     parser.add_argument(
         "--trace", action="store_true", help="count the database requests of each push and time the routes"
     )
+    add_db_option(parser)
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     workdir = Path(tempfile.mkdtemp(prefix="segel-bench-sync-"))
-    couch = EmbeddedCouch(
-        data_dir=workdir / "couch", port=free_port(), user="admin", password=secrets.token_urlsafe(16)
-    )
-    couch.start()
+    kind, couch = start_database(args.db, workdir / "couch", "admin", secrets.token_urlsafe(16))
     try:
+        print(describe_database(kind, couch))
         print(f"Push: {args.records} records incl. {args.photos} photos of {args.photo_kb} KB, each way")
-        gateway_s, direct_s, _ = await bench_push(couch, workdir, args)
-        print(f"  direct to CouchDB: {direct_s:.1f} s ({args.records / direct_s:.0f} records/s)")
-        print(f"  through gateway:   {gateway_s:.1f} s ({args.records / gateway_s:.0f} records/s)")
-        print(f"  throughput ratio gateway/direct: {direct_s / gateway_s:.2f} (target >= 0.8)")
+        gateway, direct = await bench_push(couch, workdir, args)
+        for label, push in (("direct to CouchDB:", direct), ("through gateway:  ", gateway)):
+            print(
+                f"  {label} {push.seconds:.1f} s ({args.records / push.seconds:.0f} records/s), "
+                f"database CPU {push.database_cpu:.1f} s"
+            )
+        print(f"  throughput ratio gateway/direct: {direct.seconds / gateway.seconds:.2f} (target >= 0.8)")
         if args.push_only:
             return
         print(f"Initial pull of {args.mine} documents for one courier")
