@@ -171,7 +171,7 @@ OFFICE_DESIGN: JSONDict = {
             "map": (
                 "function (doc) { if (doc.type === 'photo_check' && doc.phash && doc.phash.length === 16) "
                 "{ for (var i = 0; i < 8; i++) { emit([doc.office, i, doc.phash.substr(i * 2, 2)], "
-                "[doc.document_id, doc.phash]); } } }"
+                "[doc.document_id, doc.phash, doc.photo_id, doc.captured_at || '']); } } }"
             ),
         },
         # What the office wrote about one document: liability, reprint, resolutions, handovers, confirmations.

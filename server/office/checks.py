@@ -174,32 +174,68 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
             "photo_id": photo_id,
             "document_id": document_id,
             "phash": phash,
+            "captured_at": str(photo.get("captured_at") or ""),
             "created_at": now_iso(),
         },
     )
-    others = await _similar_photos(ledger, office, phash) - {document_id}
-    if others:
+    mine = SimilarPhoto(document_id, photo_id, str(photo.get("captured_at") or ""))
+    for reused, earlier in _reuses(mine, await _similar_photos(ledger, office, phash)):
         count += await _finding(
             ledger,
             "photo_reused",
-            photo_id,
+            reused.photo_id,
             office,
-            document_id,
-            f"Foto segel yang sama dipakai juga untuk dokumen lain ({', '.join(sorted(others))}).",
+            reused.document_id,
+            f"Foto segel yang sama sudah dipakai lebih dulu untuk dokumen lain ({earlier}).",
         )
     return count
 
 
-async def _similar_photos(ledger: Ledger, office: str, phash: str) -> set[str]:
-    """Documents whose seal photo is the same picture: perceptual hashes within `PHASH_MAX_DISTANCE` bits."""
+@dataclass(frozen=True)
+class SimilarPhoto:
+    document_id: str
+    photo_id: str
+    captured_at: str
+
+    @property
+    def order(self) -> tuple[str, str]:
+        """When it was taken, then its id, so that equal times still give one order."""
+        return (self.captured_at, self.photo_id)
+
+
+def _reuses(mine: SimilarPhoto, similar: list[SimilarPhoto]) -> list[tuple[SimilarPhoto, str]]:
+    """Which photos are reuses: of the same picture on different documents, every one but the earliest.
+
+    Decided by when each was taken, not by which the checks read first, so the verdict is the same
+    whatever order the (on a cluster, unordered) changes feed brings them in.
+    """
+    others = [photo for photo in similar if photo.document_id != mine.document_id]
+    if not others:
+        return []
+    pictures = [mine, *others]
+    first = min(pictures, key=lambda photo: photo.order)
+    return [
+        (photo, ", ".join(sorted({p.document_id for p in pictures} - {photo.document_id})))
+        for photo in pictures
+        if photo.document_id != first.document_id
+    ]
+
+
+async def _similar_photos(ledger: Ledger, office: str, phash: str) -> list[SimilarPhoto]:
+    """Seal photos of the office that show the same picture: perceptual hashes within
+    `PHASH_MAX_DISTANCE` bits."""
     keys = [[office, band, phash[band * 2 : band * 2 + 2]] for band in range(8)]
     rows = await view_keys(ledger.office, "office", "photos_by_phash", keys)
     mine = int(phash, 16)
-    return {
-        str(document_id)
-        for document_id, other in (row["value"] for row in rows)
-        if bin(mine ^ int(str(other), 16)).count("1") <= PHASH_MAX_DISTANCE
-    }
+    found: dict[str, SimilarPhoto] = {}
+    for row in rows:
+        document_id, other, *rest = row["value"]
+        if bin(mine ^ int(str(other), 16)).count("1") > PHASH_MAX_DISTANCE:
+            continue
+        photo_id = str(rest[0]) if rest else f"photo_check:{row['id']}"
+        captured = str(rest[1]) if len(rest) > 1 else ""
+        found[photo_id] = SimilarPhoto(str(document_id), photo_id, captured)
+    return list(found.values())
 
 
 async def _check_handoff(ledger: Ledger, config: OfficeConfig, handoff: JSONDict) -> int:

@@ -312,3 +312,24 @@ async def test_an_old_open_exception_is_not_hidden_behind_newer_resolved_ones(
     limited = await exceptions.open_queue(ledger, "6471", limit=2)
     assert len([item for item in limited.items if item.kind == "unsigned"]) == 2
     assert "unsigned" in limited.more
+
+
+async def test_the_later_photo_is_the_reuse_whichever_the_checks_read_first(
+    couch: CouchClient, settings: Settings
+) -> None:
+    """A clustered changes feed brings records in no set order: the copy, taken later, is the reuse even
+    when it reaches the checks before the original."""
+    ledger = await ready_ledger(couch, settings)
+    _, first = await sealed_document(ledger, "BP00000015")
+    _, second = await sealed_document(ledger, "BP00000016", nik=NIKS[1])
+    picture = seal_image(15)
+    copy = await put_handoff_with_photo(
+        ledger, next_handoff(second, "picked_up"), picture, captured_at="2026-11-20T11:00:00+08:00"
+    )
+    await run_checks(ledger, CONFIG)
+    assert "photo_reused" not in await open_kinds(ledger)
+    await put_handoff_with_photo(
+        ledger, next_handoff(first, "picked_up"), picture, captured_at="2026-11-20T09:00:00+08:00"
+    )
+    await run_checks(ledger, CONFIG)
+    assert (await open_kinds(ledger))["photo_reused"] == [copy["_id"]]

@@ -118,7 +118,9 @@ def next_handoff(previous: JSONDict, kind: str, *, author: str = "gojek.andi", *
     return handoff
 
 
-def photo_for(handoff: JSONDict, image: bytes, *, sha256: str | None = None) -> JSONDict:
+def photo_for(
+    handoff: JSONDict, image: bytes, *, sha256: str | None = None, captured_at: str | None = None
+) -> JSONDict:
     photo: JSONDict = {
         "_id": f"photo:{new_id()}",
         "type": "photo",
@@ -132,7 +134,7 @@ def photo_for(handoff: JSONDict, image: bytes, *, sha256: str | None = None) -> 
         "sha256": sha256 or hashlib.sha256(image).hexdigest(),
         "content_type": "image/jpeg",
         "size": len(image),
-        "captured_at": now_iso(),
+        "captured_at": captured_at or now_iso(),
         "_attachments": {
             "seal.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(image).decode()}
         },
