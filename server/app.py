@@ -23,8 +23,9 @@ from server.logs import RequestIdMiddleware
 from server.office import routes as office_routes
 from server.office import worker as office_worker
 from server.residents import routes as resident_routes
+from server.resources import STATIC_DIR, require_pwa
 from server.settings import Settings
-from server.static import STATIC_DIR, CachedStaticFiles
+from server.static import CachedStaticFiles
 from sync.bootstrap import bootstrap
 from sync.couch import CouchClient, CouchError, CouchUnavailable
 from sync.gateway import gateway_routes
@@ -74,6 +75,7 @@ async def schema_file(request: Request) -> Response:
 
 def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlette:
     """Build the app; `couch` may be passed by tests, otherwise one is made from settings."""
+    require_pwa()
     routes = [
         Route("/healthz", healthz),
         Route("/schemas/{name}.schema.json", schema_file),

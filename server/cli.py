@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from server.settings import Settings, SettingsError
+from server.settings import Settings, SettingsError, prepare_data_dir
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -29,6 +29,7 @@ async def _cmd_serve(args: argparse.Namespace) -> int:
     from server.logs import configure_logging
 
     settings = Settings.from_env()
+    prepare_data_dir(settings)
     configure_logging(settings.log_level)
     config = uvicorn.Config(
         create_app(settings),

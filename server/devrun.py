@@ -20,7 +20,7 @@ import uvicorn
 from server.app import create_app
 from server.demo_loader import load_demo
 from server.logs import configure_logging
-from server.settings import REPO_ROOT, Settings
+from server.settings import Settings, data_dir_from_env
 from sync.bootstrap import bootstrap
 from sync.couch import CouchClient
 from sync.embedded import EmbeddedCouch, EmbeddedCouchError
@@ -66,7 +66,7 @@ def _terminate_gracefully(signum: int, frame: object) -> None:
 async def run_dev() -> int:
     signal.signal(signal.SIGTERM, _terminate_gracefully)
     env = dict(os.environ)
-    data_dir = Path(env.get("SEGEL_DATA_DIR", str(REPO_ROOT / "var")))
+    data_dir = data_dir_from_env(env)
     stored = _load_or_create_secrets(data_dir / "secrets.env")
     env.setdefault("SEGEL_SECRET_KEY", stored["SEGEL_SECRET_KEY"])
     embedded: EmbeddedCouch | None = None

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from server.resources import CHECKOUT_DIR
 
 
 class SettingsError(ValueError):
@@ -33,7 +33,9 @@ class Settings:
     rp_name: str = "Segel"
     log_level: str = "INFO"
     session_max_age_s: int = 8 * 3600
-    data_dir: Path = REPO_ROOT / "var"
+    #: Where Segel may write files (the notification outbox; `segel dev` adds the embedded database and its
+    #: secrets). Always given: an installed package has no place of its own to write.
+    data_dir: Path = field(kw_only=True)
 
     @property
     def records_db(self) -> str:
@@ -89,8 +91,39 @@ class Settings:
             rp_name=env.get("SEGEL_RP_NAME", "Segel"),
             log_level=env.get("SEGEL_LOG_LEVEL", "INFO").upper(),
             session_max_age_s=_int(env, "SEGEL_SESSION_MAX_AGE", 8 * 3600),
-            data_dir=Path(env.get("SEGEL_DATA_DIR", str(REPO_ROOT / "var"))),
+            data_dir=data_dir_from_env(env),
         )
+
+
+def data_dir_from_env(env: Mapping[str, str]) -> Path:
+    """SEGEL_DATA_DIR; unset, a checkout's git-ignored `var/`, and an installed package refuses to guess."""
+    raw = env.get("SEGEL_DATA_DIR", "").strip()
+    if raw:
+        return Path(raw).expanduser().resolve()
+    if CHECKOUT_DIR is not None:
+        return CHECKOUT_DIR / "var"
+    raise SettingsError(
+        "SEGEL_DATA_DIR is not set: name a directory this user may write to, e.g. /var/lib/segel "
+        "(notification outbox; with `segel dev` also the embedded database). An installed Segel never "
+        "writes inside its own package."
+    )
+
+
+def prepare_data_dir(settings: Settings) -> Path:
+    """Create the data directory and prove it writable before serving, instead of failing on the first
+    notification hours later (a container whose user cannot write there did exactly that)."""
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise SettingsError(
+            f"SEGEL_DATA_DIR {str(path)!r} is not writable by this user ({exc.strerror}): create it and give "
+            "this user write access, or point SEGEL_DATA_DIR elsewhere."
+        ) from exc
+    return path
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:

@@ -23,11 +23,10 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from server.settings import REPO_ROOT
+from server.resources import STATIC_DIR, TEMPLATES_DIR
 from server.templating import asset_manifest
+from sync.schemas import SCHEMA_DIR
 
-STATIC_DIR = REPO_ROOT / "pwa" / "static"
-SCHEMAS_DIR = REPO_ROOT / "schemas"
 # Our build writes 12 hex digits; esbuild's chunk names carry 8 capital base32 characters.
 _HASHED = re.compile(r"\.([0-9a-f]{8,}|[A-Z0-9]{8})\.[a-z0-9]+$")
 _BUILD_SLOT = re.compile(r"/\* BUILD \*/.*?/\* END BUILD \*/", re.S)
@@ -43,7 +42,7 @@ SHELL_FILES: dict[str, Path] = {
     "/static/icons/icon-192.png": STATIC_DIR / "icons" / "icon-192.png",
     "/static/icons/icon-512.png": STATIC_DIR / "icons" / "icon-512.png",
     **{
-        f"/schemas/{name}.schema.json": SCHEMAS_DIR / f"{name}.schema.json"
+        f"/schemas/{name}.schema.json": SCHEMA_DIR / f"{name}.schema.json"
         for name in ("common", "handoff", "photo", "visit")
     },
 }
@@ -80,7 +79,7 @@ def _fingerprint() -> tuple[object, ...]:
     files = [
         STATIC_DIR / "sw.js",
         STATIC_DIR / "dist" / "asset-manifest.json",
-        REPO_ROOT / "pwa" / "templates",
+        TEMPLATES_DIR,
         *SHELL_FILES.values(),
     ]
     return tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files if path.exists())
@@ -94,7 +93,7 @@ def _service_worker(fingerprint: tuple[object, ...]) -> str:
     digest = hashlib.sha256(str(manifest.get("version")).encode())
     source = (STATIC_DIR / "sw.js").read_text()
     digest.update(source.encode())
-    for template in sorted((REPO_ROOT / "pwa" / "templates").glob("*.html")):
+    for template in sorted(TEMPLATES_DIR.glob("*.html")):
         digest.update(template.read_bytes())
     for path in SHELL_FILES.values():
         digest.update(path.read_bytes())

@@ -1,4 +1,5 @@
-"""The one Jinja2 environment: templates live in pwa/templates, next to the assets they use."""
+"""The one Jinja2 environment: templates live in pwa/templates, next to the assets they use (located by
+server/resources.py, in the checkout or inside the installed package)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,7 @@ from functools import lru_cache
 
 from starlette.templating import Jinja2Templates
 
-from server.settings import REPO_ROOT
-
-TEMPLATES_DIR = REPO_ROOT / "pwa" / "templates"
-ASSET_MANIFEST = REPO_ROOT / "pwa" / "static" / "dist" / "asset-manifest.json"
+from server.resources import ASSET_MANIFEST, TEMPLATES_DIR
 
 
 @lru_cache(maxsize=4)

@@ -28,7 +28,17 @@ from referencing.jsonschema import DRAFT202012
 
 from sync.nik import check_nik, mask_nik
 
-SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+
+def _schema_dir() -> Path:
+    """The wheel carries the schemas inside this package (`sync/_schemas`, copied by the build step in
+    setup.py), since an installed package cannot reach the checkout; a checkout reads the top-level
+    `schemas/` it shares with the PWA and the docs. Same rule as server/resources.py for the PWA."""
+    package_dir = Path(__file__).resolve().parent
+    bundled = package_dir / "_schemas"
+    return bundled if bundled.is_dir() else package_dir.parent / "schemas"
+
+
+SCHEMA_DIR = _schema_dir()
 
 #: The record types that sync through the gateway, one schema file each.
 RECORD_TYPES: tuple[str, ...] = ("document", "seal", "handoff", "photo", "visit", "complaint")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
-from server.settings import REPO_ROOT
 from sync.custody import record_hash
 from sync.types import JSONDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 TRICKY_RECORDS: list[JSONDict] = [
     {"_id": "handoff:01JD3X9K2V7Q4M8N5P6R7S8T9V", "temp": 36.6, "big": 1e21, "small": 1e-7, "neg": -0.0,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from server.settings import Settings, SettingsError
+from server.resources import CHECKOUT_DIR
+from server.settings import Settings, SettingsError, prepare_data_dir
 
 GOOD = {"COUCHDB_URL": "http://127.0.0.1:5984", "SEGEL_SECRET_KEY": "k" * 40}
 
@@ -37,3 +40,23 @@ def test_https_origin_makes_cookies_secure_and_sets_rp_id() -> None:
 def test_bad_settings_name_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+def test_data_dir_defaults_to_var_only_in_a_checkout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    assert CHECKOUT_DIR is not None
+    assert Settings.from_env(GOOD).data_dir == CHECKOUT_DIR / "var"
+    assert Settings.from_env(GOOD | {"SEGEL_DATA_DIR": str(tmp_path)}).data_dir == tmp_path
+    monkeypatch.setattr("server.settings.CHECKOUT_DIR", None)  # as when installed from the wheel
+    with pytest.raises(SettingsError, match="SEGEL_DATA_DIR is not set"):
+        Settings.from_env(GOOD)
+
+
+def test_unwritable_data_dir_is_refused_before_serving(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    settings = Settings.from_env(GOOD | {"SEGEL_DATA_DIR": str(blocker / "data")})
+    with pytest.raises(SettingsError, match="not writable"):
+        prepare_data_dir(settings)
+    writable = Settings.from_env(GOOD | {"SEGEL_DATA_DIR": str(tmp_path / "new" / "data")})
+    assert prepare_data_dir(writable).is_dir()
+    assert list(prepare_data_dir(writable).iterdir()) == []  # the write probe is gone
