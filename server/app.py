@@ -24,7 +24,7 @@ from server.office import routes as office_routes
 from server.office import worker as office_worker
 from server.residents import routes as resident_routes
 from server.resources import STATIC_DIR, require_pwa
-from server.settings import Settings
+from server.settings import Settings, open_couch
 from server.static import CachedStaticFiles
 from sync.bootstrap import bootstrap
 from sync.couch import CouchClient, CouchError, CouchUnavailable
@@ -99,8 +99,6 @@ def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlett
     app.add_middleware(CSRFMiddleware)  # refuses cross-site writes riding on our cookies before auth runs
     app.add_middleware(RequestIdMiddleware)  # added last = outermost: every log line has the request id
     app.state.settings = settings
-    app.state.couch = couch or CouchClient(
-        settings.couchdb_url, settings.couchdb_user, settings.couchdb_password
-    )
+    app.state.couch = couch or open_couch(settings)
     app.state.bootstrap_done = asyncio.Event()
     return app

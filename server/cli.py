@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from server.settings import Settings, SettingsError, prepare_data_dir
+from server.settings import Settings, SettingsError, open_couch, prepare_data_dir
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -45,10 +45,9 @@ async def _cmd_serve(args: argparse.Namespace) -> int:
 
 async def _cmd_bootstrap(args: argparse.Namespace) -> int:
     from sync.bootstrap import bootstrap
-    from sync.couch import CouchClient
 
     settings = Settings.from_env()
-    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    couch = open_couch(settings)
     try:
         report = await bootstrap(couch, settings.db_prefix)
     finally:
@@ -59,10 +58,9 @@ async def _cmd_bootstrap(args: argparse.Namespace) -> int:
 
 async def _cmd_load_demo(args: argparse.Namespace) -> int:
     from server.demo_loader import load_demo
-    from sync.couch import CouchClient
 
     settings = Settings.from_env()
-    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    couch = open_couch(settings)
     try:
         loaded = await load_demo(couch, settings)
     finally:

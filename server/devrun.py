@@ -20,7 +20,7 @@ import uvicorn
 from server.app import create_app
 from server.demo_loader import load_demo
 from server.logs import configure_logging
-from server.settings import Settings, data_dir_from_env
+from server.settings import Settings, data_dir_from_env, open_couch
 from sync.bootstrap import bootstrap
 from sync.couch import CouchClient
 from sync.embedded import EmbeddedCouch, EmbeddedCouchError
@@ -84,7 +84,7 @@ async def run_dev() -> int:
     configure_logging(settings.log_level)
     supervisor: asyncio.Task[None] | None = None
     try:
-        couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+        couch = open_couch(settings)
         await bootstrap(couch, settings.db_prefix)
         loaded = await load_demo(couch, settings)
         if loaded:

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from server.resources import CHECKOUT_DIR
+from sync.couch import CouchClient
 
 
 class SettingsError(ValueError):
@@ -33,6 +34,9 @@ class Settings:
     rp_name: str = "Segel"
     log_level: str = "INFO"
     session_max_age_s: int = 8 * 3600
+    #: CouchDB's `w` for document writes; on a cluster set it to n (3), so an office page reads its own
+    #: writes through views. None: CouchDB's default (a majority of n).
+    couchdb_write_quorum: int | None = None
     #: Where Segel may write files (the notification outbox; `segel dev` adds the embedded database and its
     #: secrets). Always given: an installed package has no place of its own to write.
     data_dir: Path = field(kw_only=True)
@@ -91,8 +95,19 @@ class Settings:
             rp_name=env.get("SEGEL_RP_NAME", "Segel"),
             log_level=env.get("SEGEL_LOG_LEVEL", "INFO").upper(),
             session_max_age_s=_int(env, "SEGEL_SESSION_MAX_AGE", 8 * 3600),
+            couchdb_write_quorum=_int(env, "COUCHDB_WRITE_QUORUM", 0) or None,
             data_dir=data_dir_from_env(env),
         )
+
+
+def open_couch(settings: Settings) -> CouchClient:
+    """The process's CouchDB client, as the settings describe it."""
+    return CouchClient(
+        settings.couchdb_url,
+        settings.couchdb_user,
+        settings.couchdb_password,
+        write_quorum=settings.couchdb_write_quorum,
+    )
 
 
 def data_dir_from_env(env: Mapping[str, str]) -> Path:

@@ -41,6 +41,17 @@ def safe_to_repeat(method: str, path: str) -> bool:
     return method == "POST" and (path.endswith(READ_ONLY_POSTS) or "/_view/" in path)
 
 
+def is_document_write(method: str, path: str) -> bool:
+    """A write of documents (a PUT or DELETE of a document or attachment, or `_bulk_docs`), as opposed to a
+    database-level request (`PUT /db`, `_security`), where a write quorum means nothing."""
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    if method == "POST":
+        return len(parts) == 2 and parts[1] == "_bulk_docs"
+    if method not in ("PUT", "DELETE") or len(parts) < 2:
+        return False
+    return not parts[1].startswith("_") or parts[1] in ("_design", "_local")
+
+
 def _transient(response: httpx.Response) -> bool:
     if response.status_code == 503:
         return True
@@ -109,6 +120,7 @@ class CouchClient:
         *,
         timeout: float = 30.0,
         retries: int = 3,
+        write_quorum: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
@@ -121,6 +133,10 @@ class CouchClient:
             transport=transport,
         )
         self._retries = retries
+        #: `w` for every document write: on a cluster, w = n makes each acknowledged write present on every
+        #: copy, so views and `_all_docs` (read from one copy of each shard range) see it at once. While a
+        #: copy is unreachable CouchDB still stores the write and answers 202 `accepted`.
+        self._write_quorum = write_quorum
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -146,6 +162,8 @@ class CouchClient:
         repeatable = safe_to_repeat(method, path)
         attempts = (self._retries if retries is None else retries) + 1 if repeatable else 1
         query = {k: _param(v) for k, v in (params or {}).items()}
+        if self._write_quorum and is_document_write(method, path):
+            query.setdefault("w", str(self._write_quorum))
         extra: dict[str, Any] = {}
         if timeout is not None:
             extra["timeout"] = httpx.Timeout(timeout, connect=5.0)

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
-from server.settings import Settings
+from server.settings import Settings, open_couch
 from sync.couch import CouchClient
 from sync.embedded import free_port
 from tests.support.databases import DatabaseServer, chosen_kind, make_database
@@ -63,6 +63,7 @@ def settings(ensure_couch_running: DatabaseServer, tmp_path: Path) -> Settings:
         couchdb_password=ensure_couch_running.password,
         secret_key=secrets.token_urlsafe(48),
         db_prefix=f"t{secrets.token_hex(6)}",
+        couchdb_write_quorum=getattr(ensure_couch_running, "write_quorum", None),
         data_dir=tmp_path,
     )
 
@@ -83,6 +84,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "SEGEL_DB_PREFIX": settings.db_prefix,
         "SEGEL_LOG_LEVEL": "WARNING",
         "SEGEL_DATA_DIR": str(settings.data_dir),
+        "COUCHDB_WRITE_QUORUM": str(settings.couchdb_write_quorum or ""),
     }
 
 
@@ -105,6 +107,6 @@ def anyio_backend() -> str:
 @pytest.fixture
 async def couch(settings: Settings) -> AsyncIterator[CouchClient]:
     """A CouchClient on the test's own settings (for async tests marked `anyio`)."""
-    client = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    client = open_couch(settings)
     yield client
     await client.aclose()

@@ -18,9 +18,8 @@ from server.identity.audit import record_event
 from server.identity.enrollment import enrollment_url, qr_terminal
 from server.identity.passkeys import ENROLLMENT_TTL_S
 from server.identity.store import IdentityError, IdentityStore
-from server.settings import Settings
+from server.settings import Settings, open_couch
 from sync.bootstrap import bootstrap
-from sync.couch import CouchClient
 from sync.custody import verify_chain
 from sync.principal import ROLES
 
@@ -32,7 +31,7 @@ def _command(action: Action) -> Callable[[argparse.Namespace], Awaitable[int]]:
 
     async def run(args: argparse.Namespace) -> int:
         settings = Settings.from_env()
-        couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+        couch = open_couch(settings)
         try:
             await bootstrap(couch, settings.db_prefix)
             return await action(IdentityStore(couch, settings), args)

@@ -14,8 +14,7 @@ from server.identity.sessions import SESSION_COOKIE
 from server.office import intake
 from server.office.ledger import OFFICE_TZ, Ledger
 from server.residents.links import issue_link
-from server.settings import Settings
-from sync.couch import CouchClient
+from server.settings import Settings, open_couch
 from tests.support.identity import make_user, open_session
 from tests.support.office import (
     NIKS,
@@ -34,7 +33,7 @@ SCREENS = REPO_ROOT / "docs" / "screens"
 
 async def _prepare(settings: Settings) -> dict[str, Any]:
     """A small office day: a delivered document with photos, one in transit with a seal mismatch, one new."""
-    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    couch = open_couch(settings)
     try:
         ledger = await ready_ledger(couch, settings)
         await make_user(couch, settings, "budi.santoso", "staff", office="6471", name="Budi Santoso")
@@ -74,7 +73,7 @@ async def _prepare(settings: Settings) -> dict[str, Any]:
 
 
 async def _seal_of(settings: Settings, document_id: str) -> str | None:
-    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    couch = open_couch(settings)
     try:
         return await intake.sealed_number(Ledger.of(couch, settings), document_id)
     finally:

@@ -12,7 +12,7 @@ from typing import TypeVar
 from playwright.sync_api import BrowserContext, Page, expect
 
 from server.demo import generate_demo
-from server.settings import Settings
+from server.settings import Settings, open_couch
 from sync.couch import CouchClient
 from sync.custody import record_hash
 from tests.browser.conftest import VirtualAuthenticator
@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 def _run(settings: Settings, action: Callable[[CouchClient], Awaitable[T]]) -> T:
     async def go() -> T:
-        couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+        couch = open_couch(settings)
         try:
             return await action(couch)
         finally:

@@ -8,8 +8,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
-from server.settings import Settings
-from sync.couch import CouchClient
+from server.settings import Settings, open_couch
 from sync.custody import record_hash
 from tests.browser.conftest import VirtualAuthenticator
 from tests.browser.test_pwa_offline import document_records
@@ -19,7 +18,7 @@ from tests.support.threads import run_async
 
 
 async def _prepare(settings: Settings, docs: list[dict[str, Any]]) -> str:
-    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    couch = open_couch(settings)
     try:
         await make_office(couch, settings)
         await make_user(couch, settings, "gojek.andi", "courier", partner="gojek", name="Andi Saputra")

@@ -14,8 +14,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from server.identity.auth import device_id_for_credential
 from server.identity.sessions import SESSION_COOKIE, sign_session_id
 from server.identity.store import IdentityStore
-from server.settings import Settings
-from sync.couch import CouchClient
+from server.settings import Settings, open_couch
 from tests.browser.test_pwa_offline import document_records, qr_png, seal_photo
 from tests.support.identity import make_user, open_session
 from tests.support.servers import ServerProcess
@@ -23,7 +22,7 @@ from tests.support.threads import run_async
 
 
 async def _prepare(settings: Settings, docs: list[dict[str, Any]]) -> str:
-    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    couch = open_couch(settings)
     try:
         await make_user(couch, settings, "gojek.andi", "courier", name="Andi Saputra")
         await make_user(couch, settings, "grab.dedi", "courier", partner="grab", name="Dedi Kurniawan")
@@ -115,7 +114,7 @@ def test_offline_work_syncs_refusals_show_and_out_of_scope_records_leave(
 
 async def _open_session(settings: Settings, user_id: str) -> tuple[str, str]:
     """A real server-side session; returns its id (to end it later) and the signed cookie value."""
-    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    couch = open_couch(settings)
     try:
         session = await IdentityStore(couch, settings).create_session(
             user_id, device_id=device_id_for_credential("phone-1"), credential_id="phone-1"
@@ -127,7 +126,7 @@ async def _open_session(settings: Settings, user_id: str) -> tuple[str, str]:
 
 
 async def _end_session(settings: Settings, session_id: str) -> None:
-    couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+    couch = open_couch(settings)
     try:
         assert await IdentityStore(couch, settings).end_session(session_id)
     finally:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import sync.bootstrap
-from server.settings import Settings
+from server.settings import Settings, open_couch
 from sync.bootstrap import ADMIN_ONLY_SECURITY, bootstrap
 from sync.couch import CouchClient
 from sync.design_docs import DATABASES, DatabaseSpec
@@ -66,7 +66,7 @@ async def test_instances_bootstrapping_at_the_same_moment_all_succeed(settings: 
     """Two app instances (or an instance and a CLI command) start together on a fresh database server: on
     Apache CouchDB the losers of the design-document and Mango-index races used to fail with 500."""
     clients = [
-        CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password) for _ in range(4)
+        open_couch(settings) for _ in range(4)
     ]
     try:
         reports = await asyncio.gather(*(bootstrap(client, settings.db_prefix) for client in clients))

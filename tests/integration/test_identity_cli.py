@@ -17,7 +17,7 @@ from server.demo import generate_demo
 from server.identity.audit import events
 from server.identity.demo import demo_login_hint
 from server.identity.store import IdentityStore
-from server.settings import Settings
+from server.settings import Settings, open_couch
 from sync.bootstrap import bootstrap
 from sync.couch import CouchClient
 from sync.types import JSONDict
@@ -43,7 +43,7 @@ def segel(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Ca
 
 def _with_store(settings: Settings, action: Callable[[IdentityStore, CouchClient], Awaitable[T]]) -> T:
     async def go() -> T:
-        couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+        couch = open_couch(settings)
         try:
             return await action(IdentityStore(couch, settings), couch)
         finally:
@@ -123,7 +123,7 @@ def test_verify_chain_names_the_first_bad_link(segel: Segel, settings: Settings)
 
 def test_demo_login_hint_is_idempotent_and_its_links_work(settings: Settings) -> None:
     async def go() -> tuple[str, str, int]:
-        couch = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password)
+        couch = open_couch(settings)
         try:
             await bootstrap(couch, settings.db_prefix)
             first = await demo_login_hint(couch, settings)

@@ -217,6 +217,11 @@ class ApacheCluster:
     def url(self) -> str:
         return self.nodes[0].url
 
+    @property
+    def write_quorum(self) -> int:
+        """w = n, as production's cluster runs (COUCHDB_WRITE_QUORUM; docs/deploy.md)."""
+        return min(3, self.size)
+
     def start(self) -> None:
         for node in self.nodes:
             if node.exit_code() is not None:

@@ -98,3 +98,30 @@ async def test_a_plain_server_error_is_not_retried() -> None:
         await client.db("d").info()
     assert calls == ["GET"]
     await client.aclose()
+
+
+async def test_a_write_quorum_goes_with_document_writes_only() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path} w={request.url.params.get('w')}")
+        return httpx.Response(
+            201, json={"ok": True, "rev": "1-a", "id": "x"} if request.method != "POST" else []
+        )
+
+    client = CouchClient(
+        "http://couch.invalid", "admin", "pw", write_quorum=3, transport=httpx.MockTransport(handler)
+    )
+    await client.db("d").create()
+    await client.db("d").put({"_id": "x"})
+    await client.db("d").bulk_docs([{"_id": "y"}])
+    await client.db("d").put_security({"members": {}})
+    await client.db("d").get_or_none("x")
+    assert seen == [
+        "PUT /d w=None",
+        "PUT /d/x w=3",
+        "POST /d/_bulk_docs w=3",
+        "PUT /d/_security w=None",
+        "GET /d/x w=None",
+    ]
+    await client.aclose()
