@@ -238,3 +238,28 @@ async def test_a_revoked_user_is_refused_on_the_next_request(
     await revoke_user(couch, settings, "kurir.a")
     answer = httpx.get(url, headers={"Authorization": f"Bearer {tokens['a']}"})
     assert answer.status_code == 401 and answer.json()["error"] == "unauthorized"
+
+
+async def test_photos_at_the_size_limit_fit_the_databases_document_and_request_limits(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess, tmp_path: Path
+) -> None:
+    """Three seal photos of just under the 5 MB a photo may have, in one push: each is written whole on
+    every database (CouchDB's max_document_size and max_http_request_size, PouchDB Server's request limit),
+    and a second phone pulls them back byte for byte."""
+    tokens = await _people(couch, settings)
+    mine = document_record("kurir.a")
+    await couch.db(settings.records_db).put(mine)
+    url = f"{server_process.url}/sync/records"
+    records: list[dict[str, object]] = []
+    for seq in (1, 2, 3):
+        handoff = handoff_record(mine["_id"], "kurir.a", seq=seq)
+        photo = photo_record(handoff["_id"], mine["_id"], "kurir.a", photo_bytes(5 * 1024 * 1024 - 4096))
+        handoff["photos"] = [photo["_id"]]
+        records += [handoff, photo]
+    pushed = run_client(
+        url, tokens["a"], tmp_path / "a", [{"op": "put", "docs": records}, {"op": "push"}, {"op": "dump"}]
+    )
+    assert pushed[1]["ok"] and pushed[1]["denied"] == [], pushed[1]
+    again = run_client(url, tokens["a"], tmp_path / "b", [{"op": "pull"}, {"op": "dump"}])
+    photos = {str(r["_id"]): r["sha256"] for r in records if str(r["_id"]).startswith("photo:")}
+    assert {pid: again[1]["docs"][pid]["attachments"]["seal.jpg"] for pid in photos} == photos
