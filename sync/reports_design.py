@@ -194,7 +194,7 @@ OFFICE_DESIGN: JSONDict = {
         "outbox": {
             "map": (
                 "function (doc) { if (doc.type === 'notification') "
-                "{ emit([doc.status, doc.queued_us || 0], null); } }"
+                "{ emit([doc.status, doc.event_at || '', doc.event_seq || 0, doc.queued_us || 0], null); } }"
             ),
         },
         # Envelopes on the road (picked up, not yet delivered/returned/lost): overdue is a range over these.

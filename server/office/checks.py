@@ -50,7 +50,13 @@ async def _notify(ledger: Ledger, handoff: JSONDict, origin: str) -> None:
         return
     token = await issue_link(ledger, document)
     await enqueue(
-        ledger, NOTIFIED_KINDS[str(handoff["kind"])], document, f"{origin}/r/{token}", message_id=message_id
+        ledger,
+        NOTIFIED_KINDS[str(handoff["kind"])],
+        document,
+        f"{origin}/r/{token}",
+        message_id=message_id,
+        event_at=str(handoff.get("device_time") or ""),
+        event_seq=int(handoff.get("seq") or 0),
     )
 
 

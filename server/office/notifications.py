@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -69,10 +70,34 @@ class LogFileSender:
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
+def _utc(moment: str | None) -> str:
+    """An RFC 3339 time as UTC text, so times written with different offsets sort as they happened."""
+    try:
+        parsed = datetime.fromisoformat(moment) if moment else None
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        parsed = datetime.now(UTC)
+    return parsed.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
 async def enqueue(
-    ledger: Ledger, kind: str, document: JSONDict, link: str, *, message_id: str | None = None
+    ledger: Ledger,
+    kind: str,
+    document: JSONDict,
+    link: str,
+    *,
+    message_id: str | None = None,
+    event_at: str | None = None,
+    event_seq: int = 0,
 ) -> JSONDict:
-    """Write a pending message; with `message_id`, a second call for the same event is a no-op."""
+    """Write a pending message; with `message_id`, a second call for the same event is a no-op.
+
+    Messages go out in the order of the events they tell of (`event_at`, e.g. a handoff's time), not the
+    order they were queued in: the office checks read a changes feed that, on CouchDB, does not keep the
+    order records were written in, and a resident must not hear "delivered" before "on its way". Events of
+    the same second keep their custody order (`event_seq`, the handoff's sequence number).
+    """
     resident = document["resident"]
     text = TEMPLATES[kind].format(
         doc_kind=document["doc_kind"].upper().replace("_", " "),
@@ -91,7 +116,9 @@ async def enqueue(
         "status": "pending",
         "attempts": 0,
         "created_at": now_iso(),
-        "queued_us": time.time_ns() // 1000,  # sending order, finer than seconds (exact in JS numbers)
+        "event_at": _utc(event_at),
+        "event_seq": event_seq,
+        "queued_us": time.time_ns() // 1000,  # then queueing order, finer than seconds (exact in JS numbers)
     }
     try:
         message["_rev"] = await ledger.office.put(message)

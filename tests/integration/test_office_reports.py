@@ -142,6 +142,25 @@ async def test_resident_hears_when_the_envelope_leaves_and_arrives(
     assert (await document_for(ledger, link) or {}).get("_id") == doc["_id"]
 
 
+async def test_messages_go_out_in_the_order_things_happened_whatever_order_the_feed_gives(
+    couch: CouchClient, settings: Settings
+) -> None:
+    """CouchDB's changes feed need not keep the order records were written in (shards, a cluster): here the
+    delivery is even written before the pickup, and the resident still hears "on its way" first."""
+    ledger = await ready_ledger(couch, settings)
+    doc = await put_document(ledger, name="Siti Aminah")
+    sealed = await intake.bind_seal(ledger, staff(), str(doc["_id"]), "BP00000702")
+    pickup = next_handoff(sealed, "picked_up", device_time="2026-11-20T09:00:00+08:00")
+    delivered = next_handoff(pickup, "delivered", device_time="2026-11-20T02:30:00+00:00")  # 10:30 WITA
+    await ledger.records.put(delivered)
+    await ledger.records.put(pickup)
+    await run_checks(ledger, OfficeConfig(), origin="https://segel.example")
+    sender = LogFileSender(settings.data_dir)
+    assert await deliver_pending(ledger, sender) == 2
+    lines = [json.loads(line) for line in sender.path.read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["out_for_delivery", "delivered"]
+
+
 async def test_background_round_counts_checks_and_tells_the_resident(
     couch: CouchClient, settings: Settings
 ) -> None:
