@@ -29,6 +29,7 @@ from server.static import CachedStaticFiles
 from sync.bootstrap import bootstrap
 from sync.couch import CouchClient, CouchError, CouchUnavailable
 from sync.gateway import gateway_routes
+from sync.receipt_proof import ReceiptKey
 from sync.schemas import schema_files
 
 logger = logging.getLogger(__name__)
@@ -101,4 +102,5 @@ def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlett
     app.state.settings = settings
     app.state.couch = couch or open_couch(settings)
     app.state.bootstrap_done = asyncio.Event()
+    app.state.receipt_key = ReceiptKey.from_secret(settings.secret_key)
     return app

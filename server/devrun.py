@@ -122,11 +122,13 @@ async def _first_office_round(couch: CouchClient, settings: Settings, env: dict[
     from server.office.ledger import Ledger
     from server.office.notifications import LogFileSender
     from server.office.worker import run_once
+    from sync.receipt_proof import ReceiptKey
 
     print("  Memeriksa data demo sekali (pengecualian, dasbor) …", flush=True)
     config = OfficeConfig.from_env(env)
     ledger = Ledger.of(couch, settings)
-    while (await run_once(ledger, config, settings.origin, LogFileSender(settings.data_dir))).checked:
+    key = ReceiptKey.from_secret(settings.secret_key)
+    while (await run_once(ledger, config, settings.origin, LogFileSender(settings.data_dir), key)).checked:
         pass
 
 

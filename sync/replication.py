@@ -16,6 +16,7 @@ from typing import Any
 from sync.couch import CouchError, CouchNotFound, Database
 from sync.errors import bad_request, not_found
 from sync.principal import Principal
+from sync.projection import project
 from sync.types import JSONDict
 from sync.validation import (
     READABLE_TYPES,
@@ -165,7 +166,9 @@ async def stream_bulk_get(
         for doc in found:
             if doc.get("_deleted") or not visible(doc, principal, documents):
                 continue
-            piece = json.dumps({"id": doc["_id"], "docs": [{"ok": doc}]}, separators=(",", ":"))
+            piece = json.dumps(
+                {"id": doc["_id"], "docs": [{"ok": project(doc, principal)}]}, separators=(",", ":")
+            )
             yield (b"" if first else b",") + piece.encode()
             first = False
     yield b"]}"
@@ -177,7 +180,7 @@ DOC_PARAMS = ("rev", "revs", "open_revs", "latest", "attachments", "conflicts", 
 
 
 async def get_document(db: Database, principal: Principal, doc_id: str, query: Mapping[str, str]) -> Any:
-    """One document (or its `open_revs`), exactly as CouchDB gives it, if the principal may see it."""
+    """One document (or its `open_revs`) as the principal is sent it (`sync.projection`), if visible."""
     if check_id(doc_id, READABLE_TYPES):
         raise not_found()
     params = {key: query[key] for key in DOC_PARAMS if key in query}
@@ -198,9 +201,11 @@ async def get_document(db: Database, principal: Principal, doc_id: str, query: M
         raise not_found()
     if isinstance(answer, list):
         return [
-            item for item in answer if isinstance(item.get("ok"), dict) and not item["ok"].get("_deleted")
+            {**item, "ok": project(item["ok"], principal)}
+            for item in answer
+            if isinstance(item.get("ok"), dict) and not item["ok"].get("_deleted")
         ]
-    return answer
+    return project(answer, principal)
 
 
 async def check_attachment_access(db: Database, principal: Principal, doc_id: str, rev: str | None) -> None:

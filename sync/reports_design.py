@@ -164,6 +164,19 @@ OFFICE_DESIGN: JSONDict = {
             ),
             "reduce": "_count",
         },
+        # Deliveries as the server judged them (server/office/delivery_checks.py): [office, day, state] ->
+        # count; state proven (code and seal matched) or disputed, and settled for disputed ones that
+        # staff or the resident later confirmed. Delivered = proven + settled; waiting = disputed - settled.
+        "deliveries": {
+            "map": (
+                "function (doc) { if (!doc.office || !doc.day) { return; } "
+                "if (doc.type === 'delivery_check') "
+                "{ emit([doc.office, doc.day, doc.proven ? 'proven' : 'disputed'], null); } "
+                "else if (doc.type === 'delivery_settled') "
+                "{ emit([doc.office, doc.day, 'settled'], null); } }"
+            ),
+            "reduce": "_count",
+        },
         # Perceptual hash of every checked photo: the same picture used for two documents shows here.
         # The 64-bit hash in 8 bands of 8 bits: two pictures within Hamming distance 7 share a band, so
         # near-duplicates (a re-saved or re-compressed copy) are found with 8 key lookups.

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sync.principal import Principal
+from sync.projection import MARKER
 from sync.schemas import RECORD_TYPES, RecordError, validate_record
 
 #: Which record types each role may write.
@@ -137,6 +138,12 @@ def check_record(
         return refusal
     if stored.rev_known:
         return None
+    if MARKER in doc:
+        return _refuse(
+            "projection",
+            "Ini salinan ringkas dari server, bukan catatan asli; catatan di server tidak diubah.",
+            "This is the server's reduced copy of a record, not the record; the stored record is unchanged.",
+        )
     if doc.get("_deleted"):
         return _refuse(
             "deleted",

@@ -172,6 +172,12 @@ async def me(request: Request) -> Response:
             "partner": principal.partner,
             "van": principal.van,
             "credential_ids": [c["credential_id"] for c in credentials if not c.get("revoked")],
+            # Couriers seal receipt codes to this key at the door, offline (sync/receipt_proof.py).
+            **(
+                {"receipt_key": request.app.state.receipt_key.public_jwk()}
+                if principal.role == "courier"
+                else {}
+            ),
         },
         headers=NO_STORE,
     )

@@ -18,11 +18,13 @@ from PIL import Image, UnidentifiedImageError
 
 from server.office.awaited_photos import close_on_arrival, note_awaited
 from server.office.config import OfficeConfig
+from server.office.delivery_checks import CODE_LABELS, check_delivery
 from server.office.ledger import Ledger, create_once, now_iso, records_of_document, view_keys
 from server.office.notifications import enqueue
 from server.office.timeline import order_handoffs, verify_links
 from server.residents.links import issue_link
 from sync.couch import CouchError, CouchNotFound
+from sync.receipt_proof import ReceiptKey
 from sync.types import JSONDict
 
 logger = logging.getLogger(__name__)
@@ -86,12 +88,18 @@ async def _finding(
 
 
 async def run_checks(
-    ledger: Ledger, config: OfficeConfig, *, limit: int = 2000, origin: str | None = None
+    ledger: Ledger,
+    config: OfficeConfig,
+    *,
+    limit: int = 2000,
+    origin: str | None = None,
+    receipt_key: ReceiptKey | None = None,
 ) -> CheckRun:
     """Check the records changed since the last run (at most `limit`); call again to continue.
 
     With `origin` (the site's address), residents are also told when their envelope leaves with a courier
-    and when it is recorded as delivered.
+    and when it is recorded as delivered. `receipt_key` opens the receipt codes couriers sealed at the door
+    (without it, sealed codes count as unreadable).
     """
     checkpoint = await ledger.office.get_or_none(CHECKPOINT_ID) or {
         "_id": CHECKPOINT_ID,
@@ -105,7 +113,7 @@ async def run_checks(
         if doc.get("_deleted") or str(doc.get("_id", "")).startswith("_design/"):
             continue
         checked += 1
-        findings += await check_record(ledger, config, doc)
+        findings += await check_record(ledger, config, doc, receipt_key)
         if origin and doc.get("type") == "handoff" and doc.get("kind") in NOTIFIED_KINDS:
             await _notify(ledger, doc, origin)
     checkpoint["since"] = changes.get("last_seq", since)
@@ -116,12 +124,14 @@ async def run_checks(
     return CheckRun(checked=checked, findings=findings)
 
 
-async def check_record(ledger: Ledger, config: OfficeConfig, doc: JSONDict) -> int:
+async def check_record(
+    ledger: Ledger, config: OfficeConfig, doc: JSONDict, receipt_key: ReceiptKey | None = None
+) -> int:
     kind = doc.get("type")
     if kind == "photo":
         return await _check_photo(ledger, doc)
     if kind == "handoff":
-        return await _check_handoff(ledger, config, doc)
+        return await _check_handoff(ledger, config, doc, receipt_key)
     if str(doc.get("_id", "")).startswith("receipt:") and _signature_invalid(doc):
         subject = str(doc.get("record_id") or str(doc["_id"])[len("receipt:") :])
         return int(
@@ -197,6 +207,50 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
     return count
 
 
+async def _check_delivery(
+    ledger: Ledger,
+    handoff: JSONDict,
+    document: JSONDict,
+    related: list[JSONDict],
+    receipt_key: ReceiptKey | None,
+) -> int:
+    """The last link: the resident's code and the bound seal, judged once (`delivery_checks`)."""
+    seals = [doc for doc in related if doc.get("type") == "seal"]
+    verdict = await check_delivery(ledger, handoff, document, seals, receipt_key)
+    office, document_id, handoff_id = str(handoff["office"]), str(handoff["document_id"]), str(handoff["_id"])
+    count = 0
+    if verdict.code in ("mismatch", "unreadable"):
+        count += await _finding(
+            ledger,
+            "code_mismatch",
+            handoff_id,
+            office,
+            document_id,
+            CODE_LABELS[verdict.code] + ": dokumen belum dihitung diterima sampai penduduk atau petugas "
+            "memastikan.",
+        )
+    if verdict.code == "missing":
+        count += await _finding(
+            ledger,
+            "code_missing",
+            handoff_id,
+            office,
+            document_id,
+            "Diserahkan tanpa kode penerimaan (mis. kepada perwakilan): pastikan dengan penduduk.",
+        )
+    if verdict.seal != "matched" and handoff.get("seal_match") is True:
+        count += await _finding(
+            ledger,
+            "seal_unexpected",
+            handoff_id,
+            office,
+            document_id,
+            f"Ponsel mencatat segel {verdict.seal_scanned or '-'} sebagai cocok, tetapi kantor memasang "
+            f"segel {verdict.seal_expected or '-'}.",
+        )
+    return count
+
+
 @dataclass(frozen=True)
 class SimilarPhoto:
     document_id: str
@@ -244,12 +298,19 @@ async def _similar_photos(ledger: Ledger, office: str, phash: str) -> list[Simil
     return list(found.values())
 
 
-async def _check_handoff(ledger: Ledger, config: OfficeConfig, handoff: JSONDict) -> int:
+async def _check_handoff(
+    ledger: Ledger, config: OfficeConfig, handoff: JSONDict, receipt_key: ReceiptKey | None
+) -> int:
     office, document_id = str(handoff["office"]), str(handoff["document_id"])
     count = 0
     place = handoff.get("place")
-    if handoff.get("kind") == "delivered" and isinstance(place, dict):
+    related = await records_of_document(ledger, document_id)
+    document: JSONDict = {}
+    if handoff.get("kind") == "delivered":
         document = await ledger.records.get_or_none(document_id) or {}
+    if document:
+        count += await _check_delivery(ledger, handoff, document, related, receipt_key)
+    if handoff.get("kind") == "delivered" and isinstance(place, dict):
         address = (document.get("resident") or {}).get("address") or {}
         if "lat" in address and "lon" in address:
             distance = haversine_m(
@@ -265,7 +326,6 @@ async def _check_handoff(ledger: Ledger, config: OfficeConfig, handoff: JSONDict
                     f"Penyerahan dicatat {distance / 1000:.1f} km dari alamat penduduk "
                     f"(batas {config.gps_far_m} m).",
                 )
-    related = await records_of_document(ledger, document_id)
     await note_awaited(
         ledger, config, handoff, {str(doc["_id"]) for doc in related if doc.get("type") == "photo"}
     )

@@ -19,11 +19,21 @@ from server.office.ledger import OFFICE_TZ, Ledger, key
 
 #: The overdue list stops here (the tile then reads "200+"): a page lists what staff can follow up today.
 OVERDUE_LIMIT = 200
-TILE_KINDS = ("ready", "picked_up", "delivered", "failed_attempt", "returned", "lost", "complaint")
+TILE_KINDS = (
+    "ready",
+    "picked_up",
+    "delivered",
+    "delivery_pending",
+    "failed_attempt",
+    "returned",
+    "lost",
+    "complaint",
+)
 TILE_LABELS = {
     "ready": "Siap (terdaftar)",
     "picked_up": "Diserahkan ke kurir",
-    "delivered": "Diterima penduduk",
+    "delivered": "Diterima penduduk (terbukti)",
+    "delivery_pending": "Diantar, menunggu kepastian",
     "failed_attempt": "Gagal antar",
     "returned": "Dikembalikan",
     "lost": "Hilang",
@@ -100,15 +110,36 @@ async def load_dashboard(
 
 
 async def counts_per_day(ledger: Ledger, office: str, span: list[str]) -> dict[str, dict[str, int]]:
-    """[day][kind] -> count, from the `reports/daily` reduce view (one grouped query)."""
-    rows = await ledger.records.view(
-        "reports", "daily", startkey=key([office, span[0]]), endkey=key([office, span[-1], {}]), group_level=3
+    """[day][kind] -> count, from the `reports/daily` and `office/deliveries` reduce views.
+
+    A delivery counts as delivered only once it is proven or settled (`delivery_checks`); the rest of the
+    deliveries couriers recorded are "delivery_pending"."""
+    window: dict[str, str | int | bool] = {
+        "startkey": key([office, span[0]]),
+        "endkey": key([office, span[-1], {}]),
+        "group_level": 3,
+    }
+    rows, judged = await asyncio.gather(
+        ledger.records.view("reports", "daily", **window),
+        ledger.office.view("office", "deliveries", **window),
     )
     per_day: dict[str, dict[str, int]] = {day: {} for day in span}
     for row in rows["rows"]:
         _, day, kind = row["key"]
-        if day in per_day:
+        if day in per_day and kind != "delivered":
             per_day[day][kind] = int(row["value"])
+    states: dict[str, Counter[str]] = {day: Counter() for day in span}
+    for row in judged["rows"]:
+        _, day, state = row["key"]
+        if day in states:
+            states[day][str(state)] = int(row["value"])
+    for day, state in states.items():
+        delivered = state["proven"] + state["settled"]
+        waiting = max(state["disputed"] - state["settled"], 0)
+        if delivered:
+            per_day[day]["delivered"] = delivered
+        if waiting:
+            per_day[day]["delivery_pending"] = waiting
     return per_day
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.office.delivery_checks import DELIVERY_KINDS, settle_if_resolved
 from server.office.ledger import Ledger, create_once, docs_by_ids, key, now_iso
 from sync.couch import Database
 from sync.principal import Principal
@@ -18,7 +19,33 @@ from sync.types import JSONDict
 KINDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "seal_mismatch": (
         "Nomor segel tidak cocok",
-        (("checked_ok", "Amplop diperiksa, isi benar"), ("reprint", "Batalkan dan cetak ulang")),
+        (
+            ("checked_ok", "Amplop diperiksa, isi benar"),
+            ("resident_confirmed", "Penduduk mengonfirmasi terima"),
+            ("reprint", "Batalkan dan cetak ulang"),
+        ),
+    ),
+    "seal_unexpected": (
+        "Segel bukan yang dipasang kantor",
+        (
+            ("checked_ok", "Amplop diperiksa, isi benar"),
+            ("resident_confirmed", "Penduduk mengonfirmasi terima"),
+            ("reprint", "Batalkan dan cetak ulang"),
+        ),
+    ),
+    "code_mismatch": (
+        "Kode penerimaan tidak cocok",
+        (
+            ("confirmed_by_phone", "Penduduk dihubungi: dokumen sudah diterima"),
+            ("investigate", "Belum diterima: diselidiki bersama kurir"),
+        ),
+    ),
+    "code_missing": (
+        "Diserahkan tanpa kode penerimaan",
+        (
+            ("confirmed_by_phone", "Penduduk dihubungi: dokumen sudah diterima"),
+            ("investigate", "Belum diterima: diselidiki bersama kurir"),
+        ),
     ),
     "seal_damaged": (
         "Segel rusak atau hilang",
@@ -82,6 +109,9 @@ RECORD_KINDS = (
     "refused",
 )
 FINDING_KINDS = (
+    "code_mismatch",
+    "code_missing",
+    "seal_unexpected",
     "photo_not_arrived",
     "photo_digest",
     "photo_reused",
@@ -271,6 +301,8 @@ async def resolve(
         resolution["document_id"] = document_id
     if not await create_once(ledger.office, resolution):
         raise ResolutionError("Pengecualian ini sudah diselesaikan oleh petugas lain.")
+    if kind in DELIVERY_KINDS:
+        await settle_if_resolved(ledger, subject)
     return resolution
 
 

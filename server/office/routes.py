@@ -63,10 +63,23 @@ async def _record(ledger: Ledger, record_id: str, prefix: str) -> JSONDict:
 # --- dashboard -------------------------------------------------------------------------------------------
 
 
+async def _checks_on_demand(request: Request, ledger: Ledger) -> None:
+    """A bounded round of the background checks, so a page never waits for the worker's next round."""
+    await run_checks(
+        ledger,
+        config_of(request),
+        limit=500,
+        origin=request.app.state.settings.origin,
+        receipt_key=request.app.state.receipt_key,
+    )
+
+
 async def dashboard(request: Request) -> Response:
     _, office = staff_for_office(request)
     config = config_of(request)
-    data = await load_dashboard(ledger_of(request), office, sla_hours=config.sla_hours)
+    ledger = ledger_of(request)
+    await _checks_on_demand(request, ledger)  # deliveries count once the server has judged them
+    data = await load_dashboard(ledger, office, sla_hours=config.sla_hours)
     return render(
         request,
         "office/dashboard.html",
@@ -206,6 +219,7 @@ async def timeline(request: Request) -> Response:
     ledger = ledger_of(request)
     document = await _record(ledger, request.path_params["document_id"], "document:")
     staff_for_record(request, str(document["office"]))
+    await _checks_on_demand(request, ledger)  # the delivery's verdict is shown with it
     data = await load_timeline(ledger, document)
     pickup = next((e for e in data.events if e.handoff["kind"] == "picked_up" and e.photos), None)
     delivery = next((e for e in reversed(data.events) if e.handoff["kind"] == "delivered" and e.photos), None)
@@ -248,7 +262,7 @@ async def photo(request: Request) -> Response:
 async def exceptions_page(request: Request) -> Response:
     _, office = staff_for_office(request)
     ledger = ledger_of(request)
-    await run_checks(ledger, config_of(request), limit=500, origin=request.app.state.settings.origin)
+    await _checks_on_demand(request, ledger)
     await deliver_pending(ledger, sender_of(request))
     queue = await open_queue(ledger, office)
     return render(
@@ -470,7 +484,9 @@ async def export_csv(request: Request) -> Response:
         days = max(1, min(int(request.query_params.get("days", "14")), 366))
     except ValueError as exc:
         raise AppError(400, "bad_request", "days harus angka 1-366.") from exc
-    data = await load_dashboard(ledger_of(request), office, days=days, sla_hours=config_of(request).sla_hours)
+    ledger = ledger_of(request)
+    await _checks_on_demand(request, ledger)
+    data = await load_dashboard(ledger, office, days=days, sla_hours=config_of(request).sla_hours)
     body = makers[what](data)
     return Response(
         body,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from server.office.delivery_checks import CODE_LABELS, SEAL_LABELS
 from server.office.ledger import Ledger, docs_by_ids, key, records_of_document
 from sync.custody import record_hash, verify_chain
 from sync.types import JSONDict
@@ -27,6 +28,19 @@ CONDITION_LABELS = {
     "damaged": "rusak",
     "missing": "hilang",
     "not_checked": "tidak diperiksa",
+}
+SIGNATURE_LABELS = {
+    "verified": "Tanda tangan passkey sah",
+    "invalid": "Tanda tangan passkey TIDAK sah",
+    "unverified": "Tanda tangan belum diperiksa",
+    "unsigned": "Tanpa tanda tangan passkey",
+}
+#: One verdict per delivery that a supervisor can read.
+DELIVERY_STATE_LABELS = {
+    "proven": "Terbukti diterima: kode dan segel cocok",
+    "settled": "Dihitung diterima setelah dipastikan (penduduk atau petugas)",
+    "pending": "Belum dihitung diterima: perlu dipastikan",
+    "unchecked": "Belum diperiksa server",
 }
 PARTY_LABELS = {
     "office": "Kantor",
@@ -53,6 +67,53 @@ class Event:
     link_ok: bool
     #: Photos the handoff names that the server does not hold (yet): sent after it, or lost with a phone.
     awaited_photos: list[str] = field(default_factory=list)
+    #: For a delivery: the server's verdict (`delivery_check:`), and whether an unproven one was settled.
+    delivery_check: JSONDict | None = None
+    delivery_settled: JSONDict | None = None
+
+    @property
+    def delivery_state(self) -> str | None:
+        """proven | settled | pending | unchecked for deliveries (None for other handoffs)."""
+        if self.handoff.get("kind") != "delivered":
+            return None
+        if self.delivery_check is None:
+            return "unchecked"
+        if self.delivery_check.get("proven"):
+            return "proven"
+        return "settled" if self.delivery_settled else "pending"
+
+    @property
+    def delivery_state_label(self) -> str:
+        return DELIVERY_STATE_LABELS.get(self.delivery_state or "", "")
+
+    @property
+    def delivery_proof(self) -> list[tuple[str, bool | None]]:
+        """One line per piece of proof of a delivery, for a supervisor: (what, good / bad / not known)."""
+        if self.handoff.get("kind") != "delivered":
+            return []
+        check = self.delivery_check or {}
+        code, seal = check.get("code"), check.get("seal")
+        expected = check.get("seal_expected") or self.handoff.get("seal_number_expected") or "-"
+        scanned = self.handoff.get("seal_number_scanned") or "-"
+        signature = self.signature_status
+        lines: list[tuple[str, bool | None]] = [
+            (
+                CODE_LABELS.get(str(code), "Kode penerimaan belum diperiksa"),
+                None if code is None else code == "matched",
+            ),
+            (
+                f"{SEAL_LABELS.get(str(seal), 'Segel belum diperiksa')}: "
+                f"dipindai {scanned}, dipasang kantor {expected}",
+                None if seal is None else seal == "matched",
+            ),
+            (
+                f"Foto segel: {len(self.photos)} diterima"
+                + (f", {len(self.awaited_photos)} belum sampai" if self.awaited_photos else ""),
+                bool(self.photos) and not self.awaited_photos,
+            ),
+            (SIGNATURE_LABELS.get(signature, signature), signature == "verified"),
+        ]
+        return lines
 
     @property
     def kind_label(self) -> str:
@@ -155,11 +216,19 @@ async def load_timeline(ledger: Ledger, document: JSONDict) -> Timeline:
     ordered = order_handoffs(handoffs)
     oks, timeline.chain = verify_links(ordered)
     receipts = await docs_by_ids(ledger.records, [f"receipt:{h['_id']}" for h in ordered])
+    deliveries = [str(h["_id"]) for h in ordered if h.get("kind") == "delivered"]
+    verdicts = await docs_by_ids(
+        ledger.office,
+        [f"delivery_check:{h}" for h in deliveries] + [f"delivery_settled:{h}" for h in deliveries],
+    )
     for handoff, ok in zip(ordered, oks, strict=True):
         pictured = [photos[p] for p in handoff.get("photos", []) if p in photos]
         awaited = [p for p in handoff.get("photos", []) if p not in photos]
         receipt = receipts.get(f"receipt:{handoff['_id']}")
-        timeline.events.append(Event(handoff, receipt, pictured, ok, awaited))
+        event = Event(handoff, receipt, pictured, ok, awaited)
+        event.delivery_check = verdicts.get(f"delivery_check:{handoff['_id']}")
+        event.delivery_settled = verdicts.get(f"delivery_settled:{handoff['_id']}")
+        timeline.events.append(event)
     office_rows = await ledger.office.view(
         "office", "by_document", startkey=key([document_id]), endkey=key([document_id, {}]), include_docs=True
     )

@@ -24,6 +24,7 @@ from server.office.deliveries import update_open_deliveries
 from server.office.ledger import Ledger
 from server.office.notifications import LogFileSender, Sender, deliver_pending
 from sync.couch import CouchError, CouchUnavailable
+from sync.receipt_proof import ReceiptKey
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +39,11 @@ class WorkDone:
     photos_flagged: int = 0
 
 
-async def run_once(ledger: Ledger, config: OfficeConfig, origin: str, sender: Sender) -> WorkDone:
+async def run_once(
+    ledger: Ledger, config: OfficeConfig, origin: str, sender: Sender, receipt_key: ReceiptKey | None = None
+) -> WorkDone:
     rolled = await update_open_deliveries(ledger, max_batches=4)
-    checks = await run_checks(ledger, config, limit=2000, origin=origin)
+    checks = await run_checks(ledger, config, limit=2000, origin=origin, receipt_key=receipt_key)
     sent = await deliver_pending(ledger, sender)
     awaited = await settle_awaited(ledger, config)
     closure = await close_ended_assignments(ledger, config)
@@ -62,7 +65,9 @@ async def run(app: Starlette) -> None:
         await asyncio.sleep(config.worker_interval_s)
         sender: Sender = getattr(app.state, "office_sender", None) or LogFileSender(settings.data_dir)
         try:
-            await run_once(Ledger.of(app.state.couch, settings), config, settings.origin, sender)
+            await run_once(
+                Ledger.of(app.state.couch, settings), config, settings.origin, sender, app.state.receipt_key
+            )
         except (CouchError, CouchUnavailable) as exc:
             logger.warning("office worker: CouchDB answered %s; retrying next round", type(exc).__name__)
         except Exception:  # keep the loop alive: the next round may succeed, and pages do the work too

@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from server.errors import AppError
 from server.identity.sessions import check_csrf_token, csrf_token
+from server.office.delivery_checks import check_delivery, settle_by_resident
 from server.office.handover import DOC_KIND_LABELS
 from server.office.intake import IntakeError, choose_delivery
 from server.office.ledger import Ledger, create_once, new_id, now_iso
@@ -127,6 +128,10 @@ async def confirm_receipt(request: Request) -> Response:
         raise AppError(
             400, "bad_request", "Dokumen belum tercatat diantar. Jika sudah Anda terima, kirim pengaduan."
         )
+    delivered = [e.handoff for e in timeline.events if e.handoff["kind"] == "delivered"]
+    for handoff in delivered:  # judged now if the checks have not reached it yet (judged once either way)
+        await check_delivery(ledger, handoff, document, timeline.seals, request.app.state.receipt_key)
+    await settle_by_resident(ledger, str(document["_id"]), [str(h["_id"]) for h in delivered])
     await create_once(
         ledger.office,
         {

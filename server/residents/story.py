@@ -67,9 +67,12 @@ def plain_story(document: JSONDict, timeline: Timeline) -> Story:
             )
         elif kind == "delivered":
             who = "perwakilan Anda" if h["to"].get("party") == "representative" else "Anda"
+            counted = event.delivery_state in ("proven", "settled")
             text, headline, delivered, in_transit = (
-                f"Amplop diterima oleh {who}.",
-                "Dokumen sudah diterima.",
+                f"Kurir mencatat amplop diterima oleh {who}.",
+                "Dokumen sudah diterima."
+                if counted
+                else "Kurir mencatat dokumen sudah diterima. Benar? Mohon konfirmasi di bawah ini.",
                 True,
                 False,
             )

@@ -13,9 +13,12 @@ from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
 
 from sync.custody import record_hash
+from sync.receipt_proof import ReceiptKey
 from sync.schemas import validate_record
 from tests.support.servers import ServerProcess
 
+#: Stands in for the server's key: the test opens what the PWA sealed, as the office checks would.
+RECEIPT_KEY = ReceiptKey.from_secret("browser-test-secret-key-of-at-least-32-chars")
 COURIER = {
     "user_id": "gojek.andi",
     "name": "Andi Saputra",
@@ -24,6 +27,8 @@ COURIER = {
     "partner": "gojek",
     "van": None,
     "credential_ids": [],
+    # The server's public key for sealing receipt codes, as /auth/me gives it to couriers.
+    "receipt_key": RECEIPT_KEY.public_jwk(),
 }
 VAN_OPERATOR = {
     "user_id": "van.agus",
@@ -213,7 +218,10 @@ def test_courier_picks_up_and_delivers_offline(
     assert pickup1["prev_hash"] == record_hash(handoffs["handoff:01JDSEALA0001"])
     assert delivered["prev_hash"] == record_hash(pickup1)
     assert pickup2["seal_number_scanned"] == "BP00099999" and pickup2["seal_match"] is False
-    assert delivered["receipt_code"] == "K7M4QX" and delivered["seal_match"] is True
+    # The code is kept only sealed to the server's key (opened here as the server would), never in clear.
+    assert "receipt_code" not in delivered and delivered["seal_match"] is True
+    assert RECEIPT_KEY.open(delivered["receipt_proof"], "document:01JDTESTA0001") == "K7M4QX"
+    assert RECEIPT_KEY.open(delivered["receipt_proof"], "document:01JDTESTA0002") is None
 
     photos = local_docs(page, "photo:")
     assert {p["handoff_id"] for p in photos} == {pickup1["_id"], delivered["_id"]}

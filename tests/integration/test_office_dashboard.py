@@ -9,6 +9,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.office import intake
+from server.office.checks import run_checks
+from server.office.config import OfficeConfig
 from server.office.dashboard import load_dashboard
 from server.office.deliveries import CHECKPOINT_ID, update_open_deliveries
 from server.office.ledger import OFFICE_TZ, Ledger, key
@@ -31,7 +33,8 @@ async def story(
     previous = await intake.bind_seal(ledger, staff(), str(doc["_id"]), number)
     await intake.assign(ledger, staff(), [str(doc["_id"])], courier, partner, None)
     for kind, at in days:
-        handoff = next_handoff(previous, kind, author=courier, device_time=at, created_at=at)
+        code = {"receipt_code": doc["receipt_code"]} if kind == "delivered" else {}
+        handoff = next_handoff(previous, kind, author=courier, device_time=at, created_at=at, **code)
         await ledger.records.put(handoff)
         previous = handoff
     return doc
@@ -58,6 +61,10 @@ async def test_counts_per_day_courier_partner_and_overdue(couch: CouchClient, se
     )
     await story(ledger, "BP00000004", "grab.sari", "grab", [("picked_up", "2026-11-23T11:00:00+08:00")])
 
+    before = await load_dashboard(ledger, "6471", now=NOW, sla_hours=48)
+    # A delivery counts once the server has judged it (code and seal matched): not before the checks ran.
+    assert "delivered" not in before.per_day["2026-11-23"]
+    await run_checks(ledger, OfficeConfig())
     data = await load_dashboard(ledger, "6471", now=NOW, sla_hours=48)
 
     assert data.per_day["2026-11-22"]["picked_up"] == 1
@@ -110,7 +117,11 @@ async def test_dashboard_counts_each_record_once_and_closes_delivered_pickups(
     )
     last = [r["doc"] for r in rows["rows"] if r["doc"]["type"] == "handoff"][-1]
     at = "2026-11-23T09:00:00+08:00"
-    await ledger.records.put(next_handoff(last, "delivered", device_time=at, created_at=at))
+    delivered = next_handoff(
+        last, "delivered", device_time=at, created_at=at, receipt_code=doc["receipt_code"]
+    )
+    await ledger.records.put(delivered)
+    await run_checks(ledger, OfficeConfig())
     second = await load_dashboard(ledger, "6471", now=NOW, end=TODAY)
     assert second.overdue == []
     assert second.total("ready") == first.total("ready") == 1

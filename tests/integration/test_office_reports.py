@@ -47,7 +47,9 @@ async def test_csv_exports_and_custody_pdf(
     today = datetime.now(OFFICE_TZ).isoformat(timespec="seconds")
     pickup = next_handoff(sealed, "picked_up", device_time=today)
     await ledger.records.put(pickup)
-    await ledger.records.put(next_handoff(pickup, "delivered", device_time=today))
+    await ledger.records.put(
+        next_handoff(pickup, "delivered", device_time=today, receipt_code=doc["receipt_code"])
+    )
     await signed_in(client, couch, settings, "budi.santoso", "6471")
 
     daily = list(csv.DictReader(io.StringIO(client.get("/office/exports/daily.csv").text)))

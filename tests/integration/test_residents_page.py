@@ -103,9 +103,10 @@ async def test_resident_chooses_delivery_and_confirms_receipt(
     sealed = await intake.bind_seal(ledger, staff(), str(siti["_id"]), "BP00000778")
     pickup = next_handoff(sealed, "picked_up")
     await ledger.records.put(pickup)
-    await ledger.records.put(next_handoff(pickup, "delivered"))
+    await ledger.records.put(next_handoff(pickup, "delivered"))  # a code that is not Siti's
     page = client.get(f"/r/{link}")
-    assert "Dokumen sudah diterima" in page.text and siti["receipt_code"] not in page.text
+    # Recorded, not yet proven: the resident is asked, and their word makes it count.
+    assert "Benar? Mohon konfirmasi" in page.text and siti["receipt_code"] not in page.text
     response = client.post(f"/r/{link}/confirm", data={"csrf": csrf_of(page.text)})
     assert response.status_code == 200 and "penerimaan Anda sudah dicatat" in response.text
     assert await ledger.office.get_or_none(f"resident_confirmation:{siti['_id']}") is not None

@@ -2,6 +2,7 @@
 // the same JSON Schema the server uses, and handoffs are chained (prev_hash) and signed with the courier's
 // passkey, or kept with the reason they could not be signed: a delivery is never blocked by signing.
 import { recordHash } from '../lib/canonical.js';
+import { sealReceiptCode } from '../lib/receipt-proof.js';
 import { signRecordHash } from '../lib/passkey.js';
 import { deviceTime, ulid } from '../lib/ids.js';
 import { sha256Hex } from '../lib/sha256.js';
@@ -40,11 +41,19 @@ async function chains(handoffs) {
   return byDocument;
 }
 
+/**
+ * The custody hash of a handoff: the server's, when it sent a copy without the clear receipt code that an
+ * office-recorded delivery may hold (see sync/projection.py), else computed from the record itself.
+ */
+function custodyHash(handoff) {
+  return handoff.custody_hash ? Promise.resolve(handoff.custody_hash) : recordHash(handoff);
+}
+
 /** The last handoff of a chain: the one no other handoff names as its previous (latest if several). */
 async function chainTail(list) {
   if (!list?.length) return null;
   const referenced = new Set(list.map((h) => h.prev_hash).filter(Boolean));
-  const hashes = await Promise.all(list.map((h) => recordHash(h)));
+  const hashes = await Promise.all(list.map((h) => custodyHash(h)));
   const tails = list.filter((_, i) => !referenced.has(hashes[i]));
   return (tails.length ? tails : list).at(-1);
 }
@@ -118,6 +127,16 @@ function parties(kind, me, document, representative) {
   }
 }
 
+/** The receipt code sealed to the server's key; the clear code is never stored (sync/receipt_proof.py). */
+async function sealedCode(code, documentId, me) {
+  if (!me.receipt_key) {
+    throw new RecordInvalid([{ field: 'receipt_code', keyword: 'receipt_key',
+      message: 'Kunci server belum ada di ponsel ini; sambungkan ke internet sekali lalu coba lagi '
+        + '(the server key is not on this phone yet: go online once, then try again)' }]);
+  }
+  return sealReceiptCode(code, documentId, me.receipt_key);
+}
+
 async function sign(hash, me) {
   if (!me.credential_ids?.length) {
     return { unsigned_reason: 'Akun ini belum punya passkey terdaftar (no passkey enrolled)' };
@@ -169,9 +188,9 @@ export async function saveHandoff(input) {
     seal_match: input.sealScanned !== null && input.sealScanned === seal.number,
     kind, ...parties(kind, me, document, input.representative), seal_condition: input.sealCondition,
     device_time: now, seq: await nextSeq(me), photos: photoDocs.map((p) => p.doc._id),
-    prev_hash: last ? await recordHash(last) : null,
+    prev_hash: last ? await custodyHash(last) : null,
     ...(input.failureReason ? { failure_reason: input.failureReason } : {}),
-    ...(input.receiptCode ? { receipt_code: input.receiptCode } : {}),
+    ...(input.receiptCode ? { receipt_proof: await sealedCode(input.receiptCode, document._id, me) } : {}),
     ...(input.representative ? { representative: input.representative } : {}),
     ...(input.place ? { place: input.place } : {}),
     ...(input.note ? { note: input.note } : {}),

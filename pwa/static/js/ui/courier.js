@@ -33,7 +33,7 @@ function residentCard(document, { compact = false } = {}) {
   const { resident } = document;
   return h('div', { class: 'resident' },
     h('p', {}, h('strong', {}, resident.name), ' · ', t(`kind.${document.doc_kind}`)),
-    h('p', { class: 'nik', 'data-role': 'nik' }, `NIK ${maskNik(resident.nik)}`),
+    h('p', { class: 'nik', 'data-role': 'nik' }, `NIK ${resident.nik_masked ?? maskNik(resident.nik)}`),
     compact ? null : [
       h('p', {}, addressLines(resident.address).map((line) => h('span', { class: 'line' }, line))),
       h('p', { class: 'row' },
