@@ -29,7 +29,8 @@ TEMPLATES = {
         "Disdukcapil: dokumen {doc_kind} atas nama {name} sedang diantar kurir. Status: {link}"
     ),
     "delivered": (
-        "Disdukcapil: dokumen {doc_kind} atas nama {name} tercatat sudah diterima. Bukan Anda? {link}"
+        "Disdukcapil: kurir mencatat dokumen {doc_kind} atas nama {name} sudah diterima. Mohon konfirmasi, "
+        "atau laporkan bila belum Anda terima: {link}"
     ),
     "complaint_received": (
         "Disdukcapil: pengaduan Anda tentang dokumen {doc_kind} sudah kami terima. {link}"

@@ -11,6 +11,7 @@ from server.identity.audit import events
 from server.identity.sessions import unsign_session_id
 from server.identity.store import IdentityStore
 from server.settings import Settings
+from sync.receipt_proof import ReceiptKey
 from sync.couch import CouchClient
 from tests.support.identity import (
     bearer,
@@ -34,7 +35,10 @@ async def test_session_cookie_signs_in_and_me_describes_the_user(
     sign_in(client, settings, await open_session(couch, settings, "gojek.andi"))
     response = client.get("/auth/me")
     assert response.status_code == 200
-    assert response.json() == {
+    me = response.json()
+    # A courier also gets the server's public key, to seal receipt codes at the door while offline.
+    assert me.pop("receipt_key") == ReceiptKey.from_secret(settings.secret_key).public_jwk()
+    assert me == {
         "user_id": "gojek.andi", "name": "Andi Saputra", "role": "courier", "office": "6471",
         "partner": "gojek", "van": None, "credential_ids": [],
     }
