@@ -11,8 +11,8 @@ from server.identity.audit import events
 from server.identity.sessions import unsign_session_id
 from server.identity.store import IdentityStore
 from server.settings import Settings
-from sync.receipt_proof import ReceiptKey
 from sync.couch import CouchClient
+from sync.receipt_proof import ReceiptKey
 from tests.support.identity import (
     bearer,
     issue_device_token,
