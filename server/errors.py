@@ -7,10 +7,11 @@ own `{"error", "reason"}` shape, which PouchDB understands and our PWA shows to 
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote, urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from server.templating import templates
 
@@ -54,9 +55,28 @@ _TITLES = {
 }
 
 
+def login_redirect(request: Request) -> Response:
+    """A signed-out visit to a page that needs a session: to the login page (303), which brings the browser
+    back here afterwards, instead of a dead-end 401 page.
+
+    A form posted after the session ended comes back to the page the form was on (its same-site Referer),
+    not to the POST address, which cannot be opened.
+    """
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method not in ("GET", "HEAD"):
+        referer = urlsplit(request.headers.get("referer", ""))
+        same_site = referer.netloc == request.url.netloc and referer.path.startswith("/")
+        target = referer.path + (f"?{referer.query}" if referer.query else "") if same_site else ""
+    if not target or target.startswith("/auth/login"):
+        return RedirectResponse("/auth/login", status_code=303)
+    return RedirectResponse(f"/auth/login?next={quote(target, safe='/')}", status_code=303)
+
+
 def render_error(request: Request, status: int, error: str, reason: str) -> Response:
     if wants_json(request):
         return JSONResponse({"error": error, "reason": reason}, status_code=status)
+    if status == 401:
+        return login_redirect(request)
     title_id, title_en = _TITLES.get(status, _TITLES[500] if status >= 500 else _TITLES[400])
     return templates.TemplateResponse(
         request,

@@ -6,8 +6,11 @@ const CACHE = `segel-shell-${BUILD.version}`;
 const LAZY = new Set(BUILD.lazy);
 const NAVIGATION_TIMEOUT_MS = 3000;
 
+// The shell is precached as a signed-out visitor sees it: the same page for every field user, and never the
+// redirect a staff member's /app answers with (staff go to /office).
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(BUILD.shell.map((url) => new Request(url, { cache: 'reload' })))));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(BUILD.shell.map((url) => new Request(url, {
+    cache: 'reload', credentials: 'omit' })))));
 });
 
 self.addEventListener('activate', (event) => {
@@ -54,8 +57,10 @@ self.addEventListener('fetch', (event) => {
     || url.pathname === '/healthz' || url.pathname === '/sw.js') return;
   if (request.mode === 'navigate' && (url.pathname === '/' || url.pathname === '/app')) {
     // Network first so a deploy is seen at once, but never wait long: the cached shell opens offline.
+    // A redirect (staff are sent to /office) is followed, not replaced by the cached shell.
     event.respondWith(fromNetworkWithin(request, NAVIGATION_TIMEOUT_MS)
-      .then((response) => (response.ok ? response : caches.match('/app').then((hit) => hit || response)))
+      .then((response) => (response.ok || response.type === 'opaqueredirect' ? response
+        : caches.match('/app').then((hit) => hit || response)))
       .catch(() => caches.match('/app')));
     return;
   }

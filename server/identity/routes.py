@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from server.access import current_principal, require
-from server.errors import AppError
+from server.errors import AppError, login_redirect
 from server.identity.audit import record_event
 from server.identity.auth import device_id_for_credential
 from server.identity.enrollment import enrollment_url, qr_svg
@@ -107,9 +107,13 @@ def _credential_of(body: JSONDict) -> JSONDict:
     return credential
 
 
+#: Roles that work at the office desk pages; their browsers hold no offline copy of the office's records.
+OFFICE_ROLES = ("staff", "admin")
+
+
 def landing_page(role: str) -> str:
     """Where a person starts after signing in: office staff at their desk pages, field crews in the app."""
-    return "/office" if role in ("staff", "admin") else "/app"
+    return "/office" if role in OFFICE_ROLES else "/app"
 
 
 async def _signed_in(request: Request, user: JSONDict, credential: JSONDict, body: JSONDict) -> Response:
@@ -135,7 +139,7 @@ def html_errors(
             return await handler(request)
         except AppError as exc:
             if exc.status == 401:
-                return RedirectResponse(f"/auth/login?next={request.url.path}", status_code=303)
+                return login_redirect(request)
             title = {403: ("Tidak diizinkan", "Not allowed"), 404: ("Tidak ditemukan", "Not found")}.get(
                 exc.status, ("Permintaan tidak valid", "Bad request")
             )
@@ -150,10 +154,11 @@ def html_errors(
 
 
 def safe_next(value: str | None) -> str:
-    """Only same-site paths may be a redirect target after login (no open redirect)."""
+    """Only same-site paths may be a redirect target after login (no open redirect); "" when there is none,
+    so the login answer's role landing is used (staff at /office, field crews at /app)."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
-    return "/"
+    return ""
 
 
 # ---- who am I, logout -----------------------------------------------------------------------------
@@ -212,11 +217,13 @@ async def logout(request: Request) -> Response:
 
 async def login_page(request: Request) -> Response:
     principal = current_principal(request)
+    wanted = safe_next(request.query_params.get("next"))
     context: dict[str, Any] = {
         "principal": principal,
         "rp_id": _settings(request).rp_id,
         "logged_out": "keluar" in request.query_params,
-        "next": safe_next(request.query_params.get("next")),
+        "next": wanted,
+        "continue_to": wanted or landing_page(principal.role if principal else ""),
     }
     if principal is not None and principal.session_id:
         context["csrf_token"] = csrf_token(_settings(request), principal.session_id)

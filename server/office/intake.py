@@ -288,8 +288,15 @@ async def assign(
     courier: str,
     partner: str,
     batch: str | None,
+    *,
+    office: str | None = None,
 ) -> list[str]:
-    """Assign documents to a courier (and batch); returns the ids changed. Refuses all if one is invalid."""
+    """Assign documents to a courier (and batch); returns the ids changed. Refuses all if one is invalid.
+
+    The pages pass a courier checked by `server.office.assignees` (a real, active courier of `office`, with
+    the partner from their own record); `office` then also refuses documents of any other office, so an
+    admin's page for one office cannot hand another office's documents to its couriers.
+    """
     if partner not in PARTNERS:
         raise IntakeError(f"Mitra {partner!r} tidak dikenal; pilih salah satu: {', '.join(PARTNERS)}.")
     found = await docs_by_ids(ledger.records, document_ids)
@@ -300,6 +307,7 @@ async def assign(
             doc is None
             or doc.get("type") != "document"
             or not principal.can_act_for_office(str(doc["office"]))
+            or (office is not None and doc["office"] != office)
         ):
             raise IntakeError(f"Dokumen {doc_id} tidak ditemukan di kantor Anda; tidak ada yang diubah.")
         assignment: JSONDict = {"courier": courier.strip(), "partner": partner, "assigned_at": now_iso()}

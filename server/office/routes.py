@@ -15,7 +15,9 @@ from starlette.routing import BaseRoute, Route
 
 from server.access import require
 from server.errors import AppError
+from server.identity.store import IdentityStore
 from server.office import exports, intake, search
+from server.office.assignees import assignee_for, assignees_of
 from server.office.checks import run_checks
 from server.office.conflicts import ConflictError, load_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard
@@ -47,6 +49,10 @@ from server.office.web import (
 from server.residents.links import issue_link
 from sync.nik import mask_nik
 from sync.types import JSONDict
+
+
+def identity_of(request: Request) -> IdentityStore:
+    return IdentityStore(request.app.state.couch, request.app.state.settings)
 
 
 def _see_other(url: str) -> Response:
@@ -99,7 +105,7 @@ async def _intake_page(request: Request, office: str, status: int = 200, **conte
             "office": office,
             "documents": documents,
             "kinds": DOC_KIND_LABELS,
-            "partners": intake.PARTNERS,
+            "assignees": await assignees_of(identity_of(request), office),
             "columns": intake.CSV_COLUMNS,
             **context,
         },
@@ -174,13 +180,16 @@ async def assign(request: Request) -> Response:
     if not ids:
         return await _intake_page(request, office, 400, error="Centang dokumen yang akan ditugaskan.")
     try:
+        # The partner comes from the courier's own record; a "partner" field in the form is ignored.
+        courier = await assignee_for(identity_of(request), office, text(form, "courier"))
         await intake.assign(
             ledger_of(request),
             principal,
             ids,
-            text(form, "courier"),
-            text(form, "partner"),
+            courier.user_id,
+            courier.partner,
             text(form, "batch") or None,
+            office=office,
         )
     except IntakeError as exc:
         return await _intake_page(request, office, 400, error=exc.reason)

@@ -77,8 +77,19 @@ function renderHeader() {
     other === 'en' ? 'English' : 'Bahasa Indonesia'));
 }
 
+/** A staff member or admin opened the app: point them to the office pages and open nothing local. */
+function toOffice() {
+  root.replaceChildren(h('section', { class: 'card', 'data-role': 'office-user' },
+    h('h1', {}, t('office.title')), h('p', {}, t('office.text')),
+    h('p', {}, h('a', { class: 'button', href: '/office', 'data-role': 'to-office' }, t('office.go')))));
+  root.dataset.ready = 'true';
+  root.dataset.screen = 'office';
+  location.replace('/office');
+}
+
 async function boot() {
   document.documentElement.lang = getLang();
+  if (await data.officeCheck()) { toOffice(); return; } // before anything opens the local databases
   mountSyncBar(document.getElementById('sync-bar'));
   watchForUpdates(document.getElementById('update-banner'));
   ctx.me = await data.currentUser();
@@ -87,6 +98,7 @@ async function boot() {
   await route();
   let dataVersion = 0;
   data.onStatus(async (status) => {
+    if (status.officeUser) { data.stopSync(); toOffice(); return; } // the server answered after an offline start
     if (status.me?.user_id !== ctx.me?.user_id) {
       ctx.me = status.me;
       renderHeader();

@@ -19,6 +19,27 @@ export function databases() {
   return opened;
 }
 
+const LOCAL_NAMES = ['segel-records', 'segel-photos'];
+
+/**
+ * Whether this browser already holds Segel's local databases, found without opening (and so creating) them.
+ * A browser that cannot list its IndexedDB databases is assumed to hold them.
+ */
+export async function localDatabasesExist() {
+  if (opened) return true;
+  if (!globalThis.indexedDB?.databases) return true;
+  const names = new Set((await indexedDB.databases()).map((db) => db.name));
+  return LOCAL_NAMES.some((name) => names.has(`${PouchDB.prefix}${name}`));
+}
+
+/** Deletes both local databases from the browser (an office browser's leftover replica). */
+export async function destroyDatabases() {
+  const { records, photos } = databases();
+  opened = null;
+  await records.destroy();
+  await photos.destroy();
+}
+
 export function remoteDatabase() {
   return new PouchDB(`${location.origin}/sync/records`, {
     skip_setup: true,

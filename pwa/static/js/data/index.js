@@ -7,11 +7,11 @@ import {
   RecordInvalid, getDocument, getStop, listDocuments, listStops, photoBlob, saveHandoff, saveVisit,
 } from './records.js';
 import {
-  notify, onStatus, refreshMe, retryDenied, startSync, stopSync, syncStatus, watchConnectivity,
+  notify, officeCheck, onStatus, refreshMe, retryDenied, startSync, stopSync, syncStatus, watchConnectivity,
 } from './sync.js';
 
 export {
-  RecordInvalid, getDocument, getStop, listDocuments, listStops, notify, onStatus, photoBlob, purgeIds,
+  RecordInvalid, getDocument, getStop, listDocuments, listStops, notify, officeCheck, onStatus, photoBlob, purgeIds,
   refreshMe, requestPersistence, retryDenied, saveHandoff, saveVisit, startSync, stopSync, storageEstimate,
   syncStatus,
 };

@@ -4,14 +4,22 @@
 // records have caught up, so a slow link never holds a handoff back behind its pictures and a dropped
 // connection costs one small batch, not the whole upload. A 401/403 on a whole request ends PouchDB's
 // replication for good: we stop, show "sign in again", and start afresh after the next sign-in.
-import { databases, readState, remoteDatabase, updateState } from './db.js';
+//
+// Office staff and admins never replicate: the gateway would give them the whole office (every resident's
+// data), and their work is on the office pages. Their role comes from /auth/me before anything local is
+// opened, so their browser gets no local records database at all (see `officeCheck`).
+import { databases, destroyDatabases, localDatabasesExist, readState, remoteDatabase, updateState } from './db.js';
 import { checkScope } from './purge.js';
+
+export const OFFICE_ROLES = new Set(['staff', 'admin']);
 
 const listeners = new Set();
 // `reachable`: whether the last request to the server got any answer. A phone can be "online" (Wi-Fi without
 // internet, a cell with no data) while no request gets through; the sync bar then says so.
+// `officeUser`: /auth/me named a staff member or admin; the app sends them to /office and syncs nothing.
 const runtime = {
   dataVersion: 0, online: navigator.onLine, reachable: true, signedIn: null, needsLogin: false, syncing: false, error: null,
+  officeUser: false,
 };
 let recordsSync = null;
 let photosPush = null;
@@ -36,26 +44,60 @@ export async function notify() {
   for (const listener of listeners) listener(status);
 }
 
-/** Asks the server who is signed in; remembers the answer so the app knows its user offline. */
-export async function refreshMe() {
+/**
+ * Who /auth/me says is signed in, touching no local database: `{me}` when signed in, `{me: null}` when not,
+ * `{unreachable: true}` when no answer came (offline, or a server error).
+ */
+async function askMe() {
   try {
     const response = await fetch('/auth/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     runtime.reachable = response.status < 500;
-    if (response.status === 401 || response.status === 403 || response.status === 404) {
-      runtime.signedIn = false;
-      return null;
-    }
-    if (!response.ok) return null;
-    const me = await response.json();
-    runtime.signedIn = true;
-    runtime.needsLogin = false;
-    await updateState((s) => ({ ...s, me }));
-    return me;
+    if (response.status === 401 || response.status === 403 || response.status === 404) return { me: null };
+    if (!response.ok) return { unreachable: true };
+    return { me: await response.json() };
   } catch {
     runtime.reachable = false;
+    return { unreachable: true };
+  }
+}
+
+/**
+ * Before the app opens anything local: is a staff member or admin signed in? Then their browser keeps no
+ * replica: a leftover one (from before this check existed) is deleted unless something in it still waits to
+ * be sent, and the answer is true. Offline (no answer) it is false: the app opens with the remembered user,
+ * and `startSync` asks again once the server answers.
+ */
+export async function officeCheck() {
+  const answer = await askMe();
+  if (!answer.me || !OFFICE_ROLES.has(answer.me.role)) return false;
+  runtime.officeUser = true;
+  if (await localDatabasesExist()) {
+    const state = await readState();
+    const waiting = state.outbox.length + state.photoOutbox.length + Object.keys(state.denials).length;
+    if (!waiting) await destroyDatabases();
+  }
+  return true;
+}
+
+/** Asks the server who is signed in; remembers the answer so the app knows its user offline. */
+export async function refreshMe() {
+  const answer = await askMe();
+  if (answer.unreachable) {
     notify();
     return null; // offline or unreachable: keep the remembered user
   }
+  if (!answer.me) {
+    runtime.signedIn = false;
+    return null;
+  }
+  runtime.signedIn = true;
+  runtime.needsLogin = false;
+  if (OFFICE_ROLES.has(answer.me.role)) { // never remembered, never synced: the app sends them to /office
+    runtime.officeUser = true;
+    return null;
+  }
+  await updateState((s) => ({ ...s, me: answer.me }));
+  return answer.me;
 }
 
 /** Starts (or restarts after a new sign-in) live sync, if the user is signed in. */
@@ -209,12 +251,12 @@ export function watchConnectivity() {
   };
   // The first request after the radio comes back often fails; keep trying while online and not syncing.
   setInterval(() => {
-    if (navigator.onLine && !recordsSync && runtime.signedIn !== false) startSync();
+    if (navigator.onLine && !recordsSync && runtime.signedIn !== false && !runtime.officeUser) startSync();
   }, 5000);
   addEventListener('online', update);
   addEventListener('offline', update);
   // Coming back from the sign-in page (or the phone waking up) is when a stopped sync should restart.
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible' && !recordsSync) startSync();
+    if (document.visibilityState === 'visible' && !recordsSync && !runtime.officeUser) startSync();
   });
 }

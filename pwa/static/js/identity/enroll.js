@@ -22,7 +22,7 @@ async function enroll() {
     next.href = (answer && answer.redirect) || '/app';
     next.className = 'button';
     next.id = 'continue';
-    next.textContent = 'Buka aplikasi Segel';
+    next.textContent = next.pathname.startsWith('/office') ? 'Buka halaman kantor' : 'Buka aplikasi Segel';
     status.after(next);
   } catch (error) {
     say(status, explain(error), true);

@@ -1,0 +1,82 @@
+"""Who a document may be assigned to: the office's active couriers, by name and partner, from the identity
+database (and the office's own staff, partner "office", when the office delivers itself).
+
+The partner always comes from the courier's own user record, never from a form: an assignment decides which
+phone a document replicates to, so a typo or a wrong partner would leave it on no phone, or on the wrong
+company's books. Anything not on the list is refused before a document changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.identity.store import IdentityStore
+from server.office.intake import PARTNERS, IntakeError
+from sync.types import JSONDict
+
+#: Roles that may carry an office's documents: couriers of a partner, and the office's own staff.
+ASSIGNABLE_ROLES = ("courier", "staff")
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """A person a document can be assigned to, as the assignment form lists them."""
+
+    user_id: str
+    name: str
+    partner: str
+
+    @property
+    def label(self) -> str:
+        partner = "kantor sendiri" if self.partner == "office" else self.partner
+        return f"{self.name} ({self.user_id}) · {partner}"
+
+
+def _as_assignee(user: JSONDict) -> Assignee:
+    partner = "office" if user.get("role") == "staff" else str(user.get("partner") or "")
+    return Assignee(str(user["user_id"]), str(user.get("name") or user["user_id"]), partner)
+
+
+async def assignees_of(store: IdentityStore, office: str) -> list[Assignee]:
+    """The office's active couriers (partner, then name), then its staff (partner "office")."""
+    users = [
+        user
+        for user in await store.users_of_office(office)
+        if user.get("role") in ASSIGNABLE_ROLES and not user.get("revoked")
+    ]
+    people = [_as_assignee(user) for user in users]
+    return sorted(people, key=lambda a: (a.partner == "office", a.partner, a.name.lower(), a.user_id))
+
+
+async def assignee_for(store: IdentityStore, office: str, user_id: str) -> Assignee:
+    """The courier `user_id` of `office`, or an `IntakeError` that says why they cannot be chosen.
+
+    A user of another office is answered like an unknown one, so the form reveals nothing about other
+    offices' people.
+    """
+    chosen = user_id.strip()
+    if not chosen:
+        raise IntakeError("Pilih kurir dari daftar. (Choose a courier from the list.)")
+    user = await store.get_user(chosen)
+    if user is None or user.get("office") != office:
+        raise IntakeError(
+            f"Kurir {chosen!r} tidak terdaftar di kantor {office}; pilih kurir dari daftar. Tidak ada yang "
+            f"diubah. (No such courier at this office; choose one from the list. Nothing was changed.)"
+        )
+    if user.get("role") not in ASSIGNABLE_ROLES:
+        raise IntakeError(
+            f"{chosen} bukan kurir (peran: {user.get('role')}); pilih kurir dari daftar. Tidak ada yang "
+            "diubah. (This user is not a courier. Nothing was changed.)"
+        )
+    if user.get("revoked"):
+        raise IntakeError(
+            f"Kurir {chosen} sudah dinonaktifkan; pilih kurir lain. Tidak ada yang diubah. "
+            "(This courier was deactivated; choose another one. Nothing was changed.)"
+        )
+    assignee = _as_assignee(user)
+    if assignee.partner not in PARTNERS:
+        raise IntakeError(
+            f"Mitra {assignee.partner!r} dari kurir {chosen} belum didukung Segel ({', '.join(PARTNERS)}); "
+            "minta admin memperbaiki data kurir. (The courier's partner is not supported.)"
+        )
+    return assignee
