@@ -412,6 +412,7 @@ async def test_staff_see_the_photo_a_resident_sent_with_a_complaint(
         refused = client.get(url)
         assert refused.status_code == status, user
         assert refused.content != seal_image(7) and refused.headers["content-type"].startswith("text/html")
-    assert "Silakan masuk" in client.get(url).text
+    signed_out = client.get(url).text
+    assert "Silakan masuk" in signed_out and 'href="/auth/login?next=/office/complaints/' in signed_out
     await as_user(client, couch, settings, "rina.bandung")
     assert from_resident not in client.get("/office/exceptions").text
