@@ -1,6 +1,7 @@
 """Structured logging: one JSON object per line, with the request id of the request being served.
 
-Never log a credential, a cookie, a NIK or a record body: log ids and counts instead.
+Never log a credential, a cookie, a NIK or a record body: log ids and counts instead. A resident's link token
+is a credential too (it opens their page), so paths under /r/ are logged without it.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import secrets
 import sys
 import time
@@ -15,6 +17,12 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_RESIDENT_LINK = re.compile(r"^/r/[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The request path as logged: `/r/<token>/...` becomes `/r/<link>/...` (the token opens a page)."""
+    return _RESIDENT_LINK.sub("/r/<link>", path)
 
 
 class JSONFormatter(logging.Formatter):
@@ -73,7 +81,7 @@ class RequestIdMiddleware:
             self.logger.info(
                 "%s %s %s %.1fms",
                 scope["method"],
-                scope["path"],
+                loggable_path(scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
             )
