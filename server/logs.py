@@ -1,7 +1,8 @@
 """Structured logging: one JSON object per line, with the request id of the request being served.
 
-Never log a credential, a cookie, a NIK or a record body: log ids and counts instead. A resident's link token
-is a credential too (it opens their page), so paths under /r/ are logged without it.
+Never log a credential, a cookie, a NIK or a record body: log ids and counts instead. A token in a path is a
+credential too (a resident's link opens their page, an enrollment link registers a passkey), so those paths
+are logged without it.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-_RESIDENT_LINK = re.compile(r"^/r/[^/]+")
+#: `/auth/enroll/options` and `/auth/enroll/verify` are steps of the ceremony, not tokens: logged as they are.
+_TOKEN_IN_PATH = re.compile(r"^/(r|auth/enroll)/(?!(?:options|verify)$)[^/]+")
 
 
 def loggable_path(path: str) -> str:
-    """The request path as logged: `/r/<token>/...` becomes `/r/<link>/...` (the token opens a page)."""
-    return _RESIDENT_LINK.sub("/r/<link>", path)
+    """The request path as logged: `/r/<token>/...` becomes `/r/<link>/...`, and so for `/auth/enroll/`."""
+    return _TOKEN_IN_PATH.sub(r"/\1/<link>", path)
 
 
 class JSONFormatter(logging.Formatter):
