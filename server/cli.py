@@ -36,6 +36,7 @@ async def _cmd_serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         log_config=None,
+        access_log=False,  # it prints query strings; server.logs.RequestIdMiddleware logs each request
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
     )

@@ -101,7 +101,12 @@ async def run_dev() -> int:
         if embedded is not None:
             supervisor = asyncio.create_task(_supervise(embedded))
         config = uvicorn.Config(
-            create_app(settings), host=settings.host, port=settings.port, log_config=None, lifespan="on"
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            access_log=False,  # query strings; our access line is server.logs.RequestIdMiddleware's
+            lifespan="on",
         )
         await uvicorn.Server(config).serve()
     finally:

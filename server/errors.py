@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from server.logs import loggable_path
 from server.templating import templates
 
 logger = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def handle_server_error(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    logger.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path))
     return render_error(
         request,
         500,

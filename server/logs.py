@@ -1,6 +1,8 @@
 """Structured logging: one JSON object per line, with the request id of the request being served.
 
-Never log a credential, a cookie, a NIK or a record body: log ids and counts instead.
+Never log a credential, a cookie, a NIK or a record body: log ids and counts instead. A token in a path is a
+credential too (a resident's link opens their page, an enrollment link registers a passkey), so those paths
+are logged without it.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import secrets
 import sys
 import time
@@ -15,6 +18,13 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+#: `/auth/enroll/options` and `/auth/enroll/verify` are steps of the ceremony, not tokens: logged as they are.
+_TOKEN_IN_PATH = re.compile(r"^/(r|auth/enroll)/(?!(?:options|verify)$)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The request path as logged: `/r/<token>/...` becomes `/r/<link>/...`, and so for `/auth/enroll/`."""
+    return _TOKEN_IN_PATH.sub(r"/\1/<link>", path)
 
 
 class JSONFormatter(logging.Formatter):
@@ -73,7 +83,7 @@ class RequestIdMiddleware:
             self.logger.info(
                 "%s %s %s %.1fms",
                 scope["method"],
-                scope["path"],
+                loggable_path(scope["path"]),
                 status,
                 (time.perf_counter() - started) * 1000,
             )

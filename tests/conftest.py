@@ -10,9 +10,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.office import intake
 from server.settings import Settings, open_couch
 from sync.couch import CouchClient
 from sync.embedded import free_port
+from tests.support import logscan
 from tests.support.databases import DatabaseServer, chosen_kind, make_database
 from tests.support.servers import ServerProcess
 
@@ -32,6 +34,37 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_report_header() -> str:
     return f"database: {chosen_kind()} (SEGEL_TEST_COUCHDB)"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[logscan.LogCollector]:
+    """Collect every line the server logs during the run; at the end, fail the run if one holds a NIK or a
+    receipt code (see tests.support.logscan for what counts). Child-process servers write to `log_file()`.
+
+    The receipt codes the in-process app generates are remembered, so they are found even without a key.
+    """
+    collector = logscan.start_collecting(tmp_path_factory.mktemp("server-logs"))
+    generate = intake.receipt_code
+    intake.receipt_code = lambda: logscan.remember_code(generate())
+    try:
+        yield collector
+    finally:
+        intake.receipt_code = generate
+        leaks = collector.leaks()
+        collector.uninstall()
+    if leaks:
+        shown = "\n".join(str(leak) for leak in leaks[:20])
+        pytest.fail(
+            f"{len(leaks)} server log line(s) hold a NIK or a receipt code (logs in {collector.directory}):\n"
+            f"{shown}\nLog ids and counts instead (server/logs.py).",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(autouse=True)
+def _server_logs_attached(server_logs: logscan.LogCollector) -> None:
+    """Put the collecting handler back if a test replaced the root logger's handlers (configure_logging)."""
+    server_logs.install()
 
 
 @pytest.fixture(scope="session")
@@ -82,18 +115,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "COUCHDB_PASSWORD": settings.couchdb_password or "",
         "SEGEL_SECRET_KEY": settings.secret_key,
         "SEGEL_DB_PREFIX": settings.db_prefix,
-        "SEGEL_LOG_LEVEL": "WARNING",
+        "SEGEL_LOG_LEVEL": "INFO",  # every line a production server writes, for the NIK/code check
         "SEGEL_DATA_DIR": str(settings.data_dir),
         "COUCHDB_WRITE_QUORUM": str(settings.couchdb_write_quorum or ""),
     }
 
 
 @pytest.fixture
-def server_process(settings: Settings, tmp_path: Path) -> Iterator[ServerProcess]:
+def server_process(settings: Settings) -> Iterator[ServerProcess]:
     """The real server under uvicorn in a child process, on a free port."""
     port = free_port()
     env = settings_env(settings) | {"SEGEL_ORIGIN": f"http://localhost:{port}"}
-    server = ServerProcess(env=env, port=port, log_path=tmp_path / "server.log")
+    server = ServerProcess(env=env, port=port, log_path=logscan.log_file("server"))
     server.start()
     yield server
     server.stop()

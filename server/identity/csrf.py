@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.errors import render_error
 from server.identity.sessions import PRELOGIN_COOKIE, SESSION_COOKIE
+from server.logs import loggable_path
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,11 @@ class CSRFMiddleware:
             return
         request = Request(scope, receive)
         if _cross_site_with_cookies(request):
-            logger.warning("cross-origin %s %s with session cookie refused", request.method, request.url.path)
+            logger.warning(
+                "cross-origin %s %s with session cookie refused",
+                request.method,
+                loggable_path(request.url.path),
+            )
             response = render_error(
                 request,
                 403,

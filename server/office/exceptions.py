@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.office.attachments import PhotoState, complaint_photo, complaint_photo_url
 from server.office.delivery_checks import DELIVERY_KINDS, settle_if_resolved
 from server.office.ledger import Ledger, create_once, docs_by_ids, key, now_iso
 from sync.couch import Database
@@ -135,6 +136,12 @@ class QueueItem:
     time: str
     document_id: str | None
     detail: str
+    #: A complaint's photo: staff judge a "broken seal" by seeing it, not by reading that one was sent.
+    photo: PhotoState = None
+
+    @property
+    def photo_url(self) -> str:
+        return complaint_photo_url(self.subject)
 
     @property
     def key(self) -> str:
@@ -207,7 +214,15 @@ async def open_queue(ledger: Ledger, office: str, *, limit: int = 200) -> Queue:
             if doc.get("type") == "refusal":
                 document_id = (doc.get("record") or {}).get("document_id")
             queue.items.append(
-                QueueItem(kind, str(row["id"]), office, str(row["key"][2]), document_id, _detail(kind, doc))
+                QueueItem(
+                    kind,
+                    str(row["id"]),
+                    office,
+                    str(row["key"][2]),
+                    document_id,
+                    _detail(kind, doc),
+                    complaint_photo(doc) if kind == "complaint" else None,
+                )
             )
         if more:
             queue.more.add(kind)

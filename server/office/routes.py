@@ -18,6 +18,7 @@ from server.errors import AppError
 from server.identity.store import IdentityStore
 from server.office import exports, intake, search
 from server.office.assignees import assignee_for, assignees_of
+from server.office.attachments import complaint_photo, complaint_photo_url, stream_image
 from server.office.checks import run_checks
 from server.office.conflicts import ConflictError, load_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard
@@ -37,6 +38,7 @@ from server.office.notifications import deliver_pending, enqueue
 from server.office.timeline import CONDITION_LABELS, PARTY_LABELS, has_photo, load_timeline
 from server.office.visits import OUTCOME_LABELS, OUTCOMES, load_visits
 from server.office.web import (
+    OFFICE_ROLES,
     checked_form,
     config_of,
     ledger_of,
@@ -244,25 +246,34 @@ async def timeline(request: Request) -> Response:
             "pickup": pickup,
             "delivery": delivery,
             "has_photo": has_photo,
+            "complaint_photo": complaint_photo,
+            "complaint_photo_url": complaint_photo_url,
         },
     )
 
 
 async def photo(request: Request) -> Response:
+    require(request, *OFFICE_ROLES)
     ledger = ledger_of(request)
     record = await _record(ledger, request.path_params["photo_id"], "photo:")
     staff_for_record(request, str(record["office"]))
     name = str(record["attachment"])
     if name not in (record.get("_attachments") or {}):
         raise AppError(404, "not_found", "Foto ini belum sampai di server (ponsel belum sinkron).")
-    response = await ledger.records.client.request(
-        "GET", f"{ledger.records.doc_path(str(record['_id']))}/{name}"
-    )
-    return Response(
-        response.content,  # at most 5 MiB by the photo schema
-        media_type=str(record["content_type"]),
-        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
-    )
+    return await stream_image(ledger.records, str(record["_id"]), name, str(record["content_type"]))
+
+
+async def complaint_photo_route(request: Request) -> Response:
+    """The photo a resident (or staff) attached to a complaint, for staff of the complaint's office only."""
+    require(request, *OFFICE_ROLES)
+    ledger = ledger_of(request)
+    complaint = await _record(ledger, request.path_params["complaint_id"], "complaint:")
+    staff_for_record(request, str(complaint["office"]))
+    if complaint_photo(complaint) != "held":
+        raise AppError(404, "not_found", "Pengaduan ini tidak membawa foto, atau fotonya belum sampai.")
+    name = str(complaint["photo_attachment"])
+    content_type = str(complaint["_attachments"][name].get("content_type"))
+    return await stream_image(ledger.records, str(complaint["_id"]), name, content_type)
 
 
 # --- exceptions and conflicts ----------------------------------------------------------------------------
@@ -535,6 +546,7 @@ routes: list[BaseRoute] = [
     Route("/office/documents/{document_id}/lost", lost, methods=["POST"]),
     Route("/office/documents/{document_id}/reprint", reprint, methods=["POST"]),
     Route("/office/photos/{photo_id}", photo),
+    Route("/office/complaints/{complaint_id}/photo", complaint_photo_route),
     Route("/office/exceptions", exceptions_page),
     Route("/office/exceptions/resolve", resolve_exception, methods=["POST"]),
     Route("/office/conflicts/{record_id}", conflict_page),

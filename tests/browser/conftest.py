@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Playw
 from server.settings import Settings
 from sync.embedded import free_port
 from tests.conftest import settings_env
+from tests.support.logscan import log_file
 from tests.support.servers import ServerProcess
 
 CHROMIUM_ARGS = [
@@ -58,7 +59,7 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[ServerProcess]:
     """The real server on a free port, with its origin on `localhost` (a secure context for passkeys)."""
     port = free_port()
     env = settings_env(settings) | {"SEGEL_ORIGIN": f"http://localhost:{port}", "SEGEL_RP_ID": "localhost"}
-    server = ServerProcess(env=env, port=port, log_path=tmp_path / "server.log")
+    server = ServerProcess(env=env, port=port, log_path=log_file("browser-server"))
     server.start()
     yield server
     server.stop()

@@ -145,7 +145,12 @@ def test_a_scanner_that_types_seals_a_document_with_enter(
 
 
 def test_resident_page_on_a_phone(
-    page: Page, context: BrowserContext, live_server: ServerProcess, settings: Settings, tmp_path: Path
+    page: Page,
+    context: BrowserContext,
+    desk: BrowserContext,
+    live_server: ServerProcess,
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     data = run_async(_prepare, settings)
     origin = f"http://localhost:{live_server.port}"
@@ -170,6 +175,22 @@ def test_resident_page_on_a_phone(
     page.get_by_role("button", name="Ya, saya sudah menerima dokumen ini").click()
     expect(page.get_by_role("status")).to_contain_text("penerimaan Anda sudah dicatat")
     page.screenshot(path=str(SCREENS / "office-resident-delivered.png"), full_page=True)
+
+    # At the desk, staff see the photo the resident sent, small in the queue and full size on a click.
+    office, _ = _signed_in(desk, live_server, data["cookie"])
+    office.goto(f"{origin}/office/exceptions")
+    thumb = office.locator("li[data-kind='complaint'] img.thumb")
+    expect(thumb).to_have_count(1)
+    office.wait_for_function("document.querySelector('li[data-kind=complaint] img.thumb').naturalWidth > 0")
+    assert thumb.bounding_box()["width"] < 200  # type: ignore[index]
+    with desk.expect_page() as opened:
+        thumb.click()
+    full = opened.value
+    full.wait_for_load_state()
+    assert full.evaluate("document.images[0].naturalWidth") == 160  # seal_image is 160 px wide
+    office.goto(f"{origin}/office/documents/{data['delivered']['_id']}")
+    expect(office.locator("li.complaint img.thumb")).to_have_count(1)
+    office.wait_for_function("document.querySelector('li.complaint img.thumb').naturalWidth > 0")
 
 
 def test_drive_thru_handover_counts_scans_and_prints_the_report(

@@ -15,6 +15,7 @@ import pytest
 
 from sync.embedded import free_port
 from tests.support.databases import chosen_kind
+from tests.support.logscan import log_file
 from tests.support.servers import REPO_ROOT
 
 # `segel dev` always starts its own PouchDB Server, whatever database the run chose: once is enough.
@@ -29,14 +30,15 @@ def _run_once(data_dir: Path, port: int, couch_port: int) -> tuple[str, int]:
         "SEGEL_PORT": str(port),
         "SEGEL_COUCHDB_PORT": str(couch_port),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "dev"],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log = log_file("segel-dev")  # read back below, and checked for NIKs and codes at the end of the run
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server", "dev"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 180  # the demo and its first office round, on a busy machine
         while time.monotonic() < deadline:
@@ -45,7 +47,7 @@ def _run_once(data_dir: Path, port: int, couch_port: int) -> tuple[str, int]:
                     break
             except httpx.HTTPError:
                 pass
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert process.poll() is None, log.read_text(errors="replace")
             time.sleep(0.3)
         else:
             raise AssertionError("server dev never became healthy")
@@ -53,8 +55,8 @@ def _run_once(data_dir: Path, port: int, couch_port: int) -> tuple[str, int]:
         assert documents["status"] == "ok"
     finally:
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
-    return output, process.returncode
+        process.wait(timeout=30)
+    return log.read_text(errors="replace"), process.returncode
 
 
 def _couch_answers(port: int) -> bool:

@@ -12,6 +12,7 @@ from server.settings import Settings
 from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support.databases import DatabaseServer
+from tests.support.logscan import log_file
 from tests.support.servers import ServerProcess
 
 
@@ -82,7 +83,7 @@ def test_server_started_while_couchdb_is_down_becomes_healthy_when_it_starts(
 ) -> None:
     couch_server.kill()
     port = free_port()
-    server = ServerProcess(env=settings_env(settings), port=port, log_path=tmp_path / "late.log")
+    server = ServerProcess(env=settings_env(settings), port=port, log_path=log_file("late-server"))
     server.start(healthy=False)
     try:
         down = httpx.get(f"{server.url}/healthz")

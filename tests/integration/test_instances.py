@@ -19,6 +19,7 @@ from sync.couch import CouchClient
 from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support.identity import issue_device_token, make_user, open_session
+from tests.support.logscan import log_file
 from tests.support.pouch_client import document_record, handoff_record, run_client
 from tests.support.servers import ServerProcess
 
@@ -31,7 +32,7 @@ def two_instances(settings: Settings, tmp_path: Path) -> Iterator[tuple[ServerPr
     """Two server processes on one fresh database prefix, started at the same moment (both bootstrap)."""
     env = settings_env(settings) | {"SEGEL_ORIGIN": PUBLIC_ORIGIN}
     servers = tuple(
-        ServerProcess(env=env, port=free_port(), log_path=tmp_path / f"server-{name}.log") for name in "ab"
+        ServerProcess(env=env, port=free_port(), log_path=log_file(f"server-{name}")) for name in "ab"
     )
     failures: list[BaseException] = []
 

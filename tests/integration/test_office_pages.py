@@ -10,7 +10,8 @@ from pypdf import PdfReader
 from starlette.testclient import TestClient
 
 from server.office import intake
-from server.office.ledger import Ledger, key
+from server.office.ledger import Ledger, key, new_id, now_iso
+from server.residents.links import issue_link
 from server.settings import Settings
 from sync.couch import CouchClient
 from tests.support.identity import make_office, make_user, open_session, sign_in
@@ -342,3 +343,78 @@ async def test_admins_choose_the_office_they_act_for(
     assert "Siti Aminah" in client.get("/office/intake?office=6471").text
     assert "Siti Aminah" not in client.get("/office/intake?office=3273").text
     assert client.get(f"/office/documents/{document_id}").status_code == 200
+
+
+def complaint_items(html: str) -> dict[str, str]:
+    """The exceptions queue's complaint cards by subject, each as its HTML."""
+    cards = re.findall(r'<li class="card exc exc-complaint".*?</li>', html, re.S)
+    return {re.search(r'data-subject="([^"]+)"', card).group(1): card for card in cards}  # type: ignore[union-attr]
+
+
+async def test_staff_see_the_photo_a_resident_sent_with_a_complaint(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    ledger = Ledger.of(couch, settings)
+    await as_user(client, couch, settings, "budi.santoso")
+    document_id = register(client, name="Siti Aminah")
+    link = await issue_link(ledger, await ledger.records.get(document_id))
+    client.cookies.clear()
+    sent = client.post(
+        f"/r/{link}/complaint",
+        data={
+            "csrf": csrf_of(client.get(f"/r/{link}").text),
+            "kind": "seal_broken",
+            "description": "Segel sobek waktu diterima",
+        },
+        files={"photo": ("segel.jpg", seal_image(7), "image/jpeg")},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    # A complaint from a phone whose image has not synced yet: named, not held.
+    awaited = f"complaint:{new_id()}"
+    await ledger.records.put(
+        {
+            "_id": awaited,
+            "type": "complaint",
+            "schema_version": 1,
+            "office": "6471",
+            "created_at": now_iso(),
+            "author": "budi.santoso",
+            "document_id": document_id,
+            "kind": "other",
+            "description": "Penduduk menelepon, foto menyusul",
+            "photo_attachment": "photo.jpg",
+            "channel": "phone",
+        }
+    )
+
+    await as_user(client, couch, settings, "budi.santoso")
+    cards = complaint_items(client.get("/office/exceptions").text)
+    [from_resident] = [subject for subject in cards if subject != awaited]
+    url = f"/office/complaints/{from_resident}/photo"
+    assert f'<a class="complaint-photo" href="{url}"' in cards[from_resident]
+    assert f'<img class="thumb" src="{url}"' in cards[from_resident]
+    assert "<img" not in cards[awaited] and "belum sampai" in cards[awaited]
+    timeline = client.get(f"/office/documents/{document_id}").text
+    entry = re.search(rf'<li class="complaint" data-complaint="{from_resident}">.*?</li>', timeline, re.S)
+    assert entry and f'href="{url}"' in entry.group(0) and f'<img class="thumb" src="{url}"' in entry.group(0)
+    image = client.get(url)
+    assert image.status_code == 200 and image.content == seal_image(7)
+    assert image.headers["content-type"] == "image/jpeg"
+    assert image.headers["x-content-type-options"] == "nosniff"
+    assert client.get(f"/office/complaints/{awaited}/photo").status_code == 404
+    assert client.get(f"/office/complaints/{document_id}/photo").status_code == 404  # not a complaint
+
+    for user, status in (("rina.bandung", 403), ("gojek.andi", 403), (None, 401)):
+        if user:
+            await as_user(client, couch, settings, user)
+        else:
+            client.cookies.clear()
+        refused = client.get(url)
+        assert refused.status_code == status, user
+        assert refused.content != seal_image(7) and refused.headers["content-type"].startswith("text/html")
+    signed_out = client.get(url).text
+    assert "Silakan masuk" in signed_out and 'href="/auth/login?next=/office/complaints/' in signed_out
+    await as_user(client, couch, settings, "rina.bandung")
+    assert from_resident not in client.get("/office/exceptions").text

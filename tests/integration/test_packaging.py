@@ -32,6 +32,7 @@ from sync.couch import CouchClient
 from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support.identity import issue_device_token, make_user
+from tests.support.logscan import log_file
 from tests.support.pouch_client import document_record, handoff_record, photo_bytes, photo_record, run_client
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +141,7 @@ def installed_server(
             "SEGEL_ORIGIN": f"http://localhost:{port}",
         }
     )
-    log = tmp_path / "segel-serve.log"
+    log = log_file("segel-serve")
     files_before = _files(installed.venv)
     with log.open("wb") as out:
         process = subprocess.Popen(
