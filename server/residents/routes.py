@@ -21,7 +21,7 @@ from server.office.handover import DOC_KIND_LABELS
 from server.office.intake import IntakeError, choose_delivery
 from server.office.ledger import Ledger, create_once, new_id, now_iso
 from server.office.notifications import deliver_pending, enqueue
-from server.office.timeline import load_timeline
+from server.office.timeline import Timeline, load_timeline
 from server.office.web import config_of, ledger_of, sender_of
 from server.residents.links import document_for, token_hash
 from server.residents.ratelimit import count_hit
@@ -78,9 +78,19 @@ async def _checked_form(request: Request, token: str) -> FormData:
     return form
 
 
+async def _judged_timeline(request: Request, ledger: Ledger, document: JSONDict) -> Timeline:
+    """The timeline with every delivery judged (once), so the resident reads whether it counts yet even
+    before the office's background checks reach it."""
+    timeline = await load_timeline(ledger, document)
+    unjudged = [e.handoff for e in timeline.events if e.delivery_state == "unchecked"]
+    for handoff in unjudged:
+        await check_delivery(ledger, handoff, document, timeline.seals, request.app.state.receipt_key)
+    return await load_timeline(ledger, document) if unjudged else timeline
+
+
 async def resident_page(request: Request) -> Response:
     ledger, token, document = await _open(request)
-    timeline = await load_timeline(ledger, document)
+    timeline = await _judged_timeline(request, ledger, document)
     confirmation = await ledger.office.get_or_none(f"resident_confirmation:{document['_id']}")
     nonce = request.cookies.get(NONCE_COOKIE) or secrets.token_urlsafe(16)
     settings = request.app.state.settings
@@ -128,9 +138,8 @@ async def confirm_receipt(request: Request) -> Response:
         raise AppError(
             400, "bad_request", "Dokumen belum tercatat diantar. Jika sudah Anda terima, kirim pengaduan."
         )
+    timeline = await _judged_timeline(request, ledger, document)
     delivered = [e.handoff for e in timeline.events if e.handoff["kind"] == "delivered"]
-    for handoff in delivered:  # judged now if the checks have not reached it yet (judged once either way)
-        await check_delivery(ledger, handoff, document, timeline.seals, request.app.state.receipt_key)
     await settle_by_resident(ledger, str(document["_id"]), [str(h["_id"]) for h in delivered])
     await create_once(
         ledger.office,

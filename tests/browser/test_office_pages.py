@@ -44,7 +44,11 @@ async def _prepare(settings: Settings) -> dict[str, Any]:
         pickup = next_handoff(sealed, "picked_up", device_time=now, place={"lat": -1.2695, "lon": 116.8275})
         await put_handoff_with_photo(ledger, pickup, seal_image(21))
         done = next_handoff(
-            pickup, "delivered", device_time=now, place={"lat": -1.27431, "lon": 116.82852, "accuracy_m": 8}
+            pickup,
+            "delivered",
+            device_time=now,
+            place={"lat": -1.27431, "lon": 116.82852, "accuracy_m": 8},
+            receipt_code=delivered["receipt_code"],  # what Siti gave the courier at the door
         )
         await put_handoff_with_photo(ledger, done, seal_image(22))
         transit = await put_document(ledger, name="Yusuf Hidayat", nik=NIKS[1])
