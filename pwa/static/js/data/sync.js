@@ -81,8 +81,8 @@ export function startSync() {
       .on('error', (error) => handleFatal(error));
     // Van visits (full NIK) go from their own push-only outbox, dropped once sent back masked (outbox.js).
     startOutbox({
-      remote, onSent: (docs) => confirmSent(docs, 'outbox'), onDenied: (event) => recordDenial(event.doc || event, 'record'),
-      onError: (error) => handleFatal(error),
+      remote, onSent: (docs) => confirmSent(docs, 'outbox'),
+      onDenied: (event) => recordDenial(event.doc || event, 'record'), onError: (error) => handleFatal(error),
     });
   })().finally(() => { starting = null; notify(); });
   return starting;
