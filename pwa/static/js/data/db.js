@@ -2,8 +2,9 @@
 //
 // Two databases, so photos never hold back the small records: `segel-records` (documents, seals, handoffs,
 // stops, visits — pulled and pushed) and `segel-photos` (photo-proof records with their image attachment —
-// pushed only, in small batches, after the records). auto_compaction keeps only leaf revisions, so a record
-// purged from the device leaves no old revision body behind in IndexedDB.
+// pushed only, in small batches, after the records). The van's own visits, which hold the full NIK, wait in
+// a third, `segel-outbox` (data/outbox.js), dropped once the server has them. auto_compaction keeps only leaf
+// revisions, so a record purged from the device leaves no old revision body behind in IndexedDB.
 import PouchDB from 'pouchdb-browser';
 
 /** @type {{records: PouchDB.Database, photos: PouchDB.Database} | null} */

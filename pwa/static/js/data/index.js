@@ -1,6 +1,7 @@
 // The data layer's public face: the only way screens reach local data, sync and storage.
 import { sha256Hex } from '../lib/sha256.js';
 import { databases, readState, updateState } from './db.js';
+import { outboxDocs } from './outbox.js';
 import { purgeIds } from './purge.js';
 import { requestPersistence, storageEstimate } from './storage.js';
 import {
@@ -34,7 +35,8 @@ export async function loadPulled(docs, me) {
 
 /**
  * The records on this phone whose id starts with `prefix` (photos with `_digest_sha256`, the SHA-256 of the
- * stored image bytes, in place of the attachment), for checking what the device holds.
+ * stored image bytes, in place of the attachment), for checking what the device holds. A visit still in the
+ * van's outbox (outbox.js) is given as it waits there, over its masked copy back from the server.
  */
 export async function localDocs(prefix) {
   const { records, photos } = databases();
@@ -51,6 +53,7 @@ export async function localDocs(prefix) {
       found.set(row.id, { ...doc, _digest_sha256: await sha256Hex(await db.getAttachment(doc._id, doc.attachment)) });
     }
   }
+  for (const doc of await outboxDocs(prefix)) found.set(doc._id, doc);
   return [...found.values()];
 }
 

@@ -8,6 +8,7 @@ import { deviceTime, ulid } from '../lib/ids.js';
 import { sha256Hex } from '../lib/sha256.js';
 import { validateRecord } from '../lib/validate.js';
 import { databases, readState, updateState } from './db.js';
+import { outboxDocs, withOutbox } from './outbox.js';
 import { notify } from './sync.js';
 
 /** @typedef {{user_id: string, name: string, role: string, office: string, partner?: string, van?: string,
@@ -88,8 +89,14 @@ export async function getDocument(me, documentId) {
   return (await listDocuments(me)).find((item) => item.document._id === documentId) || null;
 }
 
+/**
+ * The van's stops with their visits: those sent (pulled back from the server, NIK masked) and those still in
+ * the outbox (waiting, refused, or sent and not yet back), one entry per visit.
+ */
 export async function listStops() {
-  const [stops, visits, state] = await Promise.all([byPrefix('stop:'), byPrefix('visit:'), readState()]);
+  const [stops, sent, unsent, state] = await Promise.all([
+    byPrefix('stop:'), byPrefix('visit:'), outboxDocs('visit:'), readState()]);
+  const visits = [...new Map([...sent, ...unsent].map((visit) => [visit._id, visit])).values()];
   stops.sort((a, b) => (a.date + a._id).localeCompare(b.date + b._id));
   return stops.map((stop) => ({
     stop,
@@ -226,7 +233,7 @@ export async function saveVisit(me, values) {
     author: me.user_id, van: me.van, device_time: now, ...values,
   };
   await assertValid(visit);
-  await databases().records.put(visit);
+  await withOutbox((outbox) => outbox.put(visit)); // never into the pulled records (outbox.js)
   await updateState((s) => {
     s.outbox.push(visit._id);
     return s;

@@ -9,6 +9,7 @@
 // data), and their work is on the office pages. Their role comes from /auth/me before anything local is
 // opened, so their browser gets no local records database at all (see `officeCheck`).
 import { databases, destroyDatabases, localDatabasesExist, readState, remoteDatabase, updateState } from './db.js';
+import { dropSent, startOutbox, stopOutbox, withOutbox } from './outbox.js';
 import { checkScope } from './purge.js';
 
 export const OFFICE_ROLES = new Set(['staff', 'admin']);
@@ -120,6 +121,11 @@ export function startSync() {
       .on('active', () => { runtime.error = null; notify(); })
       .on('denied', (event) => recordDenial(event.doc || event, 'record'))
       .on('error', (error) => handleFatal(error));
+    // Van visits (full NIK) go from their own push-only outbox, dropped once sent back masked (outbox.js).
+    startOutbox({
+      remote, onSent: (docs) => confirmSent(docs, 'outbox'),
+      onDenied: (event) => recordDenial(event.doc || event, 'record'), onError: (error) => handleFatal(error),
+    });
   })().finally(() => { starting = null; notify(); });
   return starting;
 }
@@ -127,6 +133,7 @@ export function startSync() {
 export function stopSync() {
   recordsSync?.cancel();
   photosPush?.cancel();
+  stopOutbox();
   recordsSync = null;
   photosPush = null;
   runtime.syncing = false;
@@ -151,7 +158,10 @@ function startPhotos() {
 
 async function handleChange(info) {
   if (info.direction === 'push') await confirmSent(info.change.docs, 'outbox');
-  if (info.direction === 'pull') runtime.dataVersion += 1;
+  if (info.direction === 'pull') {
+    runtime.dataVersion += 1;
+    dropSent(); // a visit's masked copy is back: its full-NIK copy can go
+  }
   notify();
 }
 
@@ -234,12 +244,14 @@ export async function retryDenied() {
     }
     return s;
   });
-  for (const [db, kind] of [[records, 'record'], [photos, 'photo']]) {
+  const again = (db, kind) => {
     const replication = db.replicate.to(remote, { doc_ids: ids });
     replication.on('denied', (error) => recordDenial(error, kind));
     replication.on('change', (info) => confirmSent(info.docs, kind === 'photo' ? 'photoOutbox' : 'outbox'));
-    await replication.catch(() => undefined);
-  }
+    return replication.catch(() => undefined);
+  };
+  for (const [db, kind] of [[records, 'record'], [photos, 'photo']]) await again(db, kind);
+  await withOutbox((outbox) => again(outbox, 'record')); // refused visits wait in the outbox
   notify();
 }
 

@@ -20,6 +20,7 @@ export async function stopsScreen(ctx) {
     h('p', { class: 'line muted' }, stop.date, ' · ', t('stops.recorded', { n: visits.length, planned: stop.planned_residents ?? '?' }),
       visits.some((v) => v.pending) ? h('span', { class: 'badge pending' }, t('sync.waitingOne')) : null,
       visits.some((v) => v.denied) ? h('span', { class: 'badge refused' }, t('sync.refusedOne')) : null),
+    visits.length ? h('ul', { class: 'visits' }, visits.map(visitLine)) : null,
     visits.filter((v) => v.denied).map((v) => h('p', { class: 'alarm', 'data-role': 'denial' },
       `${v.visit.resident_name}: `, t('sync.refusedBecause', { reason: v.denied.reason }))),
     h('a', { class: 'button primary block', href: `#/visit/${encodeURIComponent(stop._id)}` }, t('stops.record'))));
@@ -28,6 +29,16 @@ export async function stopsScreen(ctx) {
     todays.length ? h('ul', { class: 'cards' }, todays.map(card)) : h('p', { class: 'muted' }, t('stops.noneToday')),
     upcoming.length ? [h('h2', {}, t('stops.upcoming')), h('ul', { class: 'cards' }, upcoming.map(card))] : null,
     h('a', { class: 'button secondary block', href: '#/visit/' }, t('stops.recordWithout')));
+}
+
+/** One recorded resident: a sent visit comes back from the server with the NIK masked; one not yet sent is
+ * masked here (the full NIK stays only in the outbox until the server has it, data/outbox.js). */
+function visitLine({ visit, pending, denied }) {
+  return h('li', { class: 'line muted', 'data-visit': visit._id },
+    visit.resident_name, ' · ', h('span', { 'data-role': 'nik' },
+      `NIK ${visit.resident_nik_masked ?? maskNik(visit.resident_nik)}`),
+    pending ? h('span', { class: 'badge pending' }, t('sync.waitingOne')) : null,
+    denied ? h('span', { class: 'badge refused' }, t('sync.refusedOne')) : null);
 }
 
 function numberInput(attrs) {
