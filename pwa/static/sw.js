@@ -6,8 +6,14 @@ const CACHE = `segel-shell-${BUILD.version}`;
 const LAZY = new Set(BUILD.lazy);
 const NAVIGATION_TIMEOUT_MS = 3000;
 
+// Hashed bundle names never change their bytes: the copy the page has just downloaded (HTTP cache, a year,
+// immutable) is the one to keep, so install does not fetch it a second time over a slow link. Unhashed files
+// (the page, CSS, schemas: `no-cache`) are revalidated, a small 304 when the page has just loaded them.
+const HASHED = /\.([0-9a-f]{8,}|[A-Z0-9]{8})\.[a-z0-9]+$/;
+
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(BUILD.shell.map((url) => new Request(url, { cache: 'reload' })))));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(BUILD.shell.map((url) =>
+    new Request(url, { cache: HASHED.test(url) ? 'default' : 'no-cache' })))));
 });
 
 self.addEventListener('activate', (event) => {

@@ -4,7 +4,9 @@
 // records have caught up, so a slow link never holds a handoff back behind its pictures and a dropped
 // connection costs one small batch, not the whole upload. A 401/403 on a whole request ends PouchDB's
 // replication for good: we stop, show "sign in again", and start afresh after the next sign-in.
-import { databases, readState, remoteDatabase, updateState } from './db.js';
+import {
+  databases, isNotPhoto, isPhoto, readState, remoteDatabase, remoteForSplitPull, updateState,
+} from './db.js';
 import { checkScope } from './purge.js';
 
 const listeners = new Set();
@@ -15,6 +17,7 @@ const runtime = {
 };
 let recordsSync = null;
 let photosPush = null;
+let photosPull = null;
 let starting = null;
 
 export function onStatus(listener) {
@@ -65,10 +68,12 @@ export function startSync() {
     const me = await refreshMe();
     if (!me || recordsSync) return;
     const { records } = databases();
-    const remote = remoteDatabase();
     runtime.syncing = true;
-    recordsSync = records.sync(remote, {
+    // Pull and push as one sync (one 'paused' when both have caught up); the pull leaves seal photos to
+    // startPhotos, so a new phone shows its documents before a single image has come down.
+    recordsSync = records.sync(remoteForSplitPull(), {
       live: true, retry: true, batch_size: 50,
+      pull: { filter: isNotPhoto },
       push: { filter: (doc) => !doc._deleted && !doc._id.startsWith('_design/') },
       back_off_function: (delay) => (delay === 0 ? 1000 : Math.min(delay * 2, 60000)),
     });
@@ -85,12 +90,26 @@ export function startSync() {
 export function stopSync() {
   recordsSync?.cancel();
   photosPush?.cancel();
+  photosPull?.cancel();
   recordsSync = null;
   photosPush = null;
+  photosPull = null;
   runtime.syncing = false;
 }
 
+/**
+ * Once the records have caught up: push the photos taken here, and pull the seal photos of this courier's
+ * documents (into `segel-records`, where `photoBlob` finds them) one or two at a time, so each image is
+ * kept as soon as it is down and a dropped link costs one picture, never the list.
+ */
 function startPhotos() {
+  if (!photosPull) {
+    photosPull = databases().records.replicate.from(remoteForSplitPull(), {
+      live: true, retry: true, batch_size: 2, batches_limit: 1, filter: isPhoto,
+      back_off_function: (delay) => (delay === 0 ? 2000 : Math.min(delay * 2, 60000)),
+    });
+    photosPull.on('error', (error) => handleFatal(error));
+  }
   if (photosPush) return;
   const { photos } = databases();
   photosPush = photos.replicate.to(remoteDatabase(), {
