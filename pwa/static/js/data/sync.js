@@ -83,6 +83,9 @@ export function startSync() {
       .on('active', () => { runtime.error = null; notify(); })
       .on('denied', (event) => recordDenial(event.doc || event, 'record'))
       .on('error', (error) => handleFatal(error));
+    // The sync's own 'paused' fires as soon as the push side has nothing to send, before a record is down:
+    // the photo pull waits for the records pull itself to catch up, so it never shares the link with it.
+    recordsSync.pull.on('paused', (error) => { if (!error) startPhotos(); });
   })().finally(() => { starting = null; notify(); });
   return starting;
 }
@@ -99,13 +102,14 @@ export function stopSync() {
 
 /**
  * Once the records have caught up: push the photos taken here, and pull the seal photos of this courier's
- * documents (into `segel-records`, where `photoBlob` finds them) one or two at a time, so each image is
+ * documents (into `segel-records`, where `photoBlob` finds them) a few at a time, so each image is
  * kept as soon as it is down and a dropped link costs one picture, never the list.
  */
 function startPhotos() {
   if (!photosPull) {
     photosPull = databases().records.replicate.from(remoteForSplitPull(), {
-      live: true, retry: true, batch_size: 2, batches_limit: 1, filter: isPhoto,
+      // 10 change rows a request (about 2 photos among a document's records), one batch at a time.
+      live: true, retry: true, batch_size: 10, batches_limit: 1, filter: isPhoto,
       back_off_function: (delay) => (delay === 0 ? 2000 : Math.min(delay * 2, 60000)),
     });
     photosPull.on('error', (error) => handleFatal(error));
@@ -163,7 +167,6 @@ async function handlePaused(error) {
     runtime.error = null;
     runtime.reachable = true;
     await updateState((s) => ({ ...s, lastSync: new Date().toISOString() }));
-    startPhotos(); // records have caught up: now the pictures
     const purged = await checkScope();
     if (purged.length) runtime.dataVersion += 1;
   }
