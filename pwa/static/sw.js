@@ -6,11 +6,16 @@ const CACHE = `segel-shell-${BUILD.version}`;
 const LAZY = new Set(BUILD.lazy);
 const NAVIGATION_TIMEOUT_MS = 3000;
 
-// The shell is precached as a signed-out visitor sees it: the same page for every field user, and never the
-// redirect a staff member's /app answers with (staff go to /office).
+// Hashed bundle names never change their bytes: the copy the page has just downloaded (HTTP cache, a year,
+// immutable) is the one to keep, so install does not fetch it a second time over a slow link. Unhashed files
+// (the page, CSS, schemas: `no-cache`) are revalidated, a small 304 when the page has just loaded them, and
+// asked for as a signed-out visitor sees them: the same shell for every field user, and never the redirect
+// a staff member's /app answers with (staff go to /office).
+const HASHED = /\.([0-9a-f]{8,}|[A-Z0-9]{8})\.[a-z0-9]+$/;
+
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(BUILD.shell.map((url) => new Request(url, {
-    cache: 'reload', credentials: 'omit' })))));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(BUILD.shell.map((url) => new Request(url,
+    HASHED.test(url) ? { cache: 'default' } : { cache: 'no-cache', credentials: 'omit' })))));
 });
 
 self.addEventListener('activate', (event) => {

@@ -1,17 +1,31 @@
 """PWA figures (run by scripts/bench/pwa): app-shell bytes on first load, time to first usable screen on an
-offline reload, and sync time of records + photos over a throttled 3G-like link. Prints, asserts nothing."""
+offline reload, sync time of records + photos over a throttled 3G-like link, and how soon a new phone on
+slow 3G shows the courier's first document. Prints, asserts nothing.
+
+`scripts/bench/pwa --first-document [documents]` runs only the last figure (a few minutes, not the 15 or so
+the photo upload takes)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import json
 import random
+import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
+from typing import Any
 
+import httpx
 from PIL import Image
 
-from pwa.tools.harness import running
-from tests.browser.test_pwa_offline import document_records
+from pwa.tools.harness import Harness, running
+from server.settings import Settings, open_couch
+from sync.custody import record_hash
+from tests.browser.test_pwa_offline import COURIER, NOW, document_records
 from tests.browser.test_pwa_sync import _prepare
 from tests.support.threads import run_async
 
@@ -23,6 +37,14 @@ THREE_G = {
     "uploadThroughput": 250 * 1024 / 8,
 }
 
+# The tester's slow 3G (issue 11): 400 ms latency, 400 kbit/s both ways.
+SLOW_3G = {
+    "offline": False,
+    "latency": 400,
+    "downloadThroughput": 400 * 1024 / 8,
+    "uploadThroughput": 400 * 1024 / 8,
+}
+THROTTLE_WORKERS = Path(__file__).with_name("throttle_workers.mjs")
 
 PHOTO_BYTES = 150 * 1024
 
@@ -65,10 +87,160 @@ def wait_for(page, key: str, start: float, timeout: float = 1800) -> float:  # t
     return float("nan")
 
 
+def courier_history(count: int, jpeg: bytes) -> list[dict[str, Any]]:
+    """`count` documents as the 3G phase leaves them on the server: each sealed at the office, then picked up
+    by the courier with one seal photo of PHOTO_BYTES (the photo record carries its JPEG attachment)."""
+    docs: list[dict[str, Any]] = []
+    digest = hashlib.sha256(jpeg).hexdigest()
+    data = base64.b64encode(jpeg).decode()
+    for i in range(count):
+        document, seal, sealed = document_records(
+            f"F{i:05d}", f"Warga {i:03d}", "6471054506900012", f"BP{14000 + i:08d}"
+        )
+        handoff_id, photo_id = f"handoff:01JDPICK{i:05d}", f"photo:01JDFOTO{i:05d}"
+        picked = {
+            **sealed,
+            "_id": handoff_id,
+            "author": COURIER["user_id"],
+            "kind": "picked_up",
+            "from": {"party": "office", "id": "6471"},
+            "to": {"party": "courier", "id": COURIER["user_id"], "name": COURIER["name"]},
+            "device_time": "2026-11-23T09:00:00+08:00",
+            "seq": i + 1,
+            "photos": [photo_id],
+            "prev_hash": record_hash(sealed),
+            "unsigned_reason": "bench",
+        }
+        photo = {
+            "_id": photo_id,
+            "type": "photo",
+            "schema_version": 1,
+            "office": "6471",
+            "created_at": NOW,
+            "author": COURIER["user_id"],
+            "handoff_id": handoff_id,
+            "document_id": document["_id"],
+            "attachment": "seal.jpg",
+            "sha256": digest,
+            "content_type": "image/jpeg",
+            "size": len(jpeg),
+            "captured_at": NOW,
+            "width": 640,
+            "height": 480,
+            "_attachments": {"seal.jpg": {"content_type": "image/jpeg", "data": data}},
+        }
+        docs += [document, seal, sealed, picked, photo]
+    return docs
+
+
+async def _write(settings: Settings, docs: list[dict[str, Any]]) -> None:
+    couch = open_couch(settings)
+    try:
+        for start in range(0, len(docs), 50):  # slices: the photos make a large request body
+            await couch.db(settings.records_db).bulk_docs(docs[start : start + 50])
+    finally:
+        await couch.aclose()
+
+
+def throttle_workers(harness: Harness) -> tuple[subprocess.Popen[str], list[dict[str, Any]]]:
+    """Starts the node helper that gives service workers the slow link too; returns it and the list it fills
+    with the workers' finished requests."""
+    version = httpx.get(f"http://127.0.0.1:{harness.devtools_port}/json/version", timeout=10).json()
+    helper = subprocess.Popen(
+        [
+            "node",
+            "--experimental-websocket",
+            "--no-warnings",
+            str(THROTTLE_WORKERS),
+            version["webSocketDebuggerUrl"],
+            json.dumps(SLOW_3G),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert helper.stdout is not None
+    first = helper.stdout.readline().strip()
+    if first != "ready":
+        raise SystemExit(f"throttle_workers.mjs: {first}")
+    fetched: list[dict[str, Any]] = []
+
+    def read() -> None:
+        assert helper.stdout is not None
+        for line in helper.stdout:
+            if line.startswith("{"):
+                fetched.append(json.loads(line))
+
+    threading.Thread(target=read, daemon=True).start()
+    return helper, fetched
+
+
+def first_document_on_slow_3g(harness: Harness, documents: int, cookie: str) -> None:
+    """A new phone (fresh profile, no service worker) opens the app right after sign-in on slow 3G: when does
+    the first document show, when all, and what went over the link for the app shell."""
+    worker = httpx.get(f"{harness.origin}/sw.js").text
+    shell = json.loads(worker.split("const BUILD = ", 1)[1].split(";\n", 1)[0])["shell"]
+    helper, worker_fetches = throttle_workers(harness)
+    try:
+        context = harness.browser.new_context(viewport={"width": 360, "height": 640}, locale="id-ID")
+        context.add_cookies([{"name": "segel_session", "value": cookie, "url": harness.origin}])
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", SLOW_3G)
+        urls: dict[str, str] = {}
+        page_fetches: list[dict[str, Any]] = []
+        cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
+        cdp.on(
+            "Network.loadingFinished",
+            lambda e: page_fetches.append(
+                {"url": urls.get(e["requestId"], ""), "bytes": int(e["encodedDataLength"])}
+            ),
+        )
+        start = time.perf_counter()
+        page.goto(f"{harness.origin}/app", timeout=120000)
+        page.wait_for_selector("a[data-doc]", timeout=600000)
+        first = time.perf_counter() - start
+        page.wait_for_function(
+            f"document.querySelectorAll('a[data-doc]').length === {documents}", timeout=600000
+        )
+        every = time.perf_counter() - start
+        photos_then = len(page.evaluate("window.segelData.localDocs('photo:')"))
+        page.wait_for_function("navigator.serviceWorker.ready.then(() => true)", timeout=600000)
+        page.wait_for_timeout(3000)
+
+        def shell_bytes(fetches: list[dict[str, Any]]) -> tuple[int, int]:
+            hits = [f for f in fetches if "/" + f["url"].split("/", 3)[-1].split("?")[0] in shell]
+            network = [f for f in hits if not f.get("cache") and f["bytes"] > 0]
+            return len(network), sum(f["bytes"] for f in network)
+
+        page_n, page_b = shell_bytes(page_fetches)
+        worker_n, worker_b = shell_bytes(worker_fetches)
+        print(
+            f"new phone on slow 3G (400 ms, 400 kbit/s; {documents} documents, one 150 KB seal photo each): "
+            f"first document visible after sign-in {first:.1f} s, all {documents} after {every:.1f} s "
+            f"({photos_then} photos on the phone by then)"
+        )
+        print(
+            f"app shell over the slow link: page {page_b / 1024:.0f} KB in {page_n} requests, "
+            f"service worker install {worker_b / 1024:.0f} KB in {worker_n} requests"
+        )
+        context.close()
+    finally:
+        helper.terminate()
+        helper.wait(timeout=10)
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--first-document"]:
+        documents = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+        with running(devtools=True) as harness:
+            cookie = run_async(_prepare, harness.settings, [])
+            run_async(_write, harness.settings, courier_history(documents, noisy_jpeg()))
+            first_document_on_slow_3g(harness, documents, cookie)
+        return 0
     records = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     photos = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    with running() as harness:
+    with running(devtools=True) as harness:
         context = harness.browser.new_context(viewport={"width": 360, "height": 640}, locale="id-ID")
         page = context.new_page()
         cdp = context.new_cdp_session(page)
@@ -141,6 +313,8 @@ def main() -> int:
             f"{photos} photos ({photos * PHOTO_BYTES // 1024} KB) done after {photos_done:.1f} s"
         )
         context.close()
+        # The same courier on a new phone: their documents and the photos just uploaded come down.
+        first_document_on_slow_3g(harness, photos, cookie)
     return 0
 
 

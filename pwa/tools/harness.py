@@ -26,13 +26,18 @@ class Harness:
     server: ServerProcess
     browser: Browser
 
+    #: the browser's DevTools port when asked for (`running(devtools=True)`), else None
+    devtools_port: int | None = None
+
     @property
     def origin(self) -> str:
         return f"http://localhost:{self.server.port}"
 
 
 @contextlib.contextmanager
-def running() -> Iterator[Harness]:
+def running(*, devtools: bool = False) -> Iterator[Harness]:
+    """`devtools`: also open Chromium's DevTools socket on a free port (the bench throttles service workers
+    through it, which Playwright's own CDP sessions cannot reach)."""
     with tempfile.TemporaryDirectory(prefix="segel-pwa-") as tmp:
         data = Path(tmp)
         couch = EmbeddedCouch(
@@ -61,10 +66,14 @@ def running() -> Iterator[Harness]:
                     executable = shutil.which("chromium")
                     if executable is None:
                         raise SystemExit("Debian's chromium is needed: apt-get install chromium")
+                    devtools_port = free_port() if devtools else None
+                    extra = [f"--remote-debugging-port={devtools_port}"] if devtools_port else []
                     browser = playwright.chromium.launch(
-                        executable_path=executable, headless=True, args=CHROMIUM_ARGS
+                        executable_path=executable, headless=True, args=[*CHROMIUM_ARGS, *extra]
                     )
-                    yield Harness(settings=settings, server=server, browser=browser)
+                    yield Harness(
+                        settings=settings, server=server, browser=browser, devtools_port=devtools_port
+                    )
                     browser.close()
             finally:
                 server.stop()

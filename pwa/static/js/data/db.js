@@ -48,6 +48,34 @@ export function remoteDatabase() {
   });
 }
 
+/** Which pulled records belong to the photo pull (seal photos, with their image) and not the records pull. */
+export const isPhoto = (doc) => doc._id.startsWith('photo:');
+export const isNotPhoto = (doc) => !isPhoto(doc);
+
+/**
+ * The gateway for a pull split by record id (`filter: isPhoto` / `isNotPhoto`). PouchDB runs a function
+ * filter on the phone but asks `_changes?include_docs=true` for it, which the gateway refuses (and which
+ * would bring every body twice); a change row already names its id, so the request goes without
+ * `include_docs` and each row gets a stub `{_id, _rev, _deleted}` for the filter. The replicator reads
+ * the bodies through `_bulk_get` as always, and each filter gives its pull its own checkpoint.
+ */
+export function remoteForSplitPull() {
+  return new PouchDB(`${location.origin}/sync/records`, {
+    skip_setup: true,
+    fetch: async (url, opts) => {
+      const changes = String(url).includes('/_changes?');
+      const response = await PouchDB.fetch(changes ? String(url).replace(/([?&])include_docs=true&?/, '$1') : url,
+        { ...opts, credentials: 'same-origin' });
+      if (!changes || !response.ok) return response;
+      const body = await response.json();
+      for (const row of body.results || []) {
+        row.doc = { _id: row.id, _rev: row.changes?.[0]?.rev, ...(row.deleted ? { _deleted: true } : {}) };
+      }
+      return new Response(JSON.stringify(body), { status: response.status, headers: { 'Content-Type': 'application/json' } });
+    },
+  });
+}
+
 const STATE_ID = '_local/segel-state';
 let queue = Promise.resolve();
 

@@ -8,7 +8,10 @@
 // Office staff and admins never replicate: the gateway would give them the whole office (every resident's
 // data), and their work is on the office pages. Their role comes from /auth/me before anything local is
 // opened, so their browser gets no local records database at all (see `officeCheck`).
-import { databases, destroyDatabases, localDatabasesExist, readState, remoteDatabase, updateState } from './db.js';
+import {
+  databases, destroyDatabases, isNotPhoto, isPhoto, localDatabasesExist, readState, remoteDatabase,
+  remoteForSplitPull, updateState,
+} from './db.js';
 import { dropSent, startOutbox, stopOutbox, withOutbox } from './outbox.js';
 import { checkScope } from './purge.js';
 
@@ -24,6 +27,7 @@ const runtime = {
 };
 let recordsSync = null;
 let photosPush = null;
+let photosPull = null;
 let starting = null;
 
 export function onStatus(listener) {
@@ -108,10 +112,12 @@ export function startSync() {
     const me = await refreshMe();
     if (!me || recordsSync) return;
     const { records } = databases();
-    const remote = remoteDatabase();
     runtime.syncing = true;
-    recordsSync = records.sync(remote, {
+    // Pull and push as one sync (one 'paused' when both have caught up); the pull leaves seal photos to
+    // startPhotos, so a new phone shows its documents before a single image has come down.
+    recordsSync = records.sync(remoteForSplitPull(), {
       live: true, retry: true, batch_size: 50,
+      pull: { filter: isNotPhoto },
       push: { filter: (doc) => !doc._deleted && !doc._id.startsWith('_design/') },
       back_off_function: (delay) => (delay === 0 ? 1000 : Math.min(delay * 2, 60000)),
     });
@@ -121,9 +127,12 @@ export function startSync() {
       .on('active', () => { runtime.error = null; notify(); })
       .on('denied', (event) => recordDenial(event.doc || event, 'record'))
       .on('error', (error) => handleFatal(error));
+    // The sync's own 'paused' fires as soon as the push side has nothing to send, before a record is down:
+    // the photo pull waits for the records pull itself to catch up, so it never shares the link with it.
+    recordsSync.pull.on('paused', (error) => { if (!error) startPhotos(); });
     // Van visits (full NIK) go from their own push-only outbox, dropped once sent back masked (outbox.js).
     startOutbox({
-      remote, onSent: (docs) => confirmSent(docs, 'outbox'),
+      remote: remoteDatabase(), onSent: (docs) => confirmSent(docs, 'outbox'),
       onDenied: (event) => recordDenial(event.doc || event, 'record'), onError: (error) => handleFatal(error),
     });
   })().finally(() => { starting = null; notify(); });
@@ -134,12 +143,27 @@ export function stopSync() {
   recordsSync?.cancel();
   photosPush?.cancel();
   stopOutbox();
+  photosPull?.cancel();
   recordsSync = null;
   photosPush = null;
+  photosPull = null;
   runtime.syncing = false;
 }
 
+/**
+ * Once the records have caught up: push the photos taken here, and pull the seal photos of this courier's
+ * documents (into `segel-records`, where `photoBlob` finds them) a few at a time, so each image is
+ * kept as soon as it is down and a dropped link costs one picture, never the list.
+ */
 function startPhotos() {
+  if (!photosPull) {
+    photosPull = databases().records.replicate.from(remoteForSplitPull(), {
+      // 10 change rows a request (about 2 photos among a document's records), one batch at a time.
+      live: true, retry: true, batch_size: 10, batches_limit: 1, filter: isPhoto,
+      back_off_function: (delay) => (delay === 0 ? 2000 : Math.min(delay * 2, 60000)),
+    });
+    photosPull.on('error', (error) => handleFatal(error));
+  }
   if (photosPush) return;
   const { photos } = databases();
   photosPush = photos.replicate.to(remoteDatabase(), {
@@ -196,7 +220,6 @@ async function handlePaused(error) {
     runtime.error = null;
     runtime.reachable = true;
     await updateState((s) => ({ ...s, lastSync: new Date().toISOString() }));
-    startPhotos(); // records have caught up: now the pictures
     const purged = await checkScope();
     if (purged.length) runtime.dataVersion += 1;
   }
