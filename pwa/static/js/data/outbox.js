@@ -85,16 +85,22 @@ async function dropFrom(outbox) {
   const arrived = new Set(back.rows.filter((row) => row.value && !row.value.deleted).map((row) => row.id));
   const sent = rows.filter((row) => !keep.has(row.id) && arrived.has(row.id));
   if (!sent.length) return 0;
-  if (sent.length < rows.length) {
+  const removeSent = async () => {
     await outbox.bulkDocs(sent.map((row) => ({ _id: row.id, _rev: row.value.rev, _deleted: true })));
-    await outbox.compact();
+    await outbox.compact(); // the bodies (full NIK) go; only bodiless tombstones stay
     return sent.length;
-  }
+  };
+  if (sent.length < rows.length) return removeSent();
   const running = push;
   push = null;
   if (running) {
     running.cancel();
-    await Promise.race([running.then(() => undefined, () => undefined), new Promise((r) => setTimeout(r, 3000))]);
+    const stopped = await Promise.race([running.then(() => true, () => true),
+      new Promise((resolve) => { setTimeout(() => resolve(false), 3000); })]);
+    if (!stopped) { // never destroy a database a replication still writes to: remove the visits instead
+      startPush();
+      return removeSent();
+    }
   }
   await outbox.destroy();
   db = null;
