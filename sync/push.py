@@ -1,9 +1,11 @@
 """`_bulk_docs`: what a phone pushes, validated, stored as it is, with receipts and refusals beside it.
 
-Every revision of a batch is judged by `sync.validation` against what the database holds (read in a few
-batched requests), handoffs are verified by the identity feature, sequence numbers are claimed, and the
-accepted revisions are written with `new_edits=false`. Refusals come back per document as `forbidden`
-(the only per-document error PouchDB tolerates) and are stored for office staff.
+Every revision of a batch is judged by `sync.validation` against what the database holds, the stored
+winner and every conflicting branch (`sync.branches`, read in a few batched requests), handoffs are
+verified by the identity feature, sequence numbers are claimed for the handoffs that passed every rule,
+and the accepted revisions are written with `new_edits=false`. Refusals come back per document as
+`forbidden` (the only per-document error PouchDB tolerates) and are kept for office staff, bounded per
+user and hour (`sync.refusals`).
 """
 
 from __future__ import annotations
