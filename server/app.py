@@ -19,9 +19,11 @@ from server.errors import AppError, handle_app_error, handle_http_exception, han
 from server.health import healthz
 from server.identity import routes as identity_routes
 from server.identity.csrf import CSRFMiddleware
+from server.identity.store import IdentityStore
 from server.logs import RequestIdMiddleware
 from server.office import routes as office_routes
 from server.office import worker as office_worker
+from server.office.assignees import gateway_assignee_check
 from server.residents import routes as resident_routes
 from server.resources import STATIC_DIR, require_pwa
 from server.settings import Settings, open_couch
@@ -103,4 +105,6 @@ def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlett
     app.state.couch = couch or open_couch(settings)
     app.state.bootstrap_done = asyncio.Event()
     app.state.receipt_key = ReceiptKey.from_secret(settings.secret_key)
+    # The gateway judges replicated assignments by the identity database, which only the server reads.
+    app.state.assignee_check = gateway_assignee_check(IdentityStore(app.state.couch, settings))
     return app

@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from sync import branches, checkpoints, push, replication
 from sync import changes as changes_feed
-from sync import checkpoints, push, replication
 from sync.attachments import put_photo_attachment
 from sync.couch import CouchClient, CouchError, CouchUnavailable, Database, quote_id
 from sync.errors import UNAUTHORIZED, GatewayError, bad_request, forbidden, not_found
@@ -216,7 +216,13 @@ async def revs_diff(request: Request, principal: Principal, db: Database) -> Res
 @endpoint
 async def bulk_docs(request: Request, principal: Principal, db: Database) -> Response:
     body = await read_json(request, MAX_BODY_BYTES)
-    outcome = await push.push_docs(db, principal, body, verify=_verifier(request))
+    outcome = await push.push_docs(
+        db,
+        principal,
+        body,
+        verify=_verifier(request),
+        check_assignees=getattr(request.app.state, "assignee_check", None),
+    )
     logger.info(
         "push by %s: %d written, %d refused, %d already stored",
         principal.user_id,
@@ -336,7 +342,7 @@ async def conflicts(request: Request, principal: Principal, db: Database) -> Res
         )
     office = principal.office if principal.role == "staff" else request.query_params.get("office")
     limit = _int_param(request.query_params, "limit", 100, 1, 1000)
-    return JSONResponse(await replication.conflicts(db, principal, office, limit))
+    return JSONResponse(await branches.office_conflicts(db, principal, office, limit))
 
 
 @endpoint

@@ -1,9 +1,11 @@
 """`_bulk_docs`: what a phone pushes, validated, stored as it is, with receipts and refusals beside it.
 
-Every revision of a batch is judged by `sync.validation` against what the database holds (read in a few
-batched requests), handoffs are verified by the identity feature, sequence numbers are claimed, and the
-accepted revisions are written with `new_edits=false`. Refusals come back per document as `forbidden`
-(the only per-document error PouchDB tolerates) and are stored for office staff.
+Every revision of a batch is judged by `sync.validation` against what the database holds, the stored
+winner and every conflicting branch (`sync.branches`, read in a few batched requests), handoffs are
+verified by the identity feature, sequence numbers are claimed for the handoffs that passed every rule,
+and the accepted revisions are written with `new_edits=false`. Refusals come back per document as
+`forbidden` (the only per-document error PouchDB tolerates) and are kept for office staff, bounded per
+user and hour (`sync.refusals`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from sync.branches import read_branches, read_stored
 from sync.couch import CouchConflict, Database
 from sync.errors import bad_request
 from sync.principal import Principal
-from sync.replication import fetch_docs, now_iso, visible
+from sync.refusals import trim_reason, write_refusals
+from sync.replication import fetch_docs, linked_documents, now_iso, visible
 from sync.schemas import RecordError, validate_record
 from sync.types import JSONDict
 from sync.validation import (
@@ -25,8 +29,10 @@ from sync.validation import (
     PhotoStatus,
     Refusal,
     StoredState,
+    assignee_refusal,
     check_attachments,
     check_id,
+    check_links,
     check_record,
 )
 
@@ -41,6 +47,10 @@ AuditWriter = Callable[[], Awaitable[None]]
 #: Verdicts for a batch of handoffs, in order, and the writer of their audit entries, so those go to the
 #: database in the same round trip as the records.
 Verifier = Callable[[list[Mapping[str, object]], Principal], Awaitable[tuple[list[Verdict], AuditWriter]]]
+#: Of the (office, user id, partner) assignments named by pushed documents, those naming nobody who may carry
+#: that office's documents (an active courier of the office with that partner, or its staff for "office").
+#: Given by the server, which owns the identity database, as `verify` is.
+AssigneeCheck = Callable[[list[tuple[str, str, str]]], Awaitable[set[tuple[str, str, str]]]]
 
 
 @dataclass
@@ -54,7 +64,12 @@ class PushOutcome:
 
 
 async def push_docs(
-    db: Database, principal: Principal, body: object, *, verify: Verifier | None
+    db: Database,
+    principal: Principal,
+    body: object,
+    *,
+    verify: Verifier | None,
+    check_assignees: AssigneeCheck | None = None,
 ) -> PushOutcome:
     """Validate every pushed revision, store the accepted ones as they are, record and report refusals."""
     docs = _bulk_docs_list(body)
@@ -65,23 +80,10 @@ async def push_docs(
             refusals[index] = refusal
     candidates = [index for index in range(len(docs)) if index not in refusals]
     ids = {str(docs[index]["_id"]) for index in candidates}
-    linked = {
-        str(docs[index]["document_id"])
-        for index in candidates
-        if isinstance(docs[index].get("document_id"), str)
-        and str(docs[index].get("document_id")).startswith("document:")
+    linked = {_link(docs[index], "document_id", "document:") for index in candidates} | {
+        _link(docs[index], "handoff_id", "handoff:") for index in candidates
     }
-    # Sequence numbers are claimed while the current documents are read (one round trip less per batch),
-    # only for handoffs signed in as their author, so nobody can use up another user's numbers.
-    claimable = [
-        index
-        for index in candidates
-        if docs[index].get("type") == "handoff"
-        and docs[index].get("author") == principal.user_id
-        and isinstance(docs[index].get("seq"), int)
-        and not docs[index].get("_deleted")
-    ]
-    lookups = asyncio.gather(fetch_docs(db, ids | linked), _claim_handoff_seqs(db, docs, claimable))
+    lookup = asyncio.ensure_future(read_stored(db, ids | linked - {""}))
     try:
         # The schema checks (the bulk of the gateway's own work) run while the database answers.
         schema_errors: dict[int, list[RecordError]] = {}
@@ -89,26 +91,37 @@ async def push_docs(
             await asyncio.sleep(0)
             schema_errors[index] = validate_record(docs[index])
     except BaseException:
-        lookups.cancel()
+        lookup.cancel()
         raise
-    current, taken = await lookups
-    known_revs = await _known_revisions(
-        db, [docs[index] for index in candidates if docs[index]["_id"] in current]
+    held = await lookup
+    current = held.current
+    existing = [index for index in candidates if docs[index]["_id"] in current]
+    # Second round, all at once: which pushed revisions are retries, the other branches of the stored
+    # records, the documents of records a device deletes, and whether new assignments name real couriers.
+    known_revs, branches, deleted_links, bad_assignees = await asyncio.gather(
+        _known_revisions(db, [docs[index] for index in existing]),
+        read_branches(db, [current[doc_id] for doc_id in {str(docs[index]["_id"]) for index in existing}]),
+        _documents_of_deletions(db, principal, docs, existing, current),
+        _check_assignments(docs, candidates, schema_errors, current, check_assignees),
     )
+    documents = {**current, **deleted_links}
 
     accepted: list[int] = []
     unchanged: list[int] = []
     photo_status: dict[int, PhotoStatus] = {}
-    for index in candidates:
+    in_batch: dict[str, JSONDict] = {}  # accepted revisions of this batch, which later records may link to
+    for index in sorted(candidates, key=lambda i: _JUDGING_ORDER.get(str(docs[i].get("type")), 9)):
         doc = docs[index]
         doc_id = str(doc["_id"])
         stored = StoredState(
-            exists=doc_id in current,
+            exists=doc_id in current or doc_id in held.removed,
             rev_known=(doc_id, str(doc.get("_rev"))) in known_revs,
             current=current.get(doc_id),
+            branches=tuple(branches.get(doc_id, ())),
+            removed=doc_id in held.removed,
         )
         linked_doc = current.get(str(doc.get("document_id"))) if doc.get("document_id") else None
-        if doc.get("_deleted") and not _visible_now(current.get(doc_id), principal, current):
+        if doc.get("_deleted") and not _visible_now(current.get(doc_id), principal, documents):
             # A device forgetting a record that left its scope (the PWA purges with a local deletion):
             # nothing to store and nothing to refuse, since the record was never the device's to delete.
             unchanged.append(index)
@@ -120,12 +133,36 @@ async def push_docs(
             unchanged.append(index)
             continue
         if refusal is None:
+            document_id, handoff_id = _link(doc, "document_id", ""), _link(doc, "handoff_id", "")
+            refusal = check_links(
+                doc,
+                in_batch.get(document_id) or current.get(document_id),
+                in_batch.get(handoff_id) or current.get(handoff_id),
+            )
+        assignment = _assignment(doc)
+        if refusal is None and assignment is not None and assignment in bad_assignees:
+            refusal = assignee_refusal(assignment[1])
+        if refusal is None:
             refusal, photo_status[index] = check_attachments(doc, stored)
         if refusal is None:
             accepted.append(index)
+            in_batch[doc_id] = doc
         else:
             refusals[index] = refusal
-    verdicts, write_audit = await _verify_handoffs(docs, accepted, principal, verify)
+    accepted.sort()
+    # Third round: passkey verdicts of the accepted handoffs, while their sequence numbers are claimed. A
+    # number is claimed only for a handoff every rule accepted, and before anything is stored; a claim made
+    # here for a handoff whose signature then fails is given back below, so a refusal never uses up a seq.
+    claimable = [
+        index
+        for index in accepted
+        if docs[index].get("type") == "handoff"
+        and docs[index].get("author") == principal.user_id
+        and isinstance(docs[index].get("seq"), int)
+    ]
+    (verdicts, write_audit), (taken, claimed) = await asyncio.gather(
+        _verify_handoffs(docs, accepted, principal, verify), _claim_handoff_seqs(db, docs, claimable)
+    )
     for index, verdict in verdicts.items():
         if verdict[0] == "invalid":
             refusals[index] = Refusal(
@@ -133,8 +170,7 @@ async def push_docs(
                 "Tanda tangan passkey pada serah terima ini tidak sah; rekam ulang serah terimanya. "
                 f"(The passkey signature is not valid: {verdict[1]})",
             )
-    accepted = [index for index in accepted if index not in refusals]
-    for index in set(taken).intersection(accepted):
+    for index in set(taken).intersection(accepted).difference(refusals):
         refusals[index] = check_record(
             docs[index],
             principal,
@@ -143,6 +179,11 @@ async def push_docs(
             seq_taken=True,
         ) or Refusal("replay", "replay")
     accepted = [index for index in accepted if index not in refusals]
+    given_back = [
+        {"_id": claim_id, "_rev": rev, "_deleted": True}
+        for index, (claim_id, rev) in claimed.items()
+        if index in refusals
+    ]
 
     # Every write of the batch goes out at once: records with the receipts of new records in one request,
     # refusals, and the verification's audit entries. A receipt of a new record is created with a revision
@@ -162,11 +203,12 @@ async def push_docs(
     outcomes = await asyncio.gather(
         _write_records([docs[index] for index in accepted] + first_receipts, db),
         _write_receipts(db, [receipts[index] for index in again]),
-        _write_refusals(db, principal, docs, refusals),
+        write_refusals(db, principal, docs, refusals),
         write_audit(),
+        _give_back_claims(db, given_back),
         return_exceptions=True,
     )
-    for outcome in outcomes:  # all four finished: the first failure fails the request, the client retries
+    for outcome in outcomes:  # all finished: the first failure fails the request, the client retries
         if isinstance(outcome, BaseException):
             raise outcome
     writes: list[JSONDict] = outcomes[0]  # type: ignore[assignment]
@@ -184,10 +226,71 @@ async def push_docs(
             {
                 "id": refused_id if isinstance(refused_id, str) else "",
                 "error": "forbidden",
-                "reason": refusal.reason,
+                "reason": trim_reason(refusal.reason),
             }
         )
     return PushOutcome(answer, written, len(refusals), len(unchanged))
+
+
+#: Documents are judged before the records that link to them, handoffs before their photos, so a batch
+#: may carry a new document with its seal (a link to a document refused in the same batch is refused too).
+_JUDGING_ORDER = {"document": 0, "seal": 1, "handoff": 2, "photo": 3}
+
+
+def _link(doc: Mapping[str, object], field: str, prefix: str) -> str:
+    value = doc.get(field)
+    return value if isinstance(value, str) and value.startswith(prefix) else ""
+
+
+def _assignment(doc: Mapping[str, object]) -> tuple[str, str, str] | None:
+    """(office, courier, partner) of a live document's assignment, or None."""
+    assignment = doc.get("assignment")
+    if doc.get("type") != "document" or doc.get("_deleted") or not isinstance(assignment, Mapping):
+        return None
+    return (str(doc.get("office")), str(assignment.get("courier")), str(assignment.get("partner")))
+
+
+async def _check_assignments(
+    docs: list[JSONDict],
+    indexes: list[int],
+    schema_errors: Mapping[int, list[RecordError]],
+    current: Mapping[str, JSONDict],
+    check: AssigneeCheck | None,
+) -> set[tuple[str, str, str]]:
+    """The assignments of pushed documents that name nobody who may carry them (asked of the server in one
+    call). An assignment the stored record already has is not asked again: editing another field of a
+    document whose courier has since left must stay possible."""
+    if check is None:
+        return set()
+    wanted = {
+        triple
+        for index in indexes
+        if not schema_errors.get(index)
+        and (triple := _assignment(docs[index])) is not None
+        and triple != _assignment(current.get(str(docs[index]["_id"])) or {})
+    }
+    return await check(sorted(wanted)) if wanted else set()
+
+
+async def _documents_of_deletions(
+    db: Database,
+    principal: Principal,
+    docs: list[JSONDict],
+    indexes: list[int],
+    current: Mapping[str, JSONDict],
+) -> dict[str, JSONDict]:
+    """The documents that the stored records of pushed deletions belong to: a tombstone names no document,
+    and without it a courier's own handoff would look out of their scope (and its deletion be ignored)."""
+    deleted = [current[str(docs[index]["_id"])] for index in indexes if docs[index].get("_deleted")]
+    if not deleted:
+        return {}
+    return await linked_documents(db, deleted, principal, current)
+
+
+async def _give_back_claims(db: Database, claims: list[JSONDict]) -> None:
+    """Delete the seq claims of handoffs refused after claiming, so the corrected handoff can use the seq."""
+    if claims:
+        await db.bulk_docs(claims)
 
 
 #: CouchDB refuses request bodies above `max_document_size` on some servers (PouchDB Server applies it
@@ -269,8 +372,11 @@ async def _nothing_to_write() -> None:
     return None
 
 
-async def _claim_handoff_seqs(db: Database, docs: list[JSONDict], indexes: list[int]) -> list[int]:
-    """Claim each handoff's (author, seq) with a server document; return the handoffs whose seq was taken.
+async def _claim_handoff_seqs(
+    db: Database, docs: list[JSONDict], indexes: list[int]
+) -> tuple[list[int], dict[int, tuple[str, str]]]:
+    """Claim each handoff's (author, seq) with a server document; return the handoffs whose seq was taken,
+    and the claims this call created (handoff index -> claim id, revision), so a refusal can give one back.
 
     A claim is a create: CouchDB lets exactly one writer create `seqclaim:<author>:<seq>`, so two phones (or
     a replayed record under a new id) cannot both use one sequence number. A claim by the same handoff id is
@@ -286,27 +392,27 @@ async def _claim_handoff_seqs(db: Database, docs: list[JSONDict], indexes: list[
         ):
             duplicates.append(index)  # two handoffs with one seq in the same batch: the first one claims it
     if not claims:
-        return []
+        return [], {}
     result = await db.bulk_docs(
         [
             {"_id": claim_id, "type": "seq_claim", "handoff_id": docs[index]["_id"], "claimed_at": now_iso()}
             for claim_id, index in claims.items()
         ]
     )
+    created = {
+        claims[str(entry["id"])]: (str(entry["id"]), str(entry["rev"]))
+        for entry in result
+        if entry.get("rev") and not entry.get("error") and str(entry.get("id")) in claims
+    }
     conflicted = [str(entry["id"]) for entry in result if entry.get("error") == "conflict"]
     if not conflicted:
-        return duplicates
+        return duplicates, created
     holders = await fetch_docs(db, conflicted)
     return duplicates + [
         claims[claim_id]
         for claim_id in conflicted
         if holders.get(claim_id, {}).get("handoff_id") != docs[claims[claim_id]]["_id"]
-    ]
-
-
-def _record_type(doc: Mapping[str, object]) -> str:
-    doc_id = doc.get("_id")
-    return str(doc_id).split(":", 1)[0] if isinstance(doc_id, str) else "unknown"
+    ], created
 
 
 def receipt_revision(receipt_id: str) -> str:
@@ -367,38 +473,3 @@ async def _mark_photo_arrived(db: Database, receipt: JSONDict) -> None:
             return
         except CouchConflict:
             continue
-
-
-async def _write_refusals(
-    db: Database, principal: Principal, docs: list[JSONDict], refusals: Mapping[int, Refusal]
-) -> None:
-    """Keep every refusal (and the refused record, without image bytes) so office staff can follow up."""
-    if not refusals:
-        return
-    refused_at = now_iso()
-    records = []
-    for index, refusal in refusals.items():
-        doc = docs[index]
-        doc_id = doc.get("_id") if isinstance(doc.get("_id"), str) else "unknown"
-        rev = doc.get("_rev") if isinstance(doc.get("_rev"), str) else "norev"
-        body = {key: value for key, value in doc.items() if key not in ("_attachments", "_revisions", "_rev")}
-        records.append(
-            {
-                "_id": f"refusal:{doc_id}:{rev}"[:300],
-                "type": "refusal",
-                "record_id": doc_id,
-                "record_type": _record_type(doc),
-                "rev": rev,
-                "office": principal.office,
-                "user": principal.user_id,
-                "device_id": principal.device_id,
-                "code": refusal.code,
-                "reason": refusal.reason,
-                "refused_at": refused_at,
-                "record": {key.lstrip("_"): value for key, value in body.items()},
-            }
-        )
-    result = await db.bulk_docs(records)
-    for entry in result:
-        if entry.get("error") and entry.get("error") != "conflict":
-            logger.warning("could not store refusal %s: %s", entry.get("id"), entry.get("error"))

@@ -111,7 +111,8 @@ REPORTS_DESIGN: JSONDict = {
             ),
         },
         # Exceptions that a record shows by itself: [office, kind, time, record id]; the id makes every key
-        # unique, so the queue can page on past resolved items from the last key it read.
+        # unique, so the queue can page on past resolved items from the last key it read. Refusals show as
+        # one tally per user and hour (sync/refusals.py); a refusal without a tally is from before tallies.
         "exceptions": {
             "map": (
                 "function (doc) { if (!doc.office) { return; } var t = doc.device_time || doc.created_at; "
@@ -130,8 +131,10 @@ REPORTS_DESIGN: JSONDict = {
                 "} else if (doc.type === 'photo' && !(doc._attachments && doc._attachments[doc.attachment])) "
                 "{ emit([doc.office, 'photo_missing', t, doc._id], null); } "
                 "else if (doc.type === 'complaint') { emit([doc.office, 'complaint', t, doc._id], null); } "
-                "else if (doc.type === 'refusal') "
-                "{ emit([doc.office, 'refused', doc.refused_at, doc._id], null); } }"
+                "else if (doc.type === 'refusal' && !doc.tally) "
+                "{ emit([doc.office, 'refused', doc.refused_at, doc._id], null); } "
+                "else if (doc.type === 'refusal_tally') "
+                "{ emit([doc.office, 'refused', doc.first_refused_at, doc._id], null); } }"
             ),
             "reduce": "_count",
         },

@@ -63,6 +63,10 @@ class StoredState:
     rev_known: bool = False
     #: The current winning revision (attachments as stubs), when the id exists.
     current: Mapping[str, object] | None = None
+    #: The other leaf revisions of the record (its conflicting branches), each of which may still win.
+    branches: tuple[Mapping[str, object], ...] = ()
+    #: The id exists, but its winning revision is a deletion (a tombstone): it may not be revived.
+    removed: bool = False
 
 
 def _refuse(code: str, indonesian: str, english: str) -> Refusal:
@@ -175,6 +179,9 @@ def check_record(
             "Catatan ini milik kantor lain.",
             "This record belongs to another office than yours.",
         )
+    refusal = _check_stored(doc, principal, stored)
+    if refusal:
+        return refusal
     if principal.role == "courier" and not _assigned_to(linked_document, principal.user_id):
         return _refuse(
             "not_assigned",
@@ -198,6 +205,96 @@ def check_record(
             "This handoff sequence number was already used; it looks like a replay.",
         )
     return None
+
+
+def _check_stored(doc: Mapping[str, object], principal: Principal, stored: StoredState) -> Refusal | None:
+    """A new revision of a stored record is judged by what is stored, not only by what it claims.
+
+    With `new_edits=false` a client chooses its `_rev` and history, so a made-up revision can win over every
+    stored one: the winner and every conflicting branch must be of an office the user acts for, and of the
+    same office and type as the pushed revision (a record never moves to another office).
+    """
+    if stored.removed and stored.current is None:
+        return _refuse(
+            "removed",
+            "Catatan ini sudah dihapus di server dan tidak bisa dihidupkan lagi; hubungi kantor.",
+            "This record was removed on the server and cannot be brought back; call the office.",
+        )
+    held = ([stored.current] if stored.current is not None else []) + list(stored.branches)
+    for revision in held:
+        office = revision.get("office")
+        if not principal.can_act_for_office(office if isinstance(office, str) else None):
+            return _refuse(
+                "office",
+                "Catatan ini milik kantor lain.",
+                "This record belongs to another office than yours.",
+            )
+        if office != doc.get("office") or revision.get("type") != doc.get("type"):
+            return _refuse(
+                "office_move",
+                "Catatan tidak boleh dipindah ke kantor lain atau diubah jenisnya.",
+                "A record may not move to another office or change its type.",
+            )
+    return None
+
+
+def check_links(
+    doc: Mapping[str, object],
+    document: Mapping[str, object] | None,
+    handoff: Mapping[str, object] | None,
+) -> Refusal | None:
+    """A seal, handoff or photo belongs to a document that exists, of the record's own office; a photo's
+    handoff, when the server has it, is of the same office and document.
+
+    `document` and `handoff` are what the database holds (or what this batch stores before them). A photo
+    may reach the server before its handoff (the phone pushes photos from their own outbox), so a handoff
+    not yet stored is not a refusal; one of another office or document is.
+    """
+    if doc.get("type") not in ("seal", "handoff", "photo"):
+        return None
+    if (
+        document is None
+        or document.get("type") != "document"
+        or document.get("_deleted")
+        or document.get("_id") != doc.get("document_id")
+    ):
+        return _refuse(
+            "no_document",
+            "Dokumen untuk catatan ini tidak ada di server; sinkronkan dokumennya dulu atau hubungi kantor.",
+            "The document this record belongs to is not on the server; sync it first or call the office.",
+        )
+    if document.get("office") != doc.get("office"):
+        return _refuse(
+            "link_office",
+            "Dokumen untuk catatan ini milik kantor lain.",
+            "The document this record belongs to is of another office.",
+        )
+    if (
+        doc.get("type") == "photo"
+        and handoff is not None
+        and (
+            handoff.get("type") != "handoff"
+            or handoff.get("office") != doc.get("office")
+            or handoff.get("document_id") != doc.get("document_id")
+        )
+    ):
+        return _refuse(
+            "link_office",
+            "Serah terima untuk foto ini milik kantor atau dokumen lain.",
+            "The handoff this photo belongs to is of another office or document.",
+        )
+    return None
+
+
+def assignee_refusal(courier: object) -> Refusal:
+    """A document assigned to someone who may not carry it: not an active courier (or, with partner "office",
+    staff) of the document's office, or with another partner than their own."""
+    return _refuse(
+        "assignee",
+        f"Penugasan ke {str(courier)[:64]!r} tidak sah: bukan kurir aktif kantor ini dengan mitra tersebut; "
+        "pilih kurir dari daftar.",
+        "The assignment names nobody who may carry this office's documents; choose a courier from the list.",
+    )
 
 
 def _assigned_to(document: Mapping[str, object] | None, user_id: str) -> bool:

@@ -8,10 +8,12 @@ company's books. Anything not on the list is refused before a document changes.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from server.identity.store import IdentityStore
 from server.office.intake import PARTNERS, IntakeError
+from server.office.ledger import docs_by_ids
 from sync.types import JSONDict
 
 #: Roles that may carry an office's documents: couriers of a partner, and the office's own staff.
@@ -80,3 +82,39 @@ async def assignee_for(store: IdentityStore, office: str, user_id: str) -> Assig
             "minta admin memperbaiki data kurir. (The courier's partner is not supported.)"
         )
     return assignee
+
+
+async def unassignable(store: IdentityStore, wanted: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Of (office, user id, partner) assignments, those naming nobody who may carry that office's documents.
+
+    The sync gateway asks this (in one identity read per push) about every document a client pushes with a
+    new assignment, so the rules of the assignment form hold for replicated documents too: an active courier
+    of the same office with their own partner, or the office's own staff with partner "office".
+    """
+    if not wanted:
+        return set()
+    users = await docs_by_ids(store.db, sorted({f"user:{user_id}" for _, user_id, _ in wanted}))
+    refused: set[tuple[str, str, str]] = set()
+    for office, user_id, partner in wanted:
+        user = users.get(f"user:{user_id}")
+        if (
+            user is None
+            or user.get("revoked")
+            or user.get("office") != office
+            or user.get("role") not in ASSIGNABLE_ROLES
+            or _as_assignee(user).partner != partner
+        ):
+            refused.add((office, user_id, partner))
+    return refused
+
+
+Assignment = tuple[str, str, str]
+
+
+def gateway_assignee_check(store: IdentityStore) -> Callable[[list[Assignment]], Awaitable[set[Assignment]]]:
+    """The checker the server hands the sync gateway (`sync.push.AssigneeCheck`)."""
+
+    async def check(wanted: list[Assignment]) -> set[Assignment]:
+        return await unassignable(store, wanted)
+
+    return check

@@ -38,6 +38,13 @@ async def load_revisions(ledger: Ledger, doc_id: str) -> tuple[JSONDict, list[JS
     return current, [found[rev] for rev in revs if rev in found]
 
 
+def own_revisions(principal: Principal, revisions: list[JSONDict]) -> list[JSONDict]:
+    """The revisions of an office the principal acts for: a branch another office wrote (pushed before the
+    gateway judged every branch, or by an admin) is neither shown to this office nor resolved by it; it
+    stays for an admin, and the record stays in conflict until then."""
+    return [r for r in revisions if principal.can_act_for_office(str(r.get("office")))]
+
+
 def _content(doc: JSONDict) -> JSONDict:
     return {k: v for k, v in doc.items() if k not in ("_rev", "_conflicts", "_revisions", "_attachments")}
 
@@ -45,10 +52,11 @@ def _content(doc: JSONDict) -> JSONDict:
 async def resolve_conflict(
     ledger: Ledger, principal: Principal, doc_id: str, winner_rev: str, note: str
 ) -> JSONDict:
-    current, revisions = await load_revisions(ledger, doc_id)
+    current, every_revision = await load_revisions(ledger, doc_id)
     office = str(current.get("office"))
     if not principal.can_act_for_office(office):
         raise ConflictError("Catatan tidak ditemukan.")
+    revisions = own_revisions(principal, every_revision)
     if len(revisions) < 2:
         raise ConflictError("Catatan ini tidak (lagi) berkonflik; muat ulang halaman.")
     chosen = next((r for r in revisions if r["_rev"] == winner_rev), None)

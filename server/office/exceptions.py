@@ -169,11 +169,27 @@ def _detail(kind: str, doc: JSONDict) -> str:
         return f"{doc.get('kind')}: {doc.get('description')}"
     if kind == "unsigned":
         return f"{doc.get('kind')} oleh {doc.get('author')} tanpa passkey: {doc.get('unsigned_reason')}"
+    if kind == "refused" and doc.get("type") == "refusal_tally":
+        return _tally_detail(doc)
     if kind == "refused":
         return f"{doc.get('record_type')} {doc.get('record_id')} dari {doc.get('user')}: {doc.get('reason')}"
     if kind == "conflict":
         return f"{len(doc.get('_conflicts') or [])} revisi bertentangan."
     return ""
+
+
+def _tally_detail(doc: JSONDict) -> str:
+    """One user's refusals of one hour (sync/refusals.py): "23 catatan ditolak dari gojek.andi, 10:00-11:00"
+    instead of 23 items, however much junk one device sends."""
+    hour = str(doc.get("hour", ""))
+    start = int(hour[11:13]) if hour[11:13].isdigit() else 0
+    counts: JSONDict = doc["counts"] if isinstance(doc.get("counts"), dict) else {}
+    codes = ", ".join(f"{code} {n}" for code, n in sorted(counts.items(), key=lambda item: -int(item[1])))
+    return (
+        f"{doc.get('total', 0)} catatan ditolak dari {doc.get('user')}, {hour[:10]} "
+        f"{start:02d}:00-{(start + 1) % 24:02d}:00 UTC ({codes}). "
+        f"{doc.get('stored', 0)} pertama disimpan utuh untuk diperiksa."
+    )
 
 
 #: Rows read per view request while the queue pages on past resolved items.

@@ -20,7 +20,7 @@ from server.office import exports, intake, search
 from server.office.assignees import assignee_for, assignees_of
 from server.office.attachments import complaint_photo, complaint_photo_url, stream_image
 from server.office.checks import run_checks
-from server.office.conflicts import ConflictError, load_revisions, resolve_conflict
+from server.office.conflicts import ConflictError, load_revisions, own_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard
 from server.office.exceptions import KINDS, ResolutionError, open_queue, resolve
 from server.office.handover import (
@@ -321,7 +321,7 @@ async def conflict_page(request: Request) -> Response:
         current, revisions = await load_revisions(ledger, record_id)
     except ConflictError as exc:
         raise AppError(404, "not_found", exc.reason) from exc
-    staff_for_record(request, str(current.get("office")))
+    revisions = own_revisions(staff_for_record(request, str(current.get("office"))), revisions)
     fields = sorted({k for r in revisions for k in r if not k.startswith("_")})
     rows = []
     for name in fields:
