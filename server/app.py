@@ -22,7 +22,6 @@ from server.identity.csrf import CSRFMiddleware
 from server.identity.store import IdentityStore
 from server.logs import RequestIdMiddleware
 from server.office import routes as office_routes
-from server.office import worker as office_worker
 from server.office.assignees import gateway_assignee_check
 from server.residents import routes as resident_routes
 from server.resources import STATIC_DIR, require_pwa
@@ -54,17 +53,15 @@ async def _bootstrap_until_done(app: Starlette) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    # The office's background work (checks, rollups, messages) is `segel worker`, a process of its own:
+    # a web instance only serves.
     task = asyncio.create_task(_bootstrap_until_done(app))
-    office_task = asyncio.create_task(office_worker.run(app))  # rollups, checks and outbox between page loads
     try:
         yield
     finally:
         task.cancel()
-        office_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        with contextlib.suppress(asyncio.CancelledError):
-            await office_task
         await app.state.couch.aclose()
 
 

@@ -44,6 +44,21 @@ async def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _cmd_worker(args: argparse.Namespace) -> int:
+    from server.logs import configure_logging
+    from server.office.config import OfficeConfig
+    from server.office.worker import run_worker
+
+    settings = Settings.from_env()
+    prepare_data_dir(settings)
+    configure_logging(settings.log_level)
+    try:
+        config = OfficeConfig.from_env()
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from exc
+    return await run_worker(settings, config)
+
+
 async def _cmd_bootstrap(args: argparse.Namespace) -> int:
     from sync.bootstrap import bootstrap
 
@@ -79,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the app against COUCHDB_URL (production)")
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-*")
     serve.set_defaults(handler=_cmd_serve)
+    sub.add_parser(
+        "worker", help="run the office's background work: checks, rollups, closures, residents' messages"
+    ).set_defaults(handler=_cmd_worker)
     sub.add_parser("bootstrap", help="create databases, design documents and indexes").set_defaults(
         handler=_cmd_bootstrap
     )

@@ -1,7 +1,8 @@
 """`python -m server dev`: the whole system on one machine, as `scripts/run` starts it.
 
 Starts the embedded CouchDB unless COUCHDB_URL names one, bootstraps, loads the demo data once, serves the
-app, and on Ctrl-C stops everything it started. Secrets for a development install are generated once into
+app with the office worker beside it (the same `serve` loop as `segel worker`, as a task of this process),
+and on Ctrl-C stops everything it started. Secrets for a development install are generated once into
 var/secrets.env (mode 600) so that a second run finds the same data with the same passwords.
 """
 
@@ -83,6 +84,8 @@ async def run_dev() -> int:
     settings = Settings.from_env(env)
     configure_logging(settings.log_level)
     supervisor: asyncio.Task[None] | None = None
+    worker: asyncio.Task[None] | None = None
+    stop_worker = asyncio.Event()
     try:
         couch = open_couch(settings)
         await bootstrap(couch, settings.db_prefix)
@@ -100,6 +103,7 @@ async def run_dev() -> int:
         print("=" * 72 + "\n", flush=True)
         if embedded is not None:
             supervisor = asyncio.create_task(_supervise(embedded))
+        worker = asyncio.create_task(_office_worker(settings, env, stop_worker))
         config = uvicorn.Config(
             create_app(settings),
             host=settings.host,
@@ -110,6 +114,10 @@ async def run_dev() -> int:
         )
         await uvicorn.Server(config).serve()
     finally:
+        stop_worker.set()
+        if worker is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(worker, 30)
         if supervisor is not None:
             supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -120,12 +128,20 @@ async def run_dev() -> int:
     return 0
 
 
+async def _office_worker(settings: Settings, env: dict[str, str], stop: asyncio.Event) -> None:
+    """`segel worker`'s loop, in this process: checks, rollups, closures and the residents' messages."""
+    from server.office.config import OfficeConfig
+    from server.office.worker import serve
+
+    await serve(settings, OfficeConfig.from_env(env), stop)
+
+
 async def _first_office_round(couch: CouchClient, settings: Settings, env: dict[str, str]) -> None:
     """Run the office's background round once over the freshly loaded demo (checks, photo hashes, rollups),
     so the first visit to the exceptions queue or the dashboard does not wait for it (about 10 s)."""
     from server.office.config import OfficeConfig
     from server.office.ledger import Ledger
-    from server.office.notifications import LogFileSender
+    from server.office.senders import sender_from_settings
     from server.office.worker import run_once
     from sync.receipt_proof import ReceiptKey
 
@@ -133,7 +149,7 @@ async def _first_office_round(couch: CouchClient, settings: Settings, env: dict[
     config = OfficeConfig.from_env(env)
     ledger = Ledger.of(couch, settings)
     key = ReceiptKey.from_secret(settings.secret_key)
-    while (await run_once(ledger, config, settings.origin, LogFileSender(settings.data_dir), key)).checked:
+    while (await run_once(ledger, config, settings.origin, sender_from_settings(settings), key)).checked:
         pass
 
 

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from server.resources import CHECKOUT_DIR
@@ -40,6 +41,20 @@ class Settings:
     #: Where Segel may write files (the notification outbox; `segel dev` adds the embedded database and its
     #: secrets). Always given: an installed package has no place of its own to write.
     data_dir: Path = field(kw_only=True)
+    #: How residents' messages leave (`server/office/senders.py`): `log` (a file under data_dir), `smtp`
+    #: (an email-to-SMS bridge: each message goes to <phone>@smtp_to_domain) or `http` (an SMS/WhatsApp
+    #: provider's gateway, POSTed JSON {to, text, id}).
+    sender: str = field(default="log", kw_only=True)
+    smtp_host: str | None = field(default=None, kw_only=True)
+    smtp_port: int = field(default=587, kw_only=True)
+    smtp_user: str | None = field(default=None, kw_only=True)
+    smtp_password: str | None = field(default=None, kw_only=True, repr=False)
+    smtp_from: str | None = field(default=None, kw_only=True)
+    smtp_to_domain: str | None = field(default=None, kw_only=True)
+    #: `starttls` (port 587), `ssl` (port 465) or `none` (a relay on the same host or network only).
+    smtp_tls: str = field(default="starttls", kw_only=True)
+    sms_gateway_url: str | None = field(default=None, kw_only=True)
+    sms_gateway_token: str | None = field(default=None, kw_only=True, repr=False)
 
     @property
     def records_db(self) -> str:
@@ -97,6 +112,7 @@ class Settings:
             session_max_age_s=_int(env, "SEGEL_SESSION_MAX_AGE", 8 * 3600),
             couchdb_write_quorum=_int(env, "COUCHDB_WRITE_QUORUM", 0) or None,
             data_dir=data_dir_from_env(env),
+            **_sender_fields(env),
         )
 
 
@@ -139,6 +155,46 @@ def prepare_data_dir(settings: Settings) -> Path:
             "this user write access, or point SEGEL_DATA_DIR elsewhere."
         ) from exc
     return path
+
+
+SENDERS = ("log", "smtp", "http")
+
+
+def _sender_fields(env: Mapping[str, str]) -> dict[str, Any]:
+    """The message sender's settings; the one chosen by SEGEL_SENDER must be complete, or Segel refuses to
+    start (a worker that cannot send would only fill the dead letters)."""
+    sender = env.get("SEGEL_SENDER", "log").strip().lower() or "log"
+    if sender not in SENDERS:
+        raise SettingsError(f"SEGEL_SENDER must be one of {', '.join(SENDERS)} (got {sender!r}).")
+    fields: dict[str, Any] = {
+        "sender": sender,
+        "smtp_host": env.get("SEGEL_SMTP_HOST") or None,
+        "smtp_port": _int(env, "SEGEL_SMTP_PORT", 587),
+        "smtp_user": env.get("SEGEL_SMTP_USER") or None,
+        "smtp_password": env.get("SEGEL_SMTP_PASSWORD") or None,
+        "smtp_from": env.get("SEGEL_SMTP_FROM") or None,
+        "smtp_to_domain": env.get("SEGEL_SMTP_TO_DOMAIN") or None,
+        "smtp_tls": env.get("SEGEL_SMTP_TLS", "starttls").strip().lower(),
+        "sms_gateway_url": env.get("SEGEL_SMS_GATEWAY_URL") or None,
+        "sms_gateway_token": env.get("SEGEL_SMS_GATEWAY_TOKEN") or None,
+    }
+    if fields["smtp_tls"] not in ("starttls", "ssl", "none"):
+        raise SettingsError(f"SEGEL_SMTP_TLS must be starttls, ssl or none (got {fields['smtp_tls']!r}).")
+    if sender == "smtp":
+        for name in ("SEGEL_SMTP_HOST", "SEGEL_SMTP_FROM", "SEGEL_SMTP_TO_DOMAIN"):
+            if not env.get(name):
+                raise SettingsError(
+                    f"{name} is not set but SEGEL_SENDER=smtp needs it (host, sender address, and the "
+                    "email-to-SMS domain messages are addressed to as <phone>@domain)."
+                )
+    if sender == "http":
+        url = fields["sms_gateway_url"] or ""
+        if urlparse(url).scheme not in ("http", "https"):
+            raise SettingsError(
+                f"SEGEL_SMS_GATEWAY_URL must be the provider's http(s):// address when SEGEL_SENDER=http "
+                f"(got {url!r})."
+            )
+    return fields
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from server.office.deliveries import open_before, update_open_deliveries
+from server.office.deliveries import open_before
 from server.office.ledger import OFFICE_TZ, Ledger, key
 
 #: The overdue list stops here (the tile then reads "200+"): a page lists what staff can follow up today.
@@ -83,8 +83,7 @@ async def load_dashboard(
     sla_hours: int = 48,
     now: datetime | None = None,
 ) -> Dashboard:
-    """Bring the open deliveries up to date (a few pages of changes at most), then read the views."""
-    await update_open_deliveries(ledger, max_batches=4)
+    """Read the views, as `segel worker` last brought them up to date (open deliveries, verdicts)."""
     now = now or datetime.now(OFFICE_TZ)
     end = end or now.date()
     span = day_range(end, days)

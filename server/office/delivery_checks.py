@@ -117,25 +117,28 @@ async def check_delivery(
 ) -> DeliveryVerdict:
     """Judge one delivered handoff once; its findings are written by the caller (`checks.py`)."""
     verdict = judge_delivery(handoff, document, seals, key)
-    await create_once(
-        ledger.office,
-        {
-            "_id": f"delivery_check:{handoff['_id']}",
-            "type": "delivery_check",
-            "office": handoff.get("office"),
-            "document_id": handoff.get("document_id"),
-            "handoff_id": handoff["_id"],
-            "day": _day(handoff),
-            "code": verdict.code,
-            "seal": verdict.seal,
-            "seal_expected": verdict.seal_expected,
-            "seal_scanned": verdict.seal_scanned,
-            "phone_seal_match": handoff.get("seal_match") is True,
-            "proven": verdict.proven,
-            "created_at": now_iso(),
-        },
-    )
+    await create_once(ledger.office, verdict_record(handoff, verdict))
     return verdict
+
+
+def verdict_record(handoff: JSONDict, verdict: DeliveryVerdict) -> JSONDict:
+    """The `delivery_check:` document for a verdict: what the worker stores, and what a page shows, unstored,
+    for a delivery the worker has not reached yet."""
+    return {
+        "_id": f"delivery_check:{handoff['_id']}",
+        "type": "delivery_check",
+        "office": handoff.get("office"),
+        "document_id": handoff.get("document_id"),
+        "handoff_id": handoff["_id"],
+        "day": _day(handoff),
+        "code": verdict.code,
+        "seal": verdict.seal,
+        "seal_expected": verdict.seal_expected,
+        "seal_scanned": verdict.seal_scanned,
+        "phone_seal_match": handoff.get("seal_match") is True,
+        "proven": verdict.proven,
+        "created_at": now_iso(),
+    }
 
 
 async def settle_if_resolved(ledger: Ledger, handoff_id: str) -> bool:

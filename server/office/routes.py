@@ -19,7 +19,6 @@ from server.identity.store import IdentityStore
 from server.office import exports, intake, search
 from server.office.assignees import assignee_for, assignees_of
 from server.office.attachments import complaint_photo, complaint_photo_url, stream_image
-from server.office.checks import run_checks
 from server.office.conflicts import ConflictError, load_revisions, own_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard
 from server.office.exceptions import KINDS, ResolutionError, open_queue, resolve
@@ -34,8 +33,9 @@ from server.office.handover import (
 from server.office.intake import IntakeError
 from server.office.ledger import OFFICE_TZ, Ledger, key
 from server.office.lost import LostError, record_lost, record_reprint
-from server.office.notifications import deliver_pending, enqueue
-from server.office.timeline import CONDITION_LABELS, PARTY_LABELS, has_photo, load_timeline
+from server.office.message_catalogue import label_of
+from server.office.notifications import OutboxError, dead_letters, enqueue, resend
+from server.office.timeline import CONDITION_LABELS, PARTY_LABELS, has_photo, judge_unchecked, load_timeline
 from server.office.visits import OUTCOME_LABELS, OUTCOMES, load_visits
 from server.office.web import (
     OFFICE_ROLES,
@@ -43,7 +43,6 @@ from server.office.web import (
     config_of,
     ledger_of,
     render,
-    sender_of,
     staff_for_office,
     staff_for_record,
     text,
@@ -71,22 +70,12 @@ async def _record(ledger: Ledger, record_id: str, prefix: str) -> JSONDict:
 # --- dashboard -------------------------------------------------------------------------------------------
 
 
-async def _checks_on_demand(request: Request, ledger: Ledger) -> None:
-    """A bounded round of the background checks, so a page never waits for the worker's next round."""
-    await run_checks(
-        ledger,
-        config_of(request),
-        limit=500,
-        origin=request.app.state.settings.origin,
-        receipt_key=request.app.state.receipt_key,
-    )
-
-
 async def dashboard(request: Request) -> Response:
     _, office = staff_for_office(request)
     config = config_of(request)
     ledger = ledger_of(request)
-    await _checks_on_demand(request, ledger)  # deliveries count once the server has judged them
+    # Figures as `segel worker` last wrote them (deliveries count once it has judged them): a page load
+    # writes nothing.
     data = await load_dashboard(ledger, office, sla_hours=config.sla_hours)
     return render(
         request,
@@ -124,7 +113,6 @@ async def _welcome(request: Request, ledger: Ledger, document: JSONDict) -> None
     """Give the resident their link and tell them the document is ready."""
     token = await issue_link(ledger, document)
     await enqueue(ledger, "document_ready", document, f"{request.app.state.settings.origin}/r/{token}")
-    await deliver_pending(ledger, sender_of(request), limit=20)
 
 
 async def register_document(request: Request) -> Response:
@@ -230,8 +218,9 @@ async def timeline(request: Request) -> Response:
     ledger = ledger_of(request)
     document = await _record(ledger, request.path_params["document_id"], "document:")
     staff_for_record(request, str(document["office"]))
-    await _checks_on_demand(request, ledger)  # the delivery's verdict is shown with it
-    data = await load_timeline(ledger, document)
+    # Deliveries the worker has not judged yet are judged in memory for this page, and written by no one
+    # but the worker (which also raises their findings and tells the resident).
+    data = judge_unchecked(await load_timeline(ledger, document), request.app.state.receipt_key)
     pickup = next((e for e in data.events if e.handoff["kind"] == "picked_up" and e.photos), None)
     delivery = next((e for e in reversed(data.events) if e.handoff["kind"] == "delivered" and e.photos), None)
     return render(
@@ -282,9 +271,7 @@ async def complaint_photo_route(request: Request) -> Response:
 async def exceptions_page(request: Request) -> Response:
     _, office = staff_for_office(request)
     ledger = ledger_of(request)
-    await _checks_on_demand(request, ledger)
-    await deliver_pending(ledger, sender_of(request))
-    queue = await open_queue(ledger, office)
+    queue = await open_queue(ledger, office)  # as `segel worker` found it: this page sends and checks nothing
     return render(
         request,
         "office/exceptions.html",
@@ -293,8 +280,22 @@ async def exceptions_page(request: Request) -> Response:
             "items": queue.items,
             "more": sorted(KINDS[kind][0] for kind in queue.more),
             "done": request.query_params.get("ok"),
+            "dead": await dead_letters(ledger, office),
+            "message_label": label_of,
         },
     )
+
+
+async def resend_message(request: Request) -> Response:
+    """Send a dead letter again (its tries start afresh); only staff of the message's office may."""
+    principal, office = staff_for_office(request)
+    await checked_form(request, principal)
+    try:
+        await resend(ledger_of(request), request.path_params["message_id"], office, principal.user_id)
+    except OutboxError as exc:
+        code = "not_found" if exc.status == 404 else "conflict"
+        raise AppError(exc.status, code, exc.reason) from exc
+    return _see_other(f"/office/exceptions?ok=kirim&office={office}")
 
 
 async def resolve_exception(request: Request) -> Response:
@@ -505,7 +506,6 @@ async def export_csv(request: Request) -> Response:
     except ValueError as exc:
         raise AppError(400, "bad_request", "days harus angka 1-366.") from exc
     ledger = ledger_of(request)
-    await _checks_on_demand(request, ledger)
     data = await load_dashboard(ledger, office, days=days, sla_hours=config_of(request).sla_hours)
     body = makers[what](data)
     return Response(
@@ -549,6 +549,7 @@ routes: list[BaseRoute] = [
     Route("/office/complaints/{complaint_id}/photo", complaint_photo_route),
     Route("/office/exceptions", exceptions_page),
     Route("/office/exceptions/resolve", resolve_exception, methods=["POST"]),
+    Route("/office/outbox/{message_id}/resend", resend_message, methods=["POST"]),
     Route("/office/conflicts/{record_id}", conflict_page),
     Route("/office/conflicts/{record_id}/resolve", resolve_conflict_route, methods=["POST"]),
     Route("/office/handovers", handovers_page),

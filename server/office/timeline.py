@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from server.office.delivery_checks import CODE_LABELS, SEAL_LABELS
+from server.office.delivery_checks import CODE_LABELS, SEAL_LABELS, judge_delivery, verdict_record
 from server.office.ledger import Ledger, docs_by_ids, key, records_of_document
 from sync.custody import record_hash, verify_chain
+from sync.receipt_proof import ReceiptKey
 from sync.types import JSONDict
 
 KIND_LABELS = {
@@ -233,6 +234,18 @@ async def load_timeline(ledger: Ledger, document: JSONDict) -> Timeline:
         "office", "by_document", startkey=key([document_id]), endkey=key([document_id, {}]), include_docs=True
     )
     timeline.office_entries = [row["doc"] for row in office_rows["rows"] if row.get("doc")]
+    return timeline
+
+
+def judge_unchecked(timeline: Timeline, key: ReceiptKey | None) -> Timeline:
+    """Judge, in memory, the deliveries the worker has not judged yet, so a page shows whether a delivery
+    counts without waiting for the worker's next round. Nothing is written: the verdict is stored (and its
+    findings raised, its resident told) by `segel worker` alone, with the same `judge_delivery`, so the
+    page and the later stored verdict agree. Marked `provisional` for the page to say so."""
+    for event in timeline.events:
+        if event.delivery_state == "unchecked":
+            verdict = judge_delivery(event.handoff, timeline.document, timeline.seals, key)
+            event.delivery_check = {**verdict_record(event.handoff, verdict), "provisional": True}
     return timeline
 
 

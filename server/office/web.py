@@ -13,18 +13,11 @@ from server.errors import AppError
 from server.identity.sessions import check_csrf_token, csrf_token
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger
-from server.office.notifications import LogFileSender, Sender
 from server.settings import Settings
 from server.templating import templates
 from sync.principal import Principal, Role
 
 OFFICE_ROLES: tuple[Role, ...] = ("staff", "admin")
-
-
-def sender_of(request: Request) -> Sender:
-    """The message sender: an adapter put on `app.state.office_sender`, else the outbox log file."""
-    sender: Sender | None = getattr(request.app.state, "office_sender", None)
-    return sender or LogFileSender(request.app.state.settings.data_dir)
 
 
 def ledger_of(request: Request) -> Ledger:

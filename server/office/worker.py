@@ -1,20 +1,23 @@
-"""The office's background work: fold new handoffs into the open deliveries, run the checks, send the
-outbox, flag seal photos that never arrived, and close the assignments of documents delivered (returned,
-lost) longer ago than the grace period.
+"""`segel worker`: the office's background work, in a process of its own (as cht-core's sentinel is).
 
-Pages do the same work on demand (bounded), so nothing depends on this loop; it keeps the exceptions queue,
-the residents' messages and the dashboard current between page loads (closing assignments happens only
-here). Every step is safe to run in several processes at once (claimed pages, create-once findings, claimed
-messages, revision-checked document writes).
+Each round folds new handoffs into the open deliveries, runs the checks (which judge deliveries and queue
+the residents' messages), sends the outbox, flags seal photos that never arrived, and closes the
+assignments of documents delivered (returned, lost) longer ago than the grace period. Web instances only
+serve: a page load never sends a message or writes a rollup, so what happens does not depend on which
+instance a person happens to reach, and a slow round never slows a page.
+
+Run one or more: every step is safe in several processes at once (claimed checkpoints, create-once
+findings, leased messages, revision-checked document writes). A round that found work is followed at once by
+the next; an idle worker sleeps `SEGEL_OFFICE_WORKER_S` seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 from dataclasses import dataclass
-
-from starlette.applications import Starlette
 
 from server.office.awaited_photos import settle_awaited
 from server.office.checks import run_checks
@@ -22,8 +25,11 @@ from server.office.closure import close_ended_assignments
 from server.office.config import OfficeConfig
 from server.office.deliveries import update_open_deliveries
 from server.office.ledger import Ledger
-from server.office.notifications import LogFileSender, Sender, deliver_pending
-from sync.couch import CouchError, CouchUnavailable
+from server.office.notifications import RetryPolicy, deliver_pending
+from server.office.senders import Sender, sender_from_settings
+from server.settings import Settings, open_couch
+from sync.bootstrap import bootstrap
+from sync.couch import CouchClient, CouchError, CouchUnavailable
 from sync.receipt_proof import ReceiptKey
 
 logger = logging.getLogger(__name__)
@@ -38,37 +44,79 @@ class WorkDone:
     closed: int = 0
     photos_flagged: int = 0
 
+    @property
+    def any(self) -> bool:
+        return any((self.delivery_changes, self.checked, self.sent, self.closed, self.photos_flagged))
+
 
 async def run_once(
     ledger: Ledger, config: OfficeConfig, origin: str, sender: Sender, receipt_key: ReceiptKey | None = None
 ) -> WorkDone:
+    """One round of everything, bounded (a few pages of changes, 2000 checked records, 100 messages)."""
     rolled = await update_open_deliveries(ledger, max_batches=4)
     checks = await run_checks(ledger, config, limit=2000, origin=origin, receipt_key=receipt_key)
-    sent = await deliver_pending(ledger, sender)
+    sent = await deliver_pending(ledger, sender, policy=RetryPolicy.of(config))
     awaited = await settle_awaited(ledger, config)
     closure = await close_ended_assignments(ledger, config)
     return WorkDone(rolled, checks.checked, checks.findings, sent, closure.closed, awaited.flagged)
 
 
-async def run(app: Starlette) -> None:
-    """Loop every `SEGEL_OFFICE_WORKER_S` seconds (0 turns it off) until the app stops."""
-    try:
-        config = OfficeConfig.from_env()
-    except ValueError as exc:
-        logger.error("office worker not started: %s", exc)
-        return
-    if config.worker_interval_s <= 0:
-        return
-    await app.state.bootstrap_done.wait()
-    settings = app.state.settings
-    while True:
-        await asyncio.sleep(config.worker_interval_s)
-        sender: Sender = getattr(app.state, "office_sender", None) or LogFileSender(settings.data_dir)
+async def _bootstrapped(couch: CouchClient, settings: Settings, stop: asyncio.Event) -> bool:
+    """Wait until the databases and views exist (the web instances set them up too; both may race)."""
+    delay = 0.5
+    while not stop.is_set():
         try:
-            await run_once(
-                Ledger.of(app.state.couch, settings), config, settings.origin, sender, app.state.receipt_key
-            )
-        except (CouchError, CouchUnavailable) as exc:
-            logger.warning("office worker: CouchDB answered %s; retrying next round", type(exc).__name__)
-        except Exception:  # keep the loop alive: the next round may succeed, and pages do the work too
-            logger.exception("office worker round failed")
+            await bootstrap(couch, settings.db_prefix)
+            return True
+        except (CouchUnavailable, CouchError) as exc:
+            logger.warning("worker: bootstrap failed, retrying in %.0fs: %s", delay, exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 15.0)
+    return False
+
+
+async def serve(
+    settings: Settings,
+    config: OfficeConfig,
+    stop: asyncio.Event,
+    *,
+    couch: CouchClient | None = None,
+    sender: Sender | None = None,
+) -> None:
+    """Run rounds until `stop` is set; a failed round is logged and the next one tries again."""
+    own = couch is None
+    couch = couch or open_couch(settings)
+    sender = sender or sender_from_settings(settings)
+    ledger = Ledger.of(couch, settings)
+    key = ReceiptKey.from_secret(settings.secret_key)
+    interval = max(config.worker_interval_s, 1)
+    try:
+        if not await _bootstrapped(couch, settings, stop):
+            return
+        logger.info("office worker started (sender %s, every %ss when idle)", settings.sender, interval)
+        while not stop.is_set():
+            busy = False
+            try:
+                busy = (await run_once(ledger, config, settings.origin, sender, key)).any
+            except (CouchError, CouchUnavailable) as exc:
+                logger.warning("office worker: CouchDB answered %s; retrying next round", type(exc).__name__)
+            except Exception:  # keep the worker alive: one bad round must not stop the office's work
+                logger.exception("office worker round failed")
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+    finally:
+        if own:
+            await couch.aclose()
+
+
+async def run_worker(settings: Settings, config: OfficeConfig) -> int:
+    """The `segel worker` process: SIGTERM or Ctrl-C ends it after the round under way."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(settings, config, stop)
+    logger.info("office worker stopped")
+    return 0

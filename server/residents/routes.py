@@ -16,13 +16,13 @@ from starlette.routing import BaseRoute, Route
 
 from server.errors import AppError
 from server.identity.sessions import check_csrf_token, csrf_token
-from server.office.delivery_checks import check_delivery, settle_by_resident
+from server.office.delivery_checks import settle_by_resident
 from server.office.handover import DOC_KIND_LABELS
 from server.office.intake import IntakeError, choose_delivery
 from server.office.ledger import Ledger, create_once, new_id, now_iso
-from server.office.notifications import deliver_pending, enqueue
-from server.office.timeline import Timeline, load_timeline
-from server.office.web import config_of, ledger_of, sender_of
+from server.office.notifications import enqueue
+from server.office.timeline import Timeline, judge_unchecked, load_timeline
+from server.office.web import config_of, ledger_of
 from server.residents.links import document_for, token_hash
 from server.residents.ratelimit import count_hit
 from server.residents.story import plain_story
@@ -79,13 +79,9 @@ async def _checked_form(request: Request, token: str) -> FormData:
 
 
 async def _judged_timeline(request: Request, ledger: Ledger, document: JSONDict) -> Timeline:
-    """The timeline with every delivery judged (once), so the resident reads whether it counts yet even
-    before the office's background checks reach it."""
-    timeline = await load_timeline(ledger, document)
-    unjudged = [e.handoff for e in timeline.events if e.delivery_state == "unchecked"]
-    for handoff in unjudged:
-        await check_delivery(ledger, handoff, document, timeline.seals, request.app.state.receipt_key)
-    return await load_timeline(ledger, document) if unjudged else timeline
+    """The timeline with every delivery judged, so the resident reads whether it counts yet even before
+    `segel worker` reaches it (judged in memory: a page load writes nothing)."""
+    return judge_unchecked(await load_timeline(ledger, document), request.app.state.receipt_key)
 
 
 async def resident_page(request: Request) -> Response:
@@ -207,7 +203,6 @@ async def complain(request: Request) -> Response:
         raise AppError(400, "bad_request", reason)
     await ledger.records.put(complaint)
     await enqueue(ledger, "complaint_received", document, f"{request.app.state.settings.origin}/r/{token}")
-    await deliver_pending(ledger, sender_of(request), limit=20)
     return _back(token, "complaint")
 
 

@@ -12,9 +12,13 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from server.identity.sessions import SESSION_COOKIE
 from server.office import intake
+from server.office.config import OfficeConfig
 from server.office.ledger import OFFICE_TZ, Ledger
+from server.office.senders import LogFileSender
+from server.office.worker import run_once
 from server.residents.links import issue_link
 from server.settings import Settings, open_couch
+from sync.receipt_proof import ReceiptKey
 from tests.support.identity import make_user, open_session
 from tests.support.office import (
     NIKS,
@@ -29,6 +33,20 @@ from tests.support.servers import REPO_ROOT, ServerProcess
 from tests.support.threads import run_async
 
 SCREENS = REPO_ROOT / "docs" / "screens"
+
+
+async def _worker_round(settings: Settings) -> None:
+    """What `segel worker` does between page loads (checks, rollups, messages): pages only read."""
+    couch = open_couch(settings)
+    try:
+        ledger = Ledger.of(couch, settings)
+        key = ReceiptKey.from_secret(settings.secret_key)
+        while (
+            await run_once(ledger, OfficeConfig(), settings.origin, LogFileSender(settings.data_dir), key)
+        ).any:
+            pass
+    finally:
+        await couch.aclose()
 
 
 async def _prepare(settings: Settings) -> dict[str, Any]:
@@ -64,6 +82,7 @@ async def _prepare(settings: Settings) -> dict[str, Any]:
         )
         await put_handoff_with_photo(ledger, mismatch, seal_image(23))
         fresh = await put_document(ledger, name="Dewi Lestari", nik=NIKS[2], delivery="undecided")
+        await _worker_round(settings)
         return {
             "cookie": await open_session(couch, settings, "budi.santoso"),
             "delivered": delivered,
@@ -181,6 +200,7 @@ def test_resident_page_on_a_phone(
     page.screenshot(path=str(SCREENS / "office-resident-delivered.png"), full_page=True)
 
     # At the desk, staff see the photo the resident sent, small in the queue and full size on a click.
+    run_async(_worker_round, settings)
     office, _ = _signed_in(desk, live_server, data["cookie"])
     office.goto(f"{origin}/office/exceptions")
     thumb = office.locator("li[data-kind='complaint'] img.thumb")

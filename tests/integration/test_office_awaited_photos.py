@@ -13,7 +13,7 @@ from server.office.checks import run_checks
 from server.office.config import OfficeConfig
 from server.office.exceptions import list_queue, resolve
 from server.office.ledger import Ledger
-from server.office.notifications import LogFileSender
+from server.office.senders import LogFileSender
 from server.office.timeline import load_timeline
 from server.office.worker import run_once
 from server.settings import Settings

@@ -11,6 +11,8 @@ from starlette.testclient import TestClient
 
 from server.office import intake
 from server.office.ledger import Ledger, key, new_id, now_iso
+from server.office.notifications import deliver_pending
+from server.office.senders import LogFileSender
 from server.residents.links import issue_link
 from server.settings import Settings
 from sync.couch import CouchClient
@@ -91,6 +93,9 @@ async def test_staff_registers_a_document_and_the_resident_is_notified(
     page = client.get(f"/office/documents/{document_id}")
     assert page.status_code == 200 and "Siti Aminah" in page.text
     ledger = Ledger.of(couch, settings)
+    # The page only queues the message; `segel worker` sends it (here one round of its outbox step).
+    assert not (settings.data_dir / "outbox.log").exists()
+    assert await deliver_pending(ledger, LogFileSender(settings.data_dir)) == 1
     outbox = await ledger.office.view(
         "office", "outbox", startkey=key(["sent"]), endkey=key(["sent", {}]), include_docs=True
     )

@@ -60,3 +60,36 @@ def test_unwritable_data_dir_is_refused_before_serving(tmp_path: Path) -> None:
     writable = Settings.from_env(GOOD | {"SEGEL_DATA_DIR": str(tmp_path / "new" / "data")})
     assert prepare_data_dir(writable).is_dir()
     assert list(prepare_data_dir(writable).iterdir()) == []  # the write probe is gone
+
+
+SMTP = {"SEGEL_SENDER": "smtp", "SEGEL_SMTP_HOST": "mail.example", "SEGEL_SMTP_FROM": "a@b.example"}
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SEGEL_SENDER": "pigeon"}, "SEGEL_SENDER"),
+        (SMTP, "SEGEL_SMTP_TO_DOMAIN"),
+        ({**SMTP, "SEGEL_SMTP_TO_DOMAIN": "sms.example", "SEGEL_SMTP_PORT": "x"}, "SEGEL_SMTP_PORT"),
+        ({**SMTP, "SEGEL_SMTP_TO_DOMAIN": "sms.example", "SEGEL_SMTP_TLS": "maybe"}, "SEGEL_SMTP_TLS"),
+        ({"SEGEL_SENDER": "http"}, "SEGEL_SMS_GATEWAY_URL"),
+        ({"SEGEL_SENDER": "http", "SEGEL_SMS_GATEWAY_URL": "gateway.example/send"}, "SEGEL_SMS_GATEWAY_URL"),
+    ],
+)
+def test_an_incomplete_message_sender_is_refused_at_start(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(GOOD | env)
+
+
+def test_the_sender_defaults_to_the_log_file_and_keeps_secrets_out_of_repr() -> None:
+    assert Settings.from_env(GOOD).sender == "log"
+    settings = Settings.from_env(
+        GOOD
+        | {
+            "SEGEL_SENDER": "http",
+            "SEGEL_SMS_GATEWAY_URL": "https://sms.example/send",
+            "SEGEL_SMS_GATEWAY_TOKEN": "tok-secret",
+        }
+    )
+    assert (settings.sender, settings.sms_gateway_token) == ("http", "tok-secret")
+    assert "tok-secret" not in repr(settings)

@@ -1,0 +1,58 @@
+"""Every text Segel sends to residents, in one catalogue: what staff see the message called (Bahasa Indonesia
+first, English second) and the text itself.
+
+Messages go out in Bahasa Indonesia only: an SMS is short and the residents of a civil-registry office read
+Indonesian. The fields in braces are filled by `render_message`; nothing else of the document (no NIK) can
+reach a message, because nothing else is passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    label_id: str
+    label_en: str
+    text: str
+
+
+CATALOGUE: dict[str, MessageTemplate] = {
+    "document_ready": MessageTemplate(
+        "Dokumen siap",
+        "Document ready",
+        "Disdukcapil: dokumen {doc_kind} atas nama {name} sudah selesai. Pilih diantar kurir atau "
+        "ambil sendiri, dan lihat statusnya di {link} . Kode penerimaan: {receipt_code} (berikan hanya "
+        "kepada kurir saat amplop diterima).",
+    ),
+    "out_for_delivery": MessageTemplate(
+        "Sedang diantar",
+        "Out for delivery",
+        "Disdukcapil: dokumen {doc_kind} atas nama {name} sedang diantar kurir. Status: {link}",
+    ),
+    "delivered": MessageTemplate(
+        "Tercatat diterima",
+        "Recorded as delivered",
+        "Disdukcapil: kurir mencatat dokumen {doc_kind} atas nama {name} sudah diterima. Mohon konfirmasi, "
+        "atau laporkan bila belum Anda terima: {link}",
+    ),
+    "complaint_received": MessageTemplate(
+        "Pengaduan diterima",
+        "Complaint received",
+        "Disdukcapil: pengaduan Anda tentang dokumen {doc_kind} sudah kami terima. {link}",
+    ),
+}
+
+
+def render_message(kind: str, *, doc_kind: str, name: str, link: str, receipt_code: str = "") -> str:
+    """The text of a message of `kind` (a key of `CATALOGUE`; any other is a programming error)."""
+    return CATALOGUE[kind].text.format(
+        doc_kind=doc_kind.upper().replace("_", " "), name=name, link=link, receipt_code=receipt_code
+    )
+
+
+def label_of(kind: str) -> str:
+    """'Indonesian / English' name of a kind of message, for the staff pages."""
+    template = CATALOGUE.get(kind)
+    return f"{template.label_id} / {template.label_en}" if template else kind
