@@ -38,6 +38,7 @@ from server.office.notifications import deliver_pending, enqueue
 from server.office.timeline import CONDITION_LABELS, PARTY_LABELS, has_photo, load_timeline
 from server.office.visits import OUTCOME_LABELS, OUTCOMES, load_visits
 from server.office.web import (
+    NOT_FOUND_REASON,
     OFFICE_ROLES,
     checked_form,
     config_of,
@@ -50,6 +51,7 @@ from server.office.web import (
 )
 from server.residents.links import issue_link
 from sync.nik import mask_nik
+from sync.principal import Role
 from sync.types import JSONDict
 
 
@@ -61,10 +63,14 @@ def _see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-async def _record(ledger: Ledger, record_id: str, prefix: str) -> JSONDict:
+async def _record(request: Request, ledger: Ledger, record_id: str, prefix: str) -> JSONDict:
+    """The record, for staff of its office only: the role is checked before anything is read, and another
+    office's record answers exactly like a missing one."""
+    require(request, *OFFICE_ROLES)
     doc = await ledger.records.get_or_none(record_id) if record_id.startswith(prefix) else None
     if doc is None:
-        raise AppError(404, "not_found", "Catatan tidak ditemukan. Periksa nomornya.")
+        raise AppError(404, "not_found", NOT_FOUND_REASON)
+    staff_for_record(request, str(doc.get("office") or ""))
     return doc
 
 
@@ -228,7 +234,7 @@ async def documents_page(request: Request) -> Response:
 
 async def timeline(request: Request) -> Response:
     ledger = ledger_of(request)
-    document = await _record(ledger, request.path_params["document_id"], "document:")
+    document = await _record(request, ledger, request.path_params["document_id"], "document:")
     staff_for_record(request, str(document["office"]))
     await _checks_on_demand(request, ledger)  # the delivery's verdict is shown with it
     data = await load_timeline(ledger, document)
@@ -255,7 +261,7 @@ async def timeline(request: Request) -> Response:
 async def photo(request: Request) -> Response:
     require(request, *OFFICE_ROLES)
     ledger = ledger_of(request)
-    record = await _record(ledger, request.path_params["photo_id"], "photo:")
+    record = await _record(request, ledger, request.path_params["photo_id"], "photo:")
     staff_for_record(request, str(record["office"]))
     name = str(record["attachment"])
     if name not in (record.get("_attachments") or {}):
@@ -267,7 +273,7 @@ async def complaint_photo_route(request: Request) -> Response:
     """The photo a resident (or staff) attached to a complaint, for staff of the complaint's office only."""
     require(request, *OFFICE_ROLES)
     ledger = ledger_of(request)
-    complaint = await _record(ledger, request.path_params["complaint_id"], "complaint:")
+    complaint = await _record(request, ledger, request.path_params["complaint_id"], "complaint:")
     staff_for_record(request, str(complaint["office"]))
     if complaint_photo(complaint) != "held":
         raise AppError(404, "not_found", "Pengaduan ini tidak membawa foto, atau fotonya belum sampai.")
@@ -315,12 +321,13 @@ async def resolve_exception(request: Request) -> Response:
 
 
 async def conflict_page(request: Request) -> Response:
+    require(request, *OFFICE_ROLES)
     ledger = ledger_of(request)
     record_id = request.path_params["record_id"]
     try:
         current, revisions = await load_revisions(ledger, record_id)
     except ConflictError as exc:
-        raise AppError(404, "not_found", exc.reason) from exc
+        raise AppError(404, "not_found", NOT_FOUND_REASON) from exc
     staff_for_record(request, str(current.get("office")))
     fields = sorted({k for r in revisions for k in r if not k.startswith("_")})
     rows = []
@@ -333,11 +340,12 @@ async def conflict_page(request: Request) -> Response:
 
 
 async def resolve_conflict_route(request: Request) -> Response:
+    require(request, *OFFICE_ROLES)
     ledger = ledger_of(request)
     record_id = request.path_params["record_id"]
     current = await ledger.records.get_or_none(record_id)
     if current is None:
-        raise AppError(404, "not_found", "Catatan tidak ditemukan.")
+        raise AppError(404, "not_found", NOT_FOUND_REASON)
     principal = staff_for_record(request, str(current.get("office")))
     form = await checked_form(request, principal)
     try:
@@ -352,7 +360,7 @@ async def resolve_conflict_route(request: Request) -> Response:
 
 async def lost(request: Request) -> Response:
     ledger = ledger_of(request)
-    document = await _record(ledger, request.path_params["document_id"], "document:")
+    document = await _record(request, ledger, request.path_params["document_id"], "document:")
     principal = staff_for_record(request, str(document["office"]))
     form = await checked_form(request, principal)
     try:
@@ -364,7 +372,7 @@ async def lost(request: Request) -> Response:
 
 async def reprint(request: Request) -> Response:
     ledger = ledger_of(request)
-    document = await _record(ledger, request.path_params["document_id"], "document:")
+    document = await _record(request, ledger, request.path_params["document_id"], "document:")
     principal = staff_for_record(request, str(document["office"]))
     form = await checked_form(request, principal)
     try:
@@ -439,17 +447,18 @@ async def create_handover_route(request: Request) -> Response:
     return _see_other(f"/office/handovers/{handover['_id']}")
 
 
-async def _handover(request: Request) -> tuple[Ledger, JSONDict]:
+async def _handover(request: Request, *roles: Role) -> tuple[Ledger, JSONDict]:
+    require(request, *roles)  # before the read: the role answer never depends on whether it exists
     ledger = ledger_of(request)
     handover_id = request.path_params["handover_id"]
     doc = await ledger.office.get_or_none(handover_id) if handover_id.startswith("handover:") else None
     if doc is None:
-        raise AppError(404, "not_found", "Berita acara tidak ditemukan.")
+        raise AppError(404, "not_found", "Berita acara tidak ditemukan. (Handover report not found.)")
     return ledger, doc
 
 
 async def handover_page(request: Request) -> Response:
-    ledger, handover = await _handover(request)
+    ledger, handover = await _handover(request, *OFFICE_ROLES)
     staff_for_record(request, str(handover["office"]))
     confirmation = await confirmation_of(ledger, handover)
     return render(
@@ -460,7 +469,7 @@ async def handover_page(request: Request) -> Response:
 
 
 async def handover_pdf(request: Request) -> Response:
-    ledger, handover = await _handover(request)
+    ledger, handover = await _handover(request, *OFFICE_ROLES)
     staff_for_record(request, str(handover["office"]))
     confirmation = await confirmation_of(ledger, handover)
     pdf = render_report(handover, confirmation, f"Disdukcapil {handover['office']}")
@@ -473,8 +482,10 @@ async def handover_pdf(request: Request) -> Response:
 
 
 async def handover_confirm_page(request: Request) -> Response:
-    ledger, handover = await _handover(request)
-    principal = require(request, "courier", office=str(handover["office"]))
+    ledger, handover = await _handover(request, "courier")
+    principal = require(request, "courier")
+    if principal.office != handover["office"]:
+        raise AppError(404, "not_found", "Berita acara tidak ditemukan. (Handover report not found.)")
     if principal.user_id != handover["courier"]:
         raise AppError(403, "forbidden", "Serah terima ini untuk kurir lain.")
     if request.method == "POST":
@@ -517,7 +528,7 @@ async def export_csv(request: Request) -> Response:
 
 async def export_custody_pdf(request: Request) -> Response:
     ledger = ledger_of(request)
-    document = await _record(ledger, request.path_params["document_id"], "document:")
+    document = await _record(request, ledger, request.path_params["document_id"], "document:")
     staff_for_record(request, str(document["office"]))
     data = await load_timeline(ledger, document)
     return Response(exports.custody_pdf(data), media_type="application/pdf")
