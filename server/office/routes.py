@@ -453,7 +453,7 @@ async def _handover(request: Request, *roles: Role) -> tuple[Ledger, JSONDict]:
     handover_id = request.path_params["handover_id"]
     doc = await ledger.office.get_or_none(handover_id) if handover_id.startswith("handover:") else None
     if doc is None:
-        raise AppError(404, "not_found", "Berita acara tidak ditemukan. (Handover report not found.)")
+        raise AppError(404, "not_found", NOT_FOUND_REASON)
     return ledger, doc
 
 
@@ -485,7 +485,7 @@ async def handover_confirm_page(request: Request) -> Response:
     ledger, handover = await _handover(request, "courier")
     principal = require(request, "courier")
     if principal.office != handover["office"]:
-        raise AppError(404, "not_found", "Berita acara tidak ditemukan. (Handover report not found.)")
+        raise AppError(404, "not_found", NOT_FOUND_REASON)
     if principal.user_id != handover["courier"]:
         raise AppError(403, "forbidden", "Serah terima ini untuk kurir lain.")
     if request.method == "POST":

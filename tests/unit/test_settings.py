@@ -98,7 +98,8 @@ def test_an_empty_rp_id_means_the_origin_host() -> None:
 
 def test_trusted_proxies_are_none_by_default_and_parsed_as_networks() -> None:
     assert Settings.from_env(GOOD).trusted_proxies == ()
-    proxies = Settings.from_env(GOOD | {"SEGEL_TRUSTED_PROXIES": "10.0.0.5, 172.18.0.0/16,::1"}).trusted_proxies
+    env = GOOD | {"SEGEL_TRUSTED_PROXIES": "10.0.0.5, 172.18.0.0/16,::1"}
+    proxies = Settings.from_env(env).trusted_proxies
     assert [str(network) for network in proxies] == ["10.0.0.5/32", "172.18.0.0/16", "::1/128"]
     with pytest.raises(SettingsError, match="SEGEL_TRUSTED_PROXIES"):
         Settings.from_env(GOOD | {"SEGEL_TRUSTED_PROXIES": "10.0.0.5, proxy.local"})
