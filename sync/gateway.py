@@ -92,15 +92,13 @@ async def read_json(request: Request, limit: int = MAX_SMALL_BODY_BYTES) -> Any:
         raise GatewayError(415, "bad_content_type", "Content-Type must be application/json.")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise GatewayError(413, "too_large", f"The request body is larger than {limit // (1024 * 1024)} MB.")
+        raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise GatewayError(
-                413, "too_large", f"The request body is larger than {limit // (1024 * 1024)} MB."
-            )
+            raise _too_large(limit)
         chunks.append(chunk)
     try:
         body = json.loads(b"".join(chunks))
@@ -111,6 +109,11 @@ async def read_json(request: Request, limit: int = MAX_SMALL_BODY_BYTES) -> Any:
     if json_depth(body) > MAX_JSON_DEPTH:
         raise _too_deep()
     return body
+
+
+def _too_large(limit: int) -> GatewayError:
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    return GatewayError(413, "too_large", f"The request body is larger than {size}.")
 
 
 def _too_deep() -> GatewayError:
