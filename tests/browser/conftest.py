@@ -84,7 +84,9 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     """A fresh browser profile (no cookies, storage or service worker from other tests), phone-sized.
 
     Every browser test also checks that the pages' Content-Security-Policy blocked nothing: a script,
-    style or image the policy refuses is a feature that silently stopped working.
+    style or image the policy refuses is a feature that silently stopped working. Write
+    `wait_for_function` predicates as functions (`"() => ..."`): Playwright evaluates a bare expression
+    string with `eval` inside the page, which the policy (rightly) refuses.
     """
     context = browser.new_context(
         viewport={"width": 360, "height": 640}, locale="id-ID", device_scale_factor=1

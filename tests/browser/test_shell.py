@@ -13,7 +13,7 @@ def test_shell_opens_offline_after_first_visit(
     page: Page, context: BrowserContext, live_server: ServerProcess
 ) -> None:
     page.goto(f"http://localhost:{live_server.port}/app")
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_selector("#app[data-ready='true']")
 
     context.set_offline(True)
