@@ -43,4 +43,5 @@ WORKDIR /var/lib/segel
 VOLUME ["/var/lib/segel"]
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
-CMD ["segel", "serve", "--forwarded-allow-ips", "*"]
+# X-Forwarded-For is believed only from the proxies named in SEGEL_TRUSTED_PROXIES (none by default).
+CMD ["segel", "serve"]

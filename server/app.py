@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 from server import shell
 from server.access import AuthMiddleware
 from server.errors import AppError, handle_app_error, handle_http_exception, handle_server_error
+from server.headers import SecurityHeadersMiddleware
 from server.health import healthz
 from server.identity import routes as identity_routes
 from server.identity.csrf import CSRFMiddleware
@@ -23,6 +24,7 @@ from server.identity.store import IdentityStore
 from server.logs import RequestIdMiddleware
 from server.office import routes as office_routes
 from server.office.assignees import gateway_assignee_check
+from server.proxies import ClientAddressMiddleware
 from server.residents import routes as resident_routes
 from server.resources import STATIC_DIR, require_pwa
 from server.settings import Settings, open_couch
@@ -97,7 +99,9 @@ def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlett
     )
     app.add_middleware(AuthMiddleware)
     app.add_middleware(CSRFMiddleware)  # refuses cross-site writes riding on our cookies before auth runs
-    app.add_middleware(RequestIdMiddleware)  # added last = outermost: every log line has the request id
+    app.add_middleware(RequestIdMiddleware)  # every log line has the request id
+    app.add_middleware(SecurityHeadersMiddleware)  # on every response, refusals included
+    app.add_middleware(ClientAddressMiddleware, proxies=settings.trusted_proxies)  # outermost: rate limits
     app.state.settings = settings
     app.state.couch = couch or open_couch(settings)
     app.state.bootstrap_done = asyncio.Event()

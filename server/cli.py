@@ -37,8 +37,9 @@ async def _cmd_serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_config=None,
         access_log=False,  # it prints query strings; server.logs.RequestIdMiddleware logs each request
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        # Off: uvicorn would believe X-Forwarded-For from whatever --forwarded-allow-ips names. The client
+        # address is worked out by server.proxies from SEGEL_TRUSTED_PROXIES (none by default).
+        proxy_headers=False,
     )
     await uvicorn.Server(config).serve()
     return 0
@@ -91,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("dev", help="run everything locally (embedded CouchDB, demo data, server)").set_defaults(
         handler=_cmd_dev
     )
-    serve = sub.add_parser("serve", help="serve the app against COUCHDB_URL (production)")
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-*")
+    serve = sub.add_parser(
+        "serve", help="serve the app against COUCHDB_URL (production; proxies: SEGEL_TRUSTED_PROXIES)"
+    )
     serve.set_defaults(handler=_cmd_serve)
     sub.add_parser(
         "worker", help="run the office's background work: checks, rollups, closures, residents' messages"

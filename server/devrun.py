@@ -110,6 +110,7 @@ async def run_dev() -> int:
             port=settings.port,
             log_config=None,
             access_log=False,  # query strings; our access line is server.logs.RequestIdMiddleware's
+            proxy_headers=False,  # the client address comes from server.proxies (SEGEL_TRUSTED_PROXIES)
             lifespan="on",
         )
         await uvicorn.Server(config).serve()

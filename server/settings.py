@@ -6,15 +6,21 @@ the variable, when a value is unusable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import tldextract
+
 from server.resources import CHECKOUT_DIR
 from sync.couch import CouchClient
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -38,6 +44,9 @@ class Settings:
     #: CouchDB's `w` for document writes; on a cluster set it to n (3), so an office page reads its own
     #: writes through views. None: CouchDB's default (a majority of n).
     couchdb_write_quorum: int | None = None
+    #: Reverse proxies whose `X-Forwarded-For` is believed (SEGEL_TRUSTED_PROXIES). None by default: the
+    #: client address is the TCP peer, and a client cannot choose its own address for the rate limits.
+    trusted_proxies: tuple[Network, ...] = ()
     #: Where Segel may write files (the notification outbox; `segel dev` adds the embedded database and its
     #: secrets). Always given: an installed package has no place of its own to write.
     data_dir: Path = field(kw_only=True)
@@ -92,11 +101,8 @@ class Settings:
             )
         port = _int(env, "SEGEL_PORT", 8000)
         origin = env.get("SEGEL_ORIGIN", f"http://localhost:{port}").rstrip("/")
-        rp_id = env.get("SEGEL_RP_ID", urlparse(origin).hostname or "localhost")
-        if not (urlparse(origin).hostname or "").endswith(rp_id):
-            raise SettingsError(
-                f"SEGEL_RP_ID {rp_id!r} must be the host of SEGEL_ORIGIN {origin!r} or a parent domain of it."
-            )
+        rp_id = (env.get("SEGEL_RP_ID") or urlparse(origin).hostname or "localhost").lower()
+        check_rp_id(origin, rp_id)
         return cls(
             couchdb_url=url,
             couchdb_user=env.get("COUCHDB_USER") or None,
@@ -111,9 +117,67 @@ class Settings:
             log_level=env.get("SEGEL_LOG_LEVEL", "INFO").upper(),
             session_max_age_s=_int(env, "SEGEL_SESSION_MAX_AGE", 8 * 3600),
             couchdb_write_quorum=_int(env, "COUCHDB_WRITE_QUORUM", 0) or None,
+            trusted_proxies=parse_trusted_proxies(env.get("SEGEL_TRUSTED_PROXIES", "")),
             data_dir=data_dir_from_env(env),
             **_sender_fields(env),
         )
+
+
+def check_rp_id(origin: str, rp_id: str) -> None:
+    """Refuse a WebAuthn relying party ID that browsers would refuse, or that would be too wide.
+
+    The RP ID must be the origin's host or a parent domain of it, compared label by label (so
+    `notexample.com` is not under `example.com`), and never a public suffix (`com`, `co.id`, `github.io`):
+    a passkey for a public suffix would be usable by every site under it. Public suffixes come from the
+    Public Suffix List snapshot bundled with `tldextract` (never fetched at run time).
+    """
+    host = (urlparse(origin).hostname or "").lower().rstrip(".")
+    rp = rp_id.lower().rstrip(".")
+    fix = f"set SEGEL_RP_ID to the host of SEGEL_ORIGIN ({host!r}) or to its registrable domain"
+    if not rp or not host:
+        raise SettingsError(f"SEGEL_ORIGIN {origin!r} has no host: {fix}.")
+    if _is_ip(host) or _is_ip(rp):
+        if rp != host:
+            raise SettingsError(f"SEGEL_RP_ID {rp_id!r} must equal the address in SEGEL_ORIGIN {origin!r}.")
+        return
+    if host != rp and not host.endswith("." + rp):
+        raise SettingsError(
+            f"SEGEL_RP_ID {rp_id!r} must be the host of SEGEL_ORIGIN {origin!r} or a parent domain "
+            f"of it: {fix}."
+        )
+    parts = _public_suffixes()(rp)
+    if parts.suffix and not parts.domain:
+        raise SettingsError(f"SEGEL_RP_ID {rp_id!r} is a public suffix, shared by unrelated sites: {fix}.")
+
+
+@cache
+def _public_suffixes() -> tldextract.TLDExtract:
+    # No suffix_list_urls and no cache: the bundled snapshot only, no network fetch and no file written.
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def parse_trusted_proxies(raw: str) -> tuple[Network, ...]:
+    """SEGEL_TRUSTED_PROXIES: comma-separated addresses or CIDR networks of the proxies in front of Segel."""
+    networks: list[Network] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise SettingsError(
+                f"SEGEL_TRUSTED_PROXIES: {item!r} is not an IP address or network (e.g. 10.0.0.5 or "
+                "172.18.0.0/16); list only the proxies in front of Segel, separated by commas."
+            ) from exc
+    return tuple(networks)
 
 
 def open_couch(settings: Settings) -> CouchClient:

@@ -12,6 +12,11 @@ Two phases, both behind one opaque `since` token that PouchDB stores as its chec
 Every row carries its own resumable token as `seq`, because PouchDB resumes from the `seq` of the last row
 it got, not from `last_seq`. A token this gateway does not recognise (an old checkpoint) restarts the
 initial pull, which is always safe: the client's `_revs_diff` skips what it has.
+
+Tokens are signed (HMAC-SHA256 with a key derived from the server's secret) and bound to the user they were
+given to. A forged, altered or another user's token is treated as unknown, so it restarts the user's own
+initial pull, whose cost follows what the user may see; it can never point the gateway at the start of
+the global feed (a scan of the whole database, up to FEED_BUDGET_S per request).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Mapping
@@ -47,27 +54,57 @@ class Position:
     last_id: str | None = None
 
 
-def encode(position: Position) -> str:
-    payload = [position.phase[0], position.base_seq, position.scope_index, position.last_id]
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return "s1-" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+#: Token version: "s2" tokens are signed. Older unsigned "s1" tokens are unknown (restart the initial pull).
+TOKEN_PREFIX = "s2-"
+_MAC_BYTES = 16
 
 
-def decode(token: object) -> Position | None:
-    """The position a token names, or None for "from the beginning" (0, absent or unrecognised)."""
-    if not isinstance(token, str) or not token.startswith("s1-"):
-        return None
-    body = token[3:]
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        return None
-    if not (isinstance(payload, list) and len(payload) == 4 and payload[0] in ("i", "f")):
-        return None
-    phase, base_seq, scope_index, last_id = payload
-    if not isinstance(scope_index, int) or not (last_id is None or isinstance(last_id, str)):
-        return None
-    return Position("initial" if phase == "i" else "feed", base_seq, scope_index, last_id)
+@dataclass(frozen=True)
+class TokenSigner:
+    """Signs and checks `since` tokens for one user; `key` comes from `since_key(secret)`."""
+
+    key: bytes
+    subject: str
+
+    def _mac(self, body: str) -> str:
+        message = f"{self.subject}\x00{body}".encode()
+        digest = hmac.new(self.key, message, hashlib.sha256).digest()[:_MAC_BYTES]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def encode(self, position: Position) -> str:
+        payload = [position.phase[0], position.base_seq, position.scope_index, position.last_id]
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        body = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return f"{TOKEN_PREFIX}{body}.{self._mac(body)}"
+
+    def decode(self, token: object) -> Position | None:
+        """The position a token names, or None for "from the beginning" (0, absent, unsigned or forged)."""
+        if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX) or len(token) > 2048:
+            return None
+        body, _, mac = token[len(TOKEN_PREFIX) :].partition(".")
+        if not hmac.compare_digest(mac.encode(), self._mac(body).encode()):
+            return None
+        try:
+            payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
+            return None
+        if not (isinstance(payload, list) and len(payload) == 4 and payload[0] in ("i", "f")):
+            return None
+        phase, base_seq, scope_index, last_id = payload
+        if not isinstance(scope_index, int) or scope_index < 0:
+            return None
+        if not (last_id is None or isinstance(last_id, str)):
+            return None
+        return Position("initial" if phase == "i" else "feed", base_seq, scope_index, last_id)
+
+
+def since_key(secret: str) -> bytes:
+    """The token key, derived from the server secret so it is the same on every instance."""
+    return hmac.new(secret.encode(), b"segel-since-token-v2", hashlib.sha256).digest()
+
+
+def signer_for(secret: str, principal: Principal) -> TokenSigner:
+    return TokenSigner(since_key(secret), principal.user_id)
 
 
 @dataclass
@@ -82,8 +119,8 @@ def _row(doc_id: str, revs: list[str], token: str) -> JSONDict:
     return {"seq": token, "id": doc_id, "changes": [{"rev": rev} for rev in revs]}
 
 
-async def start_position(db: Database, principal: Principal, since: object) -> Position:
-    position = decode(since)
+async def start_position(db: Database, principal: Principal, since: object, signer: TokenSigner) -> Position:
+    position = signer.decode(since)
     if position is not None:
         return position
     info = await db.info()
@@ -94,20 +131,22 @@ async def start_position(db: Database, principal: Principal, since: object) -> P
     return Position("initial", info.get("update_seq", 0))
 
 
-async def read_changes(db: Database, principal: Principal, position: Position, limit: int) -> ChangesPage:
+async def read_changes(
+    db: Database, principal: Principal, position: Position, limit: int, signer: TokenSigner
+) -> ChangesPage:
     """One page of at most `limit` visible changes (more only when a document brings its linked records)."""
     page = ChangesPage()
     if position.phase == "initial":
-        await _read_initial(db, principal, position, limit, page)
+        await _read_initial(db, principal, position, limit, page, signer)
         if page.results:
             return page
         position = Position("feed", position.base_seq)
-    await _read_feed(db, principal, position, limit, page)
+    await _read_feed(db, principal, position, limit, page, signer)
     return page
 
 
 async def _read_initial(
-    db: Database, principal: Principal, position: Position, limit: int, page: ChangesPage
+    db: Database, principal: Principal, position: Position, limit: int, page: ChangesPage, signer: TokenSigner
 ) -> None:
     scopes = root_scopes(principal)
     index, last_id = position.scope_index, position.last_id
@@ -125,12 +164,12 @@ async def _read_initial(
             continue
         linked = await _linked_rows(db, [str(row["id"]) for row in rows]) if follows_links(principal) else {}
         for row in rows:
-            token = encode(Position("initial", position.base_seq, index, str(row["id"])))
+            token = signer.encode(Position("initial", position.base_seq, index, str(row["id"])))
             page.results.append(_row(str(row["id"]), list(row["value"]), token))
             for linked_id, revs in linked.get(str(row["id"]), []):
                 page.results.append(_row(linked_id, revs, token))
         last_id = str(rows[-1]["id"])
-    page.last_seq = encode(Position("initial", position.base_seq, index, last_id))
+    page.last_seq = signer.encode(Position("initial", position.base_seq, index, last_id))
 
 
 async def _linked_rows(db: Database, document_ids: list[str]) -> dict[str, list[tuple[str, list[str]]]]:
@@ -145,7 +184,7 @@ async def _linked_rows(db: Database, document_ids: list[str]) -> dict[str, list[
 
 
 async def _read_feed(
-    db: Database, principal: Principal, position: Position, limit: int, page: ChangesPage
+    db: Database, principal: Principal, position: Position, limit: int, page: ChangesPage, signer: TokenSigner
 ) -> None:
     since = position.base_seq
     deadline = time.monotonic() + FEED_BUDGET_S
@@ -178,7 +217,7 @@ async def _read_feed(
             since = change["seq"]
             if not isinstance(doc, dict) or not visible(doc, principal, documents):
                 continue
-            token = encode(Position("feed", change["seq"]))
+            token = signer.encode(Position("feed", change["seq"]))
             page.results.append(_row(str(change["id"]), [item["rev"] for item in change["changes"]], token))
             if doc.get("type") == "document" and follows_links(principal):
                 shown_documents.append(str(doc["_id"]))
@@ -196,7 +235,7 @@ async def _read_feed(
             since = feed.get("last_seq", since)
             break
     page.feed_seq = since
-    page.last_seq = encode(Position("feed", since))
+    page.last_seq = signer.encode(Position("feed", since))
 
 
 def _seq_param(seq: object) -> str:

@@ -34,6 +34,10 @@ DB_NAME = "records"
 #: Request body limits: records travel in batches of ~100 with photos inline as base64.
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_SMALL_BODY_BYTES = 4 * 1024 * 1024
+#: Deepest nesting accepted in a request body. Records are a handful of levels deep; Python's parser (and
+#: everything after it: validation, re-encoding for CouchDB) recurses, so a body of 100,000 `[` would
+#: otherwise end in a RecursionError, a 500.
+MAX_JSON_DEPTH = 32
 #: Longest a longpoll `_changes` request is held open, whatever the client asks.
 MAX_LONGPOLL_MS = 30_000
 DEFAULT_HEARTBEAT_MS = 10_000
@@ -88,20 +92,54 @@ async def read_json(request: Request, limit: int = MAX_SMALL_BODY_BYTES) -> Any:
         raise GatewayError(415, "bad_content_type", "Content-Type must be application/json.")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise GatewayError(413, "too_large", f"The request body is larger than {limit // (1024 * 1024)} MB.")
+        raise _too_large(limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise GatewayError(
-                413, "too_large", f"The request body is larger than {limit // (1024 * 1024)} MB."
-            )
+            raise _too_large(limit)
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
+        body = json.loads(b"".join(chunks))
+    except RecursionError as exc:
+        raise _too_deep() from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad_request("The request body is not valid JSON.") from exc
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise _too_deep()
+    return body
+
+
+def _too_large(limit: int) -> GatewayError:
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    return GatewayError(413, "too_large", f"The request body is larger than {size}.")
+
+
+def _too_deep() -> GatewayError:
+    return bad_request(
+        f"Isi permintaan bersarang terlalu dalam (lebih dari {MAX_JSON_DEPTH} tingkat). "
+        f"(The request body is nested deeper than {MAX_JSON_DEPTH} levels; records are never that deep.)"
+    )
+
+
+def json_depth(value: Any) -> int:
+    """How deeply lists and objects nest in a parsed body, counted without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            return depth
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:
@@ -150,14 +188,15 @@ async def changes(request: Request, principal: Principal, db: Database) -> Respo
     if feed not in ("normal", "longpoll"):
         raise bad_request("Only feed=normal and feed=longpoll are supported.")
     limit = _int_param(query, "limit", 100, 1, changes_feed.MAX_LIMIT)
-    position = await changes_feed.start_position(db, principal, query.get("since", "0"))
-    page = await changes_feed.read_changes(db, principal, position, limit)
+    signer = changes_feed.signer_for(request.app.state.settings.secret_key, principal)
+    position = await changes_feed.start_position(db, principal, query.get("since", "0"), signer)
+    page = await changes_feed.read_changes(db, principal, position, limit, signer)
     if page.results or feed != "longpoll":
         return JSONResponse({"results": page.results, "last_seq": page.last_seq, "pending": 0})
     timeout = _int_param(query, "timeout", MAX_LONGPOLL_MS, 1, MAX_LONGPOLL_MS)
     heartbeat = _int_param(query, "heartbeat", DEFAULT_HEARTBEAT_MS, 1000, MAX_LONGPOLL_MS)
     return StreamingResponse(
-        _longpoll(db, principal, page, limit, timeout, heartbeat, _watcher(request, db)),
+        _longpoll(db, principal, page, limit, timeout, heartbeat, _watcher(request, db), signer),
         media_type="application/json",
     )
 
@@ -178,6 +217,7 @@ async def _longpoll(
     timeout: int,
     heartbeat: int,
     watcher: changes_feed.ChangeWatcher,
+    signer: changes_feed.TokenSigner,
 ) -> AsyncIterator[bytes]:
     """Hold an empty longpoll open (bounded), sending heartbeat newlines, until a visible change arrives."""
     deadline = time.monotonic() + timeout / 1000
@@ -186,7 +226,7 @@ async def _longpoll(
             await watcher.wait(min(remaining, heartbeat / 1000))
             # Re-read from our own position whether woken or not: nothing that slipped in is missed.
             position = changes_feed.Position("feed", page.feed_seq)
-            page = await changes_feed.read_changes(db, principal, position, limit)
+            page = await changes_feed.read_changes(db, principal, position, limit, signer)
             if page.results:
                 break
             yield b"\n"

@@ -103,8 +103,13 @@ async def revs_diff(db: Database, principal: Principal, body: object) -> JSONDic
     if not valid:
         return answer
     diff: JSONDict = await db.client.json("POST", f"{db.path}/_revs_diff", json=valid)
+    # CouchDB reveals a stored record two ways: fewer revisions "missing" than offered, and (Apache CouchDB)
+    # `possible_ancestors`, the revisions it holds. Either one is only passed on for a record the user sees.
     held = [
-        doc_id for doc_id, revs in valid.items() if len(diff.get(doc_id, {}).get("missing", [])) < len(revs)
+        doc_id
+        for doc_id, revs in valid.items()
+        if len(diff.get(doc_id, {}).get("missing", [])) < len(revs)
+        or "possible_ancestors" in diff.get(doc_id, {})
     ]
     hidden: set[str] = set()
     if held:
@@ -115,7 +120,7 @@ async def revs_diff(db: Database, principal: Principal, body: object) -> JSONDic
         }
     for doc_id, revs in valid.items():
         if doc_id in hidden:
-            answer[doc_id] = {"missing": list(revs)}
+            answer[doc_id] = {"missing": list(revs)}  # exactly what a record that never existed gets
         elif doc_id in diff:
             answer[doc_id] = diff[doc_id]
     return answer
@@ -231,10 +236,12 @@ MAX_PURGE_IDS = 2000
 
 
 async def purge_list(db: Database, principal: Principal, body: object) -> JSONDict:
-    """Of the ids a device holds, those that left the principal's scope (or were removed) on the server.
+    """Of the ids a device holds, every one the principal may not see now: hidden, deleted or unknown alike.
 
-    Ids the server has never seen are not listed: they are the device's own records still waiting to sync,
-    and must never be purged.
+    Hidden and never-existing ids get the same answer, so the purge tells nobody whether another office's
+    or courier's record exists. The device's own records that the server has not accepted yet are named
+    too; the device never sends them (and never purges them): the PWA leaves out every id still in its
+    outbox, photo outbox or refusals (`pwa/static/js/data/purge.js`), because it knows what it has not sent.
     """
     ids = body.get("ids") if isinstance(body, dict) else None
     if not isinstance(ids, list) or not all(isinstance(doc_id, str) for doc_id in ids):
@@ -242,20 +249,11 @@ async def purge_list(db: Database, principal: Principal, body: object) -> JSONDi
     if len(ids) > MAX_PURGE_IDS:
         raise bad_request(f"purge accepts at most {MAX_PURGE_IDS} ids per request; send them in parts.")
     valid = sorted({doc_id for doc_id in ids if check_id(doc_id, READABLE_TYPES) is None})
-    rows: dict[str, JSONDict] = {}
-    for start in range(0, len(valid), 500):
-        result = await db.client.json(
-            "POST",
-            f"{db.path}/_all_docs",
-            params={"include_docs": True},
-            json={"keys": valid[start : start + 500]},
-        )
-        rows.update({str(row["key"]): row for row in result.get("rows", []) if "id" in row})
-    docs = {doc_id: row["doc"] for doc_id, row in rows.items() if isinstance(row.get("doc"), dict)}
+    docs = await fetch_docs(db, valid)
     documents = await linked_documents(db, docs.values(), principal, docs)
-    purge = sorted(
-        doc_id for doc_id in rows if doc_id not in docs or not visible(docs[doc_id], principal, documents)
-    )
+    purge = [
+        doc_id for doc_id in valid if doc_id not in docs or not visible(docs[doc_id], principal, documents)
+    ]
     return {"purge": purge, "checked": len(valid)}
 
 

@@ -261,7 +261,7 @@ def main() -> int:
             f"app shell on first load: {first / 1024:.0f} KB transferred (compressed as served), "
             f"{len(sizes)} requests, scanner wasm fetched before first screen: {wasm_early}"
         )
-        page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+        page.wait_for_function("() => navigator.serviceWorker.ready.then(() => true)")
         page.wait_for_timeout(3000)
         total = sum(sizes.values())
         print(
@@ -294,7 +294,7 @@ def main() -> int:
         page = context.new_page()
         page.goto(f"{harness.origin}/app")
         page.wait_for_function(
-            f"document.querySelectorAll('a[data-doc]').length === {photos}", timeout=120000
+            f"() => document.querySelectorAll('a[data-doc]').length === {photos}", timeout=120000
         )
         cdp = context.new_cdp_session(page)
         cdp.send("Network.enable")

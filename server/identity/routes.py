@@ -376,9 +376,9 @@ async def _managed_user(request: Request) -> tuple[Principal, FormData, JSONDict
         raise AppError(403, "forbidden", "Formulir kedaluwarsa; muat ulang halaman. (Form token invalid.)")
     user_id = request.path_params["user_id"]
     user = await _store(request).get_user(user_id)
-    if user is None:
+    if user is None or not principal.can_act_for_office(user.get("office")):
+        # Another office's user answers like one that does not exist: no page tells who exists elsewhere.
         raise AppError(404, "not_found", f"Pengguna {user_id!r} tidak ada. (No such user.)")
-    require(request, "staff", "admin", office=user.get("office"))
     if user["role"] == "admin" or (user["role"] == "staff" and principal.role != "admin"):
         raise AppError(403, "forbidden", "Hanya admin yang mengelola petugas. (Admins only.)")
     return principal, form, user

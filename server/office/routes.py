@@ -38,6 +38,7 @@ from server.office.notifications import OutboxError, dead_letters, enqueue, rese
 from server.office.timeline import CONDITION_LABELS, PARTY_LABELS, has_photo, judge_unchecked, load_timeline
 from server.office.visits import OUTCOME_LABELS, OUTCOMES, load_visits
 from server.office.web import (
+    NOT_FOUND_REASON,
     OFFICE_ROLES,
     checked_form,
     config_of,
@@ -49,6 +50,7 @@ from server.office.web import (
 )
 from server.residents.links import issue_link
 from sync.nik import mask_nik
+from sync.principal import Role
 from sync.types import JSONDict
 
 
@@ -60,10 +62,14 @@ def _see_other(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-async def _record(ledger: Ledger, record_id: str, prefix: str) -> JSONDict:
+async def _record(request: Request, ledger: Ledger, record_id: str, prefix: str) -> JSONDict:
+    """The record, for staff of its office only: the role is checked before anything is read, and another
+    office's record answers exactly like a missing one."""
+    require(request, *OFFICE_ROLES)
     doc = await ledger.records.get_or_none(record_id) if record_id.startswith(prefix) else None
     if doc is None:
-        raise AppError(404, "not_found", "Catatan tidak ditemukan. Periksa nomornya.")
+        raise AppError(404, "not_found", NOT_FOUND_REASON)
+    staff_for_record(request, str(doc.get("office") or ""))
     return doc
 
 
@@ -216,7 +222,7 @@ async def documents_page(request: Request) -> Response:
 
 async def timeline(request: Request) -> Response:
     ledger = ledger_of(request)
-    document = await _record(ledger, request.path_params["document_id"], "document:")
+    document = await _record(request, ledger, request.path_params["document_id"], "document:")
     staff_for_record(request, str(document["office"]))
     # Deliveries the worker has not judged yet are judged in memory for this page, and written by no one
     # but the worker (which also raises their findings and tells the resident).
@@ -244,7 +250,7 @@ async def timeline(request: Request) -> Response:
 async def photo(request: Request) -> Response:
     require(request, *OFFICE_ROLES)
     ledger = ledger_of(request)
-    record = await _record(ledger, request.path_params["photo_id"], "photo:")
+    record = await _record(request, ledger, request.path_params["photo_id"], "photo:")
     staff_for_record(request, str(record["office"]))
     name = str(record["attachment"])
     if name not in (record.get("_attachments") or {}):
@@ -256,7 +262,7 @@ async def complaint_photo_route(request: Request) -> Response:
     """The photo a resident (or staff) attached to a complaint, for staff of the complaint's office only."""
     require(request, *OFFICE_ROLES)
     ledger = ledger_of(request)
-    complaint = await _record(ledger, request.path_params["complaint_id"], "complaint:")
+    complaint = await _record(request, ledger, request.path_params["complaint_id"], "complaint:")
     staff_for_record(request, str(complaint["office"]))
     if complaint_photo(complaint) != "held":
         raise AppError(404, "not_found", "Pengaduan ini tidak membawa foto, atau fotonya belum sampai.")
@@ -316,12 +322,13 @@ async def resolve_exception(request: Request) -> Response:
 
 
 async def conflict_page(request: Request) -> Response:
+    require(request, *OFFICE_ROLES)
     ledger = ledger_of(request)
     record_id = request.path_params["record_id"]
     try:
         current, revisions = await load_revisions(ledger, record_id)
     except ConflictError as exc:
-        raise AppError(404, "not_found", exc.reason) from exc
+        raise AppError(404, "not_found", NOT_FOUND_REASON) from exc
     revisions = own_revisions(staff_for_record(request, str(current.get("office"))), revisions)
     fields = sorted({k for r in revisions for k in r if not k.startswith("_")})
     rows = []
@@ -334,11 +341,12 @@ async def conflict_page(request: Request) -> Response:
 
 
 async def resolve_conflict_route(request: Request) -> Response:
+    require(request, *OFFICE_ROLES)
     ledger = ledger_of(request)
     record_id = request.path_params["record_id"]
     current = await ledger.records.get_or_none(record_id)
     if current is None:
-        raise AppError(404, "not_found", "Catatan tidak ditemukan.")
+        raise AppError(404, "not_found", NOT_FOUND_REASON)
     principal = staff_for_record(request, str(current.get("office")))
     form = await checked_form(request, principal)
     try:
@@ -353,7 +361,7 @@ async def resolve_conflict_route(request: Request) -> Response:
 
 async def lost(request: Request) -> Response:
     ledger = ledger_of(request)
-    document = await _record(ledger, request.path_params["document_id"], "document:")
+    document = await _record(request, ledger, request.path_params["document_id"], "document:")
     principal = staff_for_record(request, str(document["office"]))
     form = await checked_form(request, principal)
     try:
@@ -365,7 +373,7 @@ async def lost(request: Request) -> Response:
 
 async def reprint(request: Request) -> Response:
     ledger = ledger_of(request)
-    document = await _record(ledger, request.path_params["document_id"], "document:")
+    document = await _record(request, ledger, request.path_params["document_id"], "document:")
     principal = staff_for_record(request, str(document["office"]))
     form = await checked_form(request, principal)
     try:
@@ -440,17 +448,18 @@ async def create_handover_route(request: Request) -> Response:
     return _see_other(f"/office/handovers/{handover['_id']}")
 
 
-async def _handover(request: Request) -> tuple[Ledger, JSONDict]:
+async def _handover(request: Request, *roles: Role) -> tuple[Ledger, JSONDict]:
+    require(request, *roles)  # before the read: the role answer never depends on whether it exists
     ledger = ledger_of(request)
     handover_id = request.path_params["handover_id"]
     doc = await ledger.office.get_or_none(handover_id) if handover_id.startswith("handover:") else None
     if doc is None:
-        raise AppError(404, "not_found", "Berita acara tidak ditemukan.")
+        raise AppError(404, "not_found", NOT_FOUND_REASON)
     return ledger, doc
 
 
 async def handover_page(request: Request) -> Response:
-    ledger, handover = await _handover(request)
+    ledger, handover = await _handover(request, *OFFICE_ROLES)
     staff_for_record(request, str(handover["office"]))
     confirmation = await confirmation_of(ledger, handover)
     return render(
@@ -461,7 +470,7 @@ async def handover_page(request: Request) -> Response:
 
 
 async def handover_pdf(request: Request) -> Response:
-    ledger, handover = await _handover(request)
+    ledger, handover = await _handover(request, *OFFICE_ROLES)
     staff_for_record(request, str(handover["office"]))
     confirmation = await confirmation_of(ledger, handover)
     pdf = render_report(handover, confirmation, f"Disdukcapil {handover['office']}")
@@ -474,8 +483,10 @@ async def handover_pdf(request: Request) -> Response:
 
 
 async def handover_confirm_page(request: Request) -> Response:
-    ledger, handover = await _handover(request)
-    principal = require(request, "courier", office=str(handover["office"]))
+    ledger, handover = await _handover(request, "courier")
+    principal = require(request, "courier")
+    if principal.office != handover["office"]:
+        raise AppError(404, "not_found", NOT_FOUND_REASON)
     if principal.user_id != handover["courier"]:
         raise AppError(403, "forbidden", "Serah terima ini untuk kurir lain.")
     if request.method == "POST":
@@ -517,7 +528,7 @@ async def export_csv(request: Request) -> Response:
 
 async def export_custody_pdf(request: Request) -> Response:
     ledger = ledger_of(request)
-    document = await _record(ledger, request.path_params["document_id"], "document:")
+    document = await _record(request, ledger, request.path_params["document_id"], "document:")
     staff_for_record(request, str(document["office"]))
     data = await load_timeline(ledger, document)
     return Response(exports.custody_pdf(data), media_type="application/pdf")

@@ -42,9 +42,21 @@ def staff_for_office(request: Request) -> tuple[Principal, str]:
     return principal, wanted
 
 
+#: What a record of another office and a record that does not exist both answer: the same 404, so no page
+#: tells staff whether another office's document, photo, seal or handover exists.
+NOT_FOUND_REASON = "Catatan tidak ditemukan. Periksa nomornya. (Record not found: check the number.)"
+
+
 def staff_for_record(request: Request, office: str | None) -> Principal:
-    """Staff or admin who may act for the office a record belongs to."""
-    return require(request, *OFFICE_ROLES, office=office or "")
+    """Staff or admin who may act for the office a record belongs to; another office's record is a 404.
+
+    Routes ask `require(request, *OFFICE_ROLES)` before they read the record, so that the role answer
+    (401/403) never depends on whether the record exists either.
+    """
+    principal = require(request, *OFFICE_ROLES)
+    if not principal.can_act_for_office(office or ""):
+        raise AppError(404, "not_found", NOT_FOUND_REASON)
+    return principal
 
 
 def _binding(principal: Principal) -> str:

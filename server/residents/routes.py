@@ -41,23 +41,30 @@ _IMAGE_TYPES = {b"\xff\xd8\xff": ("image/jpeg", "photo.jpg"), b"RIFF": ("image/w
 
 
 async def _open(request: Request) -> tuple[Ledger, str, JSONDict]:
-    """Count the request against its link and its address, then find the document; 404 for unknown links."""
+    """Find the document a link opens, counting the request against the link, or a miss against the address.
+
+    Two budgets per hour, so that one guesser behind a carrier's NAT (thousands of phones share an
+    address) cannot lock out the honest residents behind it: requests to a real link count against that
+    link only, and unknown links count against the client address only. A guesser who uses up the
+    address's misses gets 429 for further unknown links, while every real link keeps opening. Guesses
+    never write a counter per guessed token: there is one counter per address and hour.
+    """
     ledger = ledger_of(request)
     token = request.path_params["token"]
     limit = config_of(request).resident_rate_per_hour
-    client = request.client.host if request.client else "unknown"
-    if (
-        await count_hit(ledger.office, f"resident-link:{token_hash(token)}") > limit
-        or await count_hit(ledger.office, f"resident-ip:{client}") > limit * 5
-    ):
-        raise AppError(429, "too_many_requests", "Terlalu banyak percobaan. Coba lagi satu jam lagi.")
+    too_many = AppError(429, "too_many_requests", "Terlalu banyak percobaan. Coba lagi satu jam lagi.")
     document = await document_for(ledger, token)
     if document is None:
+        client = request.client.host if request.client else "unknown"
+        if await count_hit(ledger.office, f"resident-miss:{client}") > limit:
+            raise too_many
         raise AppError(
             404,
             "not_found",
             "Tautan ini tidak dikenal. Buka tautan dari pesan Disdukcapil, atau hubungi kantor.",
         )
+    if await count_hit(ledger.office, f"resident-link:{token_hash(token)}") > limit:
+        raise too_many
     return ledger, token, document
 
 

@@ -65,14 +65,38 @@ def live_server(settings: Settings, tmp_path: Path) -> Iterator[ServerProcess]:
     server.stop()
 
 
+#: Reports every Content-Security-Policy violation on the console, where the context fixture collects it.
+CSP_WATCH = """
+document.addEventListener('securitypolicyviolation', (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || 'inline'}`
+    + ` at ${event.sourceFile || location.href}:${event.lineNumber}`);
+});
+"""
+
+
+def csp_violations(messages: list[str]) -> list[str]:
+    """Console lines that say the page's Content-Security-Policy blocked something."""
+    return [m for m in messages if m.startswith("CSP violation:") or "Content Security Policy" in m]
+
+
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A fresh browser profile (no cookies, storage or service worker from other tests), phone-sized."""
+    """A fresh browser profile (no cookies, storage or service worker from other tests), phone-sized.
+
+    Every browser test also checks that the pages' Content-Security-Policy blocked nothing: a script,
+    style or image the policy refuses is a feature that silently stopped working. Write
+    `wait_for_function` predicates as functions (`"() => ..."`): Playwright evaluates a bare expression
+    string with `eval` inside the page, which the policy (rightly) refuses.
+    """
     context = browser.new_context(
         viewport={"width": 360, "height": 640}, locale="id-ID", device_scale_factor=1
     )
+    messages: list[str] = []
+    context.add_init_script(CSP_WATCH)
+    context.on("console", lambda message: messages.append(message.text))
     yield context
     context.close()
+    assert csp_violations(messages) == [], "the Content-Security-Policy blocked part of a page"
 
 
 @pytest.fixture

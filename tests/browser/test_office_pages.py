@@ -136,7 +136,7 @@ def test_dashboard_timeline_and_exceptions_at_the_desk(
     images = page.locator(".photos-compare img")
     expect(images).to_have_count(2)
     page.wait_for_function(
-        "[...document.querySelectorAll('.photos-compare img')].every(i => i.naturalWidth > 0)"
+        "() => [...document.querySelectorAll('.photos-compare img')].every(i => i.naturalWidth > 0)"
     )
     page.screenshot(path=str(SCREENS / "office-timeline.png"), full_page=True)
 
@@ -205,7 +205,9 @@ def test_resident_page_on_a_phone(
     office.goto(f"{origin}/office/exceptions")
     thumb = office.locator("li[data-kind='complaint'] img.thumb")
     expect(thumb).to_have_count(1)
-    office.wait_for_function("document.querySelector('li[data-kind=complaint] img.thumb').naturalWidth > 0")
+    office.wait_for_function(
+        "() => document.querySelector('li[data-kind=complaint] img.thumb').naturalWidth > 0"
+    )
     assert thumb.bounding_box()["width"] < 200  # type: ignore[index]
     with desk.expect_page() as opened:
         thumb.click()
@@ -214,7 +216,7 @@ def test_resident_page_on_a_phone(
     assert full.evaluate("document.images[0].naturalWidth") == 160  # seal_image is 160 px wide
     office.goto(f"{origin}/office/documents/{data['delivered']['_id']}")
     expect(office.locator("li.complaint img.thumb")).to_have_count(1)
-    office.wait_for_function("document.querySelector('li.complaint img.thumb').naturalWidth > 0")
+    office.wait_for_function("() => document.querySelector('li.complaint img.thumb').naturalWidth > 0")
 
 
 def test_drive_thru_handover_counts_scans_and_prints_the_report(

@@ -100,7 +100,7 @@ def test_a_cached_shell_opened_by_staff_removes_the_replica_and_goes_to_the_offi
     page.route(f"{origin}/auth/me", lambda route: route.fulfill(status=401, json={"error": "unauthorized"}))
     page.goto(f"{origin}/app")
     page.wait_for_selector("#app[data-ready='true']")
-    page.wait_for_function(f"{SEGEL_DATABASES}.then((names) => names.length > 0)")
+    page.wait_for_function(f"() => {SEGEL_DATABASES}.then((names) => names.length > 0)")
     page.unroute(f"{origin}/auth/me")
 
     page.goto(f"{origin}/app")
@@ -121,9 +121,9 @@ def test_the_service_worker_follows_the_redirect_to_the_office(
     add_virtual_authenticator(page)
     origin = f"http://localhost:{live_server.port}"
     page.goto(f"{origin}/app")
-    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("() => navigator.serviceWorker.ready.then(() => true)")
     page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.goto(f"{origin}/auth/enroll/{run_async(_staff_link, settings)}")
     page.click("#enroll-button")
     expect(page.locator("#continue")).to_be_visible()

@@ -147,11 +147,11 @@ def open_app_and_go_offline(
 ) -> None:
     """Load the app once online (service worker installed, data seeded), then cut the network and reload."""
     page.goto(f"http://localhost:{server.port}/app")
-    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("() => navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_selector("#app[data-ready='true']")
     page.evaluate("([docs, me]) => window.segelData.loadPulled(docs, me)", [docs, me])
     if me["role"] == "courier":  # the scanner's wasm is fetched while there is signal
-        page.wait_for_function("document.documentElement.dataset.scanner !== undefined", timeout=20000)
+        page.wait_for_function("() => document.documentElement.dataset.scanner !== undefined", timeout=20000)
     context.set_offline(True)
     page.reload()
     page.wait_for_selector("#app[data-ready='true']")
@@ -392,7 +392,7 @@ def test_online_but_the_server_unreachable_is_said_so(
     """Wi-Fi without internet, or a cell with no data: the phone reports "online" but nothing gets through.
     The sync bar says the server is not reachable yet (not a plain "Online"), and recovers by itself."""
     page.goto(f"http://localhost:{live_server.port}/app")
-    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("() => navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_selector("#app[data-ready='true']")
     page.evaluate(
         "([docs, me]) => window.segelData.loadPulled(docs, me)",

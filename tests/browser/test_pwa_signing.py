@@ -53,7 +53,7 @@ def test_handoff_signed_offline_is_verified_by_the_gateway(
     page.goto(f"{base}/app")
     expect(page.locator("[data-role='who']")).to_have_text("Andi Saputra")
     expect(page.locator("a[data-doc]")).to_have_count(1, timeout=20000)
-    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("() => navigator.serviceWorker.ready.then(() => true)")
 
     context.set_offline(True)
     page.reload()

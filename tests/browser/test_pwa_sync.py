@@ -55,10 +55,10 @@ def test_offline_work_syncs_refusals_show_and_out_of_scope_records_leave(
     context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": origin}])
 
     page.goto(f"{origin}/app")
-    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("() => navigator.serviceWorker.ready.then(() => true)")
     expect(page.locator("[data-role='who']")).to_have_text("Andi Saputra")
     expect(page.locator("a[data-doc]")).to_have_count(2, timeout=20000)  # pulled through the gateway
-    page.wait_for_function("document.documentElement.dataset.scanner !== undefined", timeout=20000)
+    page.wait_for_function("() => document.documentElement.dataset.scanner !== undefined", timeout=20000)
 
     context.set_offline(True)
     page.reload()

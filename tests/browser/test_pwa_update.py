@@ -10,9 +10,9 @@ from tests.support.servers import ServerProcess
 
 def test_new_version_waits_until_the_user_reloads(page: Page, live_server: ServerProcess) -> None:
     page.goto(f"http://localhost:{live_server.port}/app")
-    page.wait_for_function("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("() => navigator.serviceWorker.ready.then(() => true)")
     page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     expect(page.locator("[data-role='update']")).to_have_count(0)
 
     # A deploy: the browser finds a changed worker script for the same scope (here: a new script URL).

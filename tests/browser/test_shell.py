@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from tests.browser.conftest import CSP_WATCH, csp_violations
 from tests.support.servers import ServerProcess
 
 
@@ -12,7 +13,7 @@ def test_shell_opens_offline_after_first_visit(
     page: Page, context: BrowserContext, live_server: ServerProcess
 ) -> None:
     page.goto(f"http://localhost:{live_server.port}/app")
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.ready.then(() => true)")
     page.wait_for_selector("#app[data-ready='true']")
 
     context.set_offline(True)
@@ -51,3 +52,36 @@ def test_bundles_are_sent_gzipped_and_cached_for_a_year(live_server: ServerProce
     assert "immutable" in zipped.headers["cache-control"]
     wasm = httpx.get(f"{live_server.url}{manifest['assets']['zxing_reader.wasm']}")
     assert wasm.headers["content-type"] == "application/wasm" and wasm.content[:4] == b"\0asm"
+
+
+def test_the_policy_refuses_an_injected_inline_script_and_the_check_sees_it(
+    browser: Browser, live_server: ServerProcess
+) -> None:
+    """What every browser test's CSP check relies on: an inline script (what an XSS would inject) does not
+    run, and the violation reaches the console where the fixture looks for it."""
+    context = browser.new_context()
+    messages: list[str] = []
+    context.add_init_script(CSP_WATCH)
+    context.on("console", lambda message: messages.append(message.text))
+    try:
+        page = context.new_page()
+        response = page.goto(f"http://localhost:{live_server.port}/app")
+        assert (
+            response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        )
+        page.wait_for_selector("#app[data-ready='true']")
+        assert csp_violations(messages) == []  # the shell itself needs nothing the policy refuses
+        page.evaluate(
+            """() => { const s = document.createElement('script'); s.textContent = 'window.injected = 1';
+                       document.body.append(s); }"""
+        )
+        page.wait_for_function("() => true")
+        assert page.evaluate("window.injected") is None
+        expect(page.locator("h1")).to_have_text("Dokumen saya")
+        deadline = 50
+        while not csp_violations(messages) and deadline:
+            page.wait_for_timeout(100)
+            deadline -= 1
+        assert any("script-src" in m for m in csp_violations(messages))
+    finally:
+        context.close()

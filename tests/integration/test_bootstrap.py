@@ -65,9 +65,7 @@ async def test_views_answer_after_bootstrap(couch: CouchClient, settings: Settin
 async def test_instances_bootstrapping_at_the_same_moment_all_succeed(settings: Settings) -> None:
     """Two app instances (or an instance and a CLI command) start together on a fresh database server: on
     Apache CouchDB the losers of the design-document and Mango-index races used to fail with 500."""
-    clients = [
-        open_couch(settings) for _ in range(4)
-    ]
+    clients = [open_couch(settings) for _ in range(4)]
     try:
         reports = await asyncio.gather(*(bootstrap(client, settings.db_prefix) for client in clients))
         created = {name for report in reports for name in report.created_databases}

@@ -39,8 +39,13 @@ async def test_session_cookie_signs_in_and_me_describes_the_user(
     # A courier also gets the server's public key, to seal receipt codes at the door while offline.
     assert me.pop("receipt_key") == ReceiptKey.from_secret(settings.secret_key).public_jwk()
     assert me == {
-        "user_id": "gojek.andi", "name": "Andi Saputra", "role": "courier", "office": "6471",
-        "partner": "gojek", "van": None, "credential_ids": [],
+        "user_id": "gojek.andi",
+        "name": "Andi Saputra",
+        "role": "courier",
+        "office": "6471",
+        "partner": "gojek",
+        "van": None,
+        "credential_ids": [],
     }
 
 

@@ -59,7 +59,10 @@ async def test_staff_cannot_issue_a_link_for_another_offices_courier(
     sign_in(client, settings, await open_session(couch, settings, "budi.santoso"))
     token = _csrf(client.get("/auth/office/users").text)
     refused = client.post("/auth/office/users/grab.rudi/enroll-link", data={"csrf_token": token})
-    assert refused.status_code == 403 and "/auth/enroll/" not in refused.text
+    # Another office's courier answers exactly like a user that does not exist.
+    missing = client.post("/auth/office/users/grab.nobody/enroll-link", data={"csrf_token": token})
+    assert refused.status_code == missing.status_code == 404 and "/auth/enroll/" not in refused.text
+    assert refused.text.replace("grab.rudi", "") == missing.text.replace("grab.nobody", "")
     assert not [e for e in await events(couch, settings) if e["event"] == "enrollment_link_issued"]
 
 

@@ -163,19 +163,27 @@ async def test_staff_of_another_office_see_nothing_of_office_a(
     assert client.get(f"/office/photos/{photo['_id']}").content == seal_image(1)
 
     await as_user(client, couch, settings, "rina.bandung")
+    # Another office's record answers exactly like one that does not exist: no page tells it exists.
+    missing_id = f"{document_id[:-4]}ZZZZ"
+    for path, missing in (
+        (f"/office/documents/{document_id}", f"/office/documents/{missing_id}"),
+        (f"/office/photos/{photo['_id']}", f"/office/photos/{str(photo['_id'])[:-4]}ZZZZ"),
+        (f"/office/conflicts/{document_id}", f"/office/conflicts/{missing_id}"),
+        (f"/office/exports/documents/{document_id}.pdf", f"/office/exports/documents/{missing_id}.pdf"),
+        (handover_path, f"{handover_path[:-4]}ZZZZ"),
+        (f"{handover_path}/report.pdf", f"{handover_path[:-4]}ZZZZ/report.pdf"),
+    ):
+        hidden, absent = client.get(path), client.get(missing)
+        assert hidden.status_code == absent.status_code == 404, path
+        assert hidden.text.replace(path, "") == absent.text.replace(missing, ""), path
+        assert "Siti Aminah" not in hidden.text and "BP00012345" not in hidden.text
     for path in (
-        f"/office/documents/{document_id}",
-        f"/office/photos/{photo['_id']}",
-        f"/office/conflicts/{document_id}",
-        handover_path,
-        f"{handover_path}/report.pdf",
         "/office?office=6471",
         "/office/intake?office=6471",
         "/office/exceptions?office=6471",
         "/office/handovers?office=6471",
         "/office/visits?office=6471",
         "/office/exports/daily.csv?office=6471",
-        f"/office/exports/documents/{document_id}.pdf",
         f"{handover_path}/confirm",
     ):
         response = client.get(path)
@@ -197,7 +205,7 @@ async def test_staff_of_another_office_see_nothing_of_office_a(
         ),
     ):
         response = client.post(path, data={"csrf": token, **data})
-        assert response.status_code in (400, 403), path
+        assert response.status_code in (400, 403, 404), path
     response = client.post(
         "/office/exceptions/resolve",
         data={
@@ -333,7 +341,7 @@ async def test_conflict_is_resolved_from_the_page_keeping_the_loser(
     assert "Konflik diselesaikan, 2 revisi disimpan" in timeline
 
     await as_user(client, couch, settings, "rina.bandung")
-    assert client.get(f"/office/conflicts/{document_id}").status_code == 403
+    assert client.get(f"/office/conflicts/{document_id}").status_code == 404  # as if it did not exist
 
 
 async def test_admins_choose_the_office_they_act_for(
@@ -411,10 +419,10 @@ async def test_staff_see_the_photo_a_resident_sent_with_a_complaint(
     assert client.get(f"/office/complaints/{awaited}/photo").status_code == 404
     assert client.get(f"/office/complaints/{document_id}/photo").status_code == 404  # not a complaint
 
-    for user in ("rina.bandung", "gojek.andi"):
+    for user, status in (("rina.bandung", 404), ("gojek.andi", 403)):  # another office: as if missing
         await as_user(client, couch, settings, user)
         refused = client.get(url)
-        assert refused.status_code == 403, user
+        assert refused.status_code == status, user
         assert refused.content != seal_image(7) and refused.headers["content-type"].startswith("text/html")
     client.cookies.clear()
     signed_out = client.get(url, follow_redirects=False)  # offered the sign-in, and back here after it

@@ -13,11 +13,23 @@ from sync.types import JSONDict
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 TRICKY_RECORDS: list[JSONDict] = [
-    {"_id": "handoff:01JD3X9K2V7Q4M8N5P6R7S8T9V", "temp": 36.6, "big": 1e21, "small": 1e-7, "neg": -0.0,
-     "int_float": 37.0, "max_safe": 9007199254740991, "third": 1 / 3},
-    {"name": "Ñoño Dürüm 😀 日本", "escape": "tab\tquote\"back\\slash\u0001\u007f\u2028", "empty": ""},
-    {"nested": {"z": [1, {"b": None, "a": True}], "a": {"y": False, "x": []}}, "_rev": "3-abc",
-     "signature": {"signature": "AAAA"}, "_attachments": {"a.jpg": {"stub": True}}},
+    {
+        "_id": "handoff:01JD3X9K2V7Q4M8N5P6R7S8T9V",
+        "temp": 36.6,
+        "big": 1e21,
+        "small": 1e-7,
+        "neg": -0.0,
+        "int_float": 37.0,
+        "max_safe": 9007199254740991,
+        "third": 1 / 3,
+    },
+    {"name": "Ñoño Dürüm 😀 日本", "escape": 'tab\tquote"back\\slash\u0001\u007f\u2028', "empty": ""},
+    {
+        "nested": {"z": [1, {"b": None, "a": True}], "a": {"y": False, "x": []}},
+        "_rev": "3-abc",
+        "signature": {"signature": "AAAA"},
+        "_attachments": {"a.jpg": {"stub": True}},
+    },
     {"\u00e9": 1, "e\u0301": 2, "😀": 3, "\uff21": 4, "a": 5, "B": 6, "_id": "x"},
 ]
 
@@ -33,7 +45,11 @@ def test_python_and_javascript_hash_tricky_records_identically() -> None:
     )
     result = subprocess.run(
         [node, "--no-warnings", "--input-type=module", "-e", script],
-        input=json.dumps(TRICKY_RECORDS), capture_output=True, text=True, cwd=REPO_ROOT, timeout=30,
+        input=json.dumps(TRICKY_RECORDS),
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=30,
         check=False,
     )
     assert result.returncode == 0, result.stderr

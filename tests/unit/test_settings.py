@@ -93,3 +93,46 @@ def test_the_sender_defaults_to_the_log_file_and_keeps_secrets_out_of_repr() -> 
     )
     assert (settings.sender, settings.sms_gateway_token) == ("http", "tok-secret")
     assert "tok-secret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("origin", "rp_id"),
+    [
+        ("https://notexample.com", "example.com"),  # a suffix of the string, not a parent domain
+        ("https://example.com", "com"),  # a public suffix: every .com site could use the passkey
+        ("https://segel.balikpapan.go.id", "go.id"),  # a public suffix of Indonesia's government
+        ("https://segel.github.io", "github.io"),  # a public suffix from the list's private section
+        ("https://segel.example.go.id", "other.go.id"),
+        ("http://127.0.0.1:8000", "0.0.1"),
+    ],
+)
+def test_rp_id_must_be_a_registrable_parent_domain_of_the_origin(origin: str, rp_id: str) -> None:
+    with pytest.raises(SettingsError, match="SEGEL_RP_ID"):
+        Settings.from_env(GOOD | {"SEGEL_ORIGIN": origin, "SEGEL_RP_ID": rp_id})
+
+
+@pytest.mark.parametrize(
+    ("origin", "rp_id"),
+    [
+        ("https://segel.balikpapan.go.id", "balikpapan.go.id"),
+        ("https://segel.balikpapan.go.id", "SEGEL.balikpapan.go.id"),
+        ("https://example.com", "example.com"),
+        ("http://localhost:8000", "localhost"),
+    ],
+)
+def test_rp_id_may_be_the_host_or_its_registrable_domain(origin: str, rp_id: str) -> None:
+    assert Settings.from_env(GOOD | {"SEGEL_ORIGIN": origin, "SEGEL_RP_ID": rp_id}).rp_id == rp_id.lower()
+
+
+def test_an_empty_rp_id_means_the_origin_host() -> None:
+    settings = Settings.from_env(GOOD | {"SEGEL_ORIGIN": "https://segel.example.go.id", "SEGEL_RP_ID": ""})
+    assert settings.rp_id == "segel.example.go.id"
+
+
+def test_trusted_proxies_are_none_by_default_and_parsed_as_networks() -> None:
+    assert Settings.from_env(GOOD).trusted_proxies == ()
+    env = GOOD | {"SEGEL_TRUSTED_PROXIES": "10.0.0.5, 172.18.0.0/16,::1"}
+    proxies = Settings.from_env(env).trusted_proxies
+    assert [str(network) for network in proxies] == ["10.0.0.5/32", "172.18.0.0/16", "::1/128"]
+    with pytest.raises(SettingsError, match="SEGEL_TRUSTED_PROXIES"):
+        Settings.from_env(GOOD | {"SEGEL_TRUSTED_PROXIES": "10.0.0.5, proxy.local"})
