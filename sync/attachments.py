@@ -2,7 +2,8 @@
 
 Replication normally carries the image inline in `_bulk_docs`; this route serves a client that sends the
 small record first and the image later on its own. The record itself never changes: the image must be the
-one the record names (attachment name, type, size and SHA-256), and only a record still waiting for its
+one the record names (attachment name, type, size and SHA-256), bytes of that type within the pixel budget
+(`sync.images`, read from the header only), and only a record still waiting for its
 image may receive one.
 """
 
@@ -18,7 +19,7 @@ from sync.errors import GatewayError, bad_request, forbidden, not_found
 from sync.principal import Principal
 from sync.replication import now_iso
 from sync.types import JSONDict
-from sync.validation import IMAGE_TYPES, MAX_IMAGE_BYTES, check_id
+from sync.validation import IMAGE_TYPES, MAX_IMAGE_BYTES, check_id, check_image_bytes
 
 
 async def put_photo_attachment(
@@ -61,6 +62,9 @@ async def put_photo_attachment(
             "Sidik (SHA-256) atau ukuran foto tidak cocok dengan catatannya; ambil ulang. "
             "(The photo's SHA-256 or size does not match its record.)"
         )
+    refusal = check_image_bytes(bytes(data), content_type)
+    if refusal:
+        raise forbidden(refusal.reason)
     try:
         result: JSONDict = await db.client.json(
             "PUT",

@@ -39,6 +39,18 @@ RECORDS_DESIGN: JSONDict = {
                 "{ emit([doc.document_id, doc.device_time, doc.seq], null); } }"
             ),
         },
+        # Which handoffs name the same predecessor ([document, prev_hash], null for the first): the office
+        # checks find a forked or twice-started chain from one handoff without reading the whole history.
+        "handoff_links": {
+            "map": (
+                "function (doc) { if (doc.type === 'handoff') "
+                "{ emit([doc.document_id, doc.prev_hash === undefined ? null : doc.prev_hash], null); } }"
+            ),
+        },
+        # The seals bound to one document, for judging a delivery's seal without its whole history.
+        "seals_by_document": {
+            "map": "function (doc) { if (doc.type === 'seal') { emit(doc.document_id, doc.bound_at); } }",
+        },
     },
 }
 

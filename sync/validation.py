@@ -19,6 +19,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from sync.images import ImageError, read_header
 from sync.principal import Principal
 from sync.projection import MARKER
 from sync.schemas import RECORD_TYPES, RecordError, validate_record
@@ -321,8 +322,9 @@ def _body(doc: Mapping[str, object]) -> dict[str, object]:
 def check_attachments(doc: Mapping[str, object], stored: StoredState) -> tuple[Refusal | None, PhotoStatus]:
     """Check the attachments of a pushed revision; say whether a photo record still waits for its image.
 
-    Photos carry exactly their one image (JPEG or WebP, at most 5 MB) whose SHA-256 equals the record's
-    `sha256`; a complaint may carry its supporting image; nothing else carries attachments. A stub (an
+    Photos carry exactly their one image (JPEG or WebP, at most 5 MB and `sync.images.MAX_IMAGE_PIXELS`,
+    the bytes of the declared type) whose SHA-256 equals the record's `sha256`; a complaint may carry its
+    supporting image (the same type and size rules); nothing else carries attachments. A stub (an
     attachment sent by digest only) passes only when the database already holds that attachment.
     """
     attachments = doc.get("_attachments") or {}
@@ -395,6 +397,9 @@ def _check_image(
             "Foto kosong atau lebih dari 5 MB.",
             "The photo is empty or larger than 5 MB.",
         )
+    refusal = check_image_bytes(raw, str(content_type))
+    if refusal:
+        return refusal
     if doc.get("type") == "photo":
         if hashlib.sha256(raw).hexdigest() != doc.get("sha256"):
             return _refuse(
@@ -408,4 +413,14 @@ def _check_image(
                 "Ukuran foto tidak cocok dengan catatannya.",
                 "The photo's size does not match its record.",
             )
+    return None
+
+
+def check_image_bytes(raw: bytes, content_type: str) -> Refusal | None:
+    """The bytes are an image of the declared type, within the pixel budget, read from the header only (a
+    few-hundred-byte JPEG can claim 30000x30000 pixels, which would take gigabytes to decode)."""
+    try:
+        read_header(raw, content_type)
+    except ImageError as exc:
+        return Refusal(exc.code, exc.reason)
     return None

@@ -74,7 +74,7 @@ async def settle_awaited(
     notes = [row["doc"] for row in rows.get("rows", []) if isinstance(row.get("doc"), dict)]
     if not notes:
         return AwaitedRound(0, 0)
-    present = await _present(ledger, [photo for note in notes for photo in note.get("photos", [])])
+    present = await present_ids(ledger, [photo for note in notes for photo in note.get("photos", [])])
     arrived = flagged = 0
     for note in notes:
         missing = [photo for photo in note.get("photos", []) if photo not in present]
@@ -114,7 +114,7 @@ async def close_on_arrival(ledger: Ledger, photo: JSONDict) -> bool:
     finding = await ledger.office.get_or_none(f"finding:{KIND}:{handoff_id}")
     if finding is None:
         return False
-    present = await _present(ledger, finding.get("photos", []))
+    present = await present_ids(ledger, finding.get("photos", []))
     if any(photo_id not in present for photo_id in finding.get("photos", [])):
         return False
     resolution: JSONDict = {
@@ -133,7 +133,7 @@ async def close_on_arrival(ledger: Ledger, photo: JSONDict) -> bool:
     return await create_once(ledger.office, resolution)
 
 
-async def _present(ledger: Ledger, photo_ids: list[str]) -> set[str]:
+async def present_ids(ledger: Ledger, photo_ids: list[str]) -> set[str]:
     """The ids among `photo_ids` that the records database holds (not deleted), in one request."""
     if not photo_ids:
         return set()

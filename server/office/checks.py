@@ -3,6 +3,13 @@
 They read the records' `_changes` feed from a checkpoint kept in the office ledger, so each record is checked
 once, and write `finding:<kind>:<subject>` documents (created once, never edited). The exceptions queue
 lists findings next to the exceptions a record shows by itself.
+
+Each record costs a bounded number of reads, whatever the length of its document's history: a handoff's
+link is checked against its neighbours (`chain_links`), a delivery reads the document and its seals, the
+photos a handoff awaits are looked up by id. A record whose check fails (a photo that cannot be opened, or
+any other error that is the record's own) becomes an exception for staff (`photo_unreadable`,
+`check_failed`) and the checks go on with the next one: one poison record never stops them. Only the
+database being unreachable or answering with an error stops a round, before its checkpoint moves.
 """
 
 from __future__ import annotations
@@ -16,14 +23,15 @@ from dataclasses import dataclass
 import imagehash
 from PIL import Image, UnidentifiedImageError
 
-from server.office.awaited_photos import close_on_arrival, note_awaited
+from server.office.awaited_photos import close_on_arrival, note_awaited, present_ids
+from server.office.chain_links import broken_link
 from server.office.config import OfficeConfig
 from server.office.delivery_checks import CODE_LABELS, check_delivery
-from server.office.ledger import Ledger, create_once, now_iso, records_of_document, view_keys
+from server.office.ledger import Ledger, create_once, now_iso, seals_of_document, view_keys
 from server.office.notifications import enqueue
-from server.office.timeline import order_handoffs, verify_links
 from server.residents.links import issue_link
-from sync.couch import CouchError, CouchNotFound
+from sync.couch import CouchError, CouchNotFound, CouchUnavailable
+from sync.images import ImageError, check_dimensions, read_header
 from sync.receipt_proof import ReceiptKey
 from sync.types import JSONDict
 
@@ -113,7 +121,7 @@ async def run_checks(
         if doc.get("_deleted") or str(doc.get("_id", "")).startswith("_design/"):
             continue
         checked += 1
-        findings += await check_record(ledger, config, doc, receipt_key)
+        findings += await _check_one(ledger, config, doc, receipt_key)
         if origin and doc.get("type") == "handoff" and doc.get("kind") in NOTIFIED_KINDS:
             await _notify(ledger, doc, origin)
     checkpoint["since"] = changes.get("last_seq", since)
@@ -122,6 +130,29 @@ async def run_checks(
     except CouchError as exc:  # another request ran the checks at the same time; findings are idempotent
         logger.info("checks checkpoint not saved (%s)", exc.error)
     return CheckRun(checked=checked, findings=findings)
+
+
+async def _check_one(
+    ledger: Ledger, config: OfficeConfig, doc: JSONDict, receipt_key: ReceiptKey | None
+) -> int:
+    """`check_record`, with a failure that belongs to the record set aside as a `check_failed` finding."""
+    try:
+        return await check_record(ledger, config, doc, receipt_key)
+    except (CouchError, CouchUnavailable):
+        raise  # the database, not the record: the round stops and the same records are read again
+    except Exception as exc:  # any bug or bad field of one record must not stop every check
+        logger.exception("office check of %s failed; set aside for staff", doc.get("_id"))
+        return int(
+            await _finding(
+                ledger,
+                "check_failed",
+                str(doc.get("_id")),
+                str(doc.get("office", "")),
+                doc.get("document_id") if isinstance(doc.get("document_id"), str) else None,
+                f"Pemeriksaan otomatis catatan ini gagal ({type(exc).__name__}); periksa catatannya "
+                "secara manual.",
+            )
+        )
 
 
 async def check_record(
@@ -178,9 +209,16 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
             "Isi foto tidak sama dengan sidik (SHA-256) yang dicatat di ponsel: foto mungkin diganti.",
         )
     try:
-        phash = str(imagehash.phash(Image.open(io.BytesIO(data))))
-    except (UnidentifiedImageError, OSError):
-        return count
+        phash = _phash(data, str(photo.get("content_type") or ""))
+    except ImageError as exc:
+        return count + await _finding(
+            ledger,
+            "photo_unreadable",
+            photo_id,
+            office,
+            document_id,
+            f"Foto tidak dapat dibuka sebagai bukti: {exc.reason}",
+        )
     await create_once(
         ledger.office,
         {
@@ -207,15 +245,28 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
     return count
 
 
+def _phash(data: bytes, content_type: str) -> str:
+    """The perceptual hash of a photo, decoded only once its header shows it is the type its record
+    declares and within the pixel budget (`sync.images`); raises `ImageError` for anything else."""
+    read_header(data, content_type or None)
+    try:
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only, like ours: checked again
+            check_dimensions(*image.size)
+            return str(imagehash.phash(image))
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ImageError("image_type", f"isi gambar rusak ({type(exc).__name__}).") from exc
+
+
 async def _check_delivery(
     ledger: Ledger,
     handoff: JSONDict,
     document: JSONDict,
-    related: list[JSONDict],
+    seals: list[JSONDict],
     receipt_key: ReceiptKey | None,
 ) -> int:
     """The last link: the resident's code and the bound seal, judged once (`delivery_checks`)."""
-    seals = [doc for doc in related if doc.get("type") == "seal"]
     verdict = await check_delivery(ledger, handoff, document, seals, receipt_key)
     office, document_id, handoff_id = str(handoff["office"]), str(handoff["document_id"]), str(handoff["_id"])
     count = 0
@@ -304,12 +355,12 @@ async def _check_handoff(
     office, document_id = str(handoff["office"]), str(handoff["document_id"])
     count = 0
     place = handoff.get("place")
-    related = await records_of_document(ledger, document_id)
     document: JSONDict = {}
     if handoff.get("kind") == "delivered":
         document = await ledger.records.get_or_none(document_id) or {}
     if document:
-        count += await _check_delivery(ledger, handoff, document, related, receipt_key)
+        seals = await seals_of_document(ledger, document_id)
+        count += await _check_delivery(ledger, handoff, document, seals, receipt_key)
     if handoff.get("kind") == "delivered" and isinstance(place, dict):
         address = (document.get("resident") or {}).get("address") or {}
         if "lat" in address and "lon" in address:
@@ -326,18 +377,16 @@ async def _check_handoff(
                     f"Penyerahan dicatat {distance / 1000:.1f} km dari alamat penduduk "
                     f"(batas {config.gps_far_m} m).",
                 )
-    await note_awaited(
-        ledger, config, handoff, {str(doc["_id"]) for doc in related if doc.get("type") == "photo"}
-    )
-    handoffs = [doc for doc in related if doc.get("type") == "handoff"]
-    _, status = verify_links(order_handoffs(handoffs))
-    if not status.ok and status.broken_at:
+    named = [str(photo_id) for photo_id in handoff.get("photos") or []]
+    await note_awaited(ledger, config, handoff, await present_ids(ledger, named))
+    reason = await broken_link(ledger, handoff)
+    if reason:
         count += await _finding(
             ledger,
             "chain_broken",
-            status.broken_at,
+            str(handoff["_id"]),
             office,
             document_id,
-            f"Rantai serah terima putus: {status.reason}.",
+            f"Rantai serah terima putus: {reason}.",
         )
     return count

@@ -70,6 +70,14 @@ KINDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         "Foto tidak sesuai sidiknya",
         (("photo_rejected", "Foto ditolak sebagai bukti"), ("asked_courier", "Kurir diminta menjelaskan")),
     ),
+    "photo_unreadable": (
+        "Foto tidak dapat dibuka",
+        (("photo_rejected", "Foto ditolak sebagai bukti"), ("asked_courier", "Kurir diminta mengirim ulang")),
+    ),
+    "check_failed": (
+        "Pemeriksaan otomatis gagal",
+        (("checked_ok", "Diperiksa manual, benar"), ("investigate", "Diselidiki")),
+    ),
     "photo_reused": (
         "Foto yang sama dipakai ulang",
         (("courier_warned", "Kurir ditegur dan diperiksa"), ("false_alarm", "Bukan foto yang sama")),
@@ -115,10 +123,12 @@ FINDING_KINDS = (
     "seal_unexpected",
     "photo_not_arrived",
     "photo_digest",
+    "photo_unreadable",
     "photo_reused",
     "gps_far",
     "chain_broken",
     "signature_invalid",
+    "check_failed",
 )
 
 

@@ -108,3 +108,9 @@ async def records_of_document(ledger: Ledger, document_id: str) -> list[JSONDict
         include_docs=True,
     )
     return [row["doc"] for row in rows["rows"] if row.get("doc")]
+
+
+async def seals_of_document(ledger: Ledger, document_id: str) -> list[JSONDict]:
+    """The seals bound to one document (`records/seals_by_document`), without the rest of its history."""
+    rows = await ledger.records.view("records", "seals_by_document", key=key(document_id), include_docs=True)
+    return [row["doc"] for row in rows["rows"] if row.get("doc")]

@@ -27,6 +27,7 @@ from server.residents.links import document_for, token_hash
 from server.residents.ratelimit import count_hit
 from server.residents.story import plain_story
 from server.templating import templates
+from sync.images import JPEG, WEBP, ImageError, read_header
 from sync.schemas import validate_record
 from sync.types import JSONDict
 
@@ -37,7 +38,17 @@ COMPLAINT_KINDS = {
     "not_received": "Dokumen belum saya terima",
     "wrong_document": "Dokumen yang diterima salah",
 }
-_IMAGE_TYPES = {b"\xff\xd8\xff": ("image/jpeg", "photo.jpg"), b"RIFF": ("image/webp", "photo.webp")}
+_PHOTO_NAMES = {JPEG: "photo.jpg", WEBP: "photo.webp"}
+
+
+def _photo_type(data: bytes) -> str:
+    """JPEG or WebP, within the pixel budget, read from the header only (never decoded here)."""
+    try:
+        return read_header(data).content_type
+    except ImageError as exc:
+        if exc.code == "image_too_large":
+            raise AppError(413, "image_too_large", exc.reason.split(" (")[0]) from exc
+        raise AppError(400, "bad_request", "Foto harus berformat JPEG atau WebP.") from exc
 
 
 async def _open(request: Request) -> tuple[Ledger, str, JSONDict]:
@@ -194,12 +205,11 @@ async def complain(request: Request) -> Response:
     if data is not None:
         if len(data) > MAX_PHOTO_BYTES:
             raise AppError(413, "too_large", "Foto lebih dari 5 MB. Kirim foto yang lebih kecil.")
-        kind_of = next((v for magic, v in _IMAGE_TYPES.items() if data.startswith(magic)), None)
-        if kind_of is None or (kind_of[0] == "image/webp" and data[8:12] != b"WEBP"):
-            raise AppError(400, "bad_request", "Foto harus berformat JPEG atau WebP.")
-        complaint["photo_attachment"] = kind_of[1]
+        content_type = _photo_type(data)
+        name = _PHOTO_NAMES[content_type]
+        complaint["photo_attachment"] = name
         complaint["_attachments"] = {
-            kind_of[1]: {"content_type": kind_of[0], "data": base64.b64encode(data).decode()}
+            name: {"content_type": content_type, "data": base64.b64encode(data).decode()}
         }
     errors = validate_record(complaint)
     if errors:

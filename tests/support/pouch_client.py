@@ -9,12 +9,15 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import io
 import json
 import secrets
 import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from sync.custody_hash import handoff_hash
 
@@ -117,10 +120,20 @@ def handoff_record(
 
 
 def photo_bytes(size: int = 5000, seed: bytes | None = None) -> bytes:
-    """Bytes that start like a JPEG; content does not matter to the gateway, only type, size and digest."""
+    """A real 64x48 JPEG padded after its end to exactly `size` bytes, different for every seed: the
+    gateway reads the type and the size in pixels from its header, and checks its byte size and digest."""
     seed = seed or secrets.token_bytes(16)
-    body = (seed * (size // len(seed) + 1))[: size - 4]
-    return b"\xff\xd8\xff\xe0" + body
+    picture = _small_jpeg()
+    padding = (seed * (size // len(seed) + 1))[: size - len(picture)]
+    assert len(picture) + len(padding) == size, f"photo_bytes needs at least {len(picture)} bytes"
+    return picture + padding
+
+
+@cache
+def _small_jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 80, 40)).save(out, format="JPEG", quality=70)
+    return out.getvalue()
 
 
 def photo_record(
