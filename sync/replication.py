@@ -1,4 +1,4 @@
-"""The read side of replication: `_revs_diff`, `_bulk_get`, document and attachment reads, purge, conflicts.
+"""The read side of replication: `_revs_diff`, `_bulk_get`, document and attachment reads, purge.
 
 Each function takes the already-parsed request body and the principal, asks CouchDB in a few batched
 requests (never one per document), applies `sync.visibility` on the way out, and returns what the route
@@ -230,7 +230,7 @@ async def check_attachment_access(db: Database, principal: Principal, doc_id: st
         raise not_found()
 
 
-# --- purge and conflicts --------------------------------------------------------------------------------
+# --- purge --------------------------------------------------------------------------------------------
 
 MAX_PURGE_IDS = 2000
 
@@ -255,17 +255,3 @@ async def purge_list(db: Database, principal: Principal, body: object) -> JSONDi
         doc_id for doc_id in valid if doc_id not in docs or not visible(docs[doc_id], principal, documents)
     ]
     return {"purge": purge, "checked": len(valid)}
-
-
-async def conflicts(db: Database, principal: Principal, office: str | None, limit: int) -> JSONDict:
-    """Records with conflicting revisions (all kept), for staff to resolve; admins may ask for any office."""
-    params: dict[str, str | int | bool] = {"limit": limit}
-    if office is not None:
-        params["startkey"] = json.dumps([office])
-        params["endkey"] = json.dumps([office, {}])
-    result = await db.client.json("GET", f"{db.path}/_design/gateway/_view/conflicts", params=params)
-    rows = [
-        {"id": row["id"], "office": row["key"][0], "conflicts": row["value"]}
-        for row in result.get("rows", [])
-    ]
-    return {"rows": rows}
