@@ -10,9 +10,11 @@ error) or `CouchUnavailable` (it could not be reached), never an httpx exception
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -330,3 +332,46 @@ class Database:
 
     async def put_security(self, security: JSONDict) -> None:
         await self.client.request("PUT", f"{self.path}/_security", json=security)
+
+
+@dataclass(frozen=True)
+class AttachmentStream:
+    """An attachment being read from CouchDB; `chunks` is read once and closes the connection when done."""
+
+    chunks: AsyncIterator[bytes]
+    content_type: str
+    content_length: str | None
+
+
+async def open_attachment(db: Database, doc_id: str, name: str, rev: str | None = None) -> AttachmentStream:
+    """Start streaming attachment `name` of `doc_id` (raises CouchError, e.g. CouchNotFound, before any byte).
+
+    `Accept-Encoding: identity`: CouchDB stores compressible types gzipped and would send them so; the reader
+    gets the bytes whose digest the record names, with a Content-Length that matches them.
+    """
+    stack = contextlib.AsyncExitStack()
+    try:
+        upstream = await stack.enter_async_context(
+            db.client.stream(
+                "GET",
+                f"{db.doc_path(doc_id)}/{quote_id(name)}",
+                params={"rev": rev} if rev else None,
+                headers={"Accept-Encoding": "identity"},
+            )
+        )
+    except BaseException:
+        await stack.aclose()
+        raise
+
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.aiter_bytes():
+                yield chunk
+        finally:
+            await stack.aclose()
+
+    return AttachmentStream(
+        chunks(),
+        upstream.headers.get("content-type", "application/octet-stream"),
+        upstream.headers.get("content-length"),
+    )

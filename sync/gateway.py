@@ -8,7 +8,6 @@ a stock PouchDB 9 client does not need is refused with a CouchDB-style JSON erro
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -23,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from sync import branches, checkpoints, push, replication
 from sync import changes as changes_feed
 from sync.attachments import put_photo_attachment
-from sync.couch import CouchClient, CouchError, CouchUnavailable, Database, quote_id
+from sync.couch import CouchClient, CouchError, CouchUnavailable, Database, open_attachment
 from sync.errors import UNAUTHORIZED, GatewayError, bad_request, forbidden, not_found
 from sync.principal import Principal
 
@@ -323,33 +322,16 @@ async def attachment(request: Request, principal: Principal, db: Database) -> Re
 
 
 async def _stream_attachment(db: Database, doc_id: str, name: str, rev: str | None) -> Response:
-    stack = contextlib.AsyncExitStack()
-    path = f"{db.doc_path(doc_id)}/{quote_id(name)}"
     try:
-        upstream = await stack.enter_async_context(
-            # identity: CouchDB stores compressible types gzipped and would send them so; the phone gets the
-            # bytes whose digest it knows, with a Content-Length that matches them.
-            db.client.stream(
-                "GET", path, params={"rev": rev} if rev else None, headers={"Accept-Encoding": "identity"}
-            )
-        )
+        attachment = await open_attachment(db, doc_id, name, rev)
     except CouchError as exc:
-        await stack.aclose()
         if exc.status == 404:
             raise not_found() from exc
         raise
-
-    async def chunks() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in upstream.aiter_bytes():
-                yield chunk
-        finally:
-            await stack.aclose()
-
-    headers = {"Content-Type": upstream.headers.get("content-type", "application/octet-stream")}
-    if "content-length" in upstream.headers:
-        headers["Content-Length"] = upstream.headers["content-length"]
-    return StreamingResponse(chunks(), headers=headers)
+    headers = {"Content-Type": attachment.content_type}
+    if attachment.content_length is not None:
+        headers["Content-Length"] = attachment.content_length
+    return StreamingResponse(attachment.chunks, headers=headers)
 
 
 @endpoint

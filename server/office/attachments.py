@@ -7,14 +7,12 @@ attachment labelled anything else is refused rather than handed to a browser tha
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Literal
 
 from starlette.responses import Response, StreamingResponse
 
 from server.errors import AppError
-from sync.couch import CouchNotFound, Database, quote_id
+from sync.couch import CouchNotFound, Database, open_attachment
 from sync.types import JSONDict
 from sync.validation import IMAGE_TYPES
 
@@ -41,33 +39,15 @@ async def stream_image(db: Database, doc_id: str, name: str, content_type: str) 
     """Stream attachment `name` of `doc_id` as `content_type`; 404 when it is not stored or not an image."""
     if content_type not in IMAGE_TYPES:
         raise AppError(404, "not_found", "Lampiran ini bukan foto JPEG atau WebP, jadi tidak ditampilkan.")
-    stack = contextlib.AsyncExitStack()
     try:
-        upstream = await stack.enter_async_context(
-            # identity: the Content-Length we pass on must be that of the bytes we send.
-            db.client.stream(
-                "GET", f"{db.doc_path(doc_id)}/{quote_id(name)}", headers={"Accept-Encoding": "identity"}
-            )
-        )
+        attachment = await open_attachment(db, doc_id, name)
     except CouchNotFound as exc:
-        await stack.aclose()
         raise AppError(404, "not_found", "Foto ini belum sampai di server (ponsel belum sinkron).") from exc
-    except BaseException:
-        await stack.aclose()
-        raise
-
-    async def chunks() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in upstream.aiter_bytes():
-                yield chunk
-        finally:
-            await stack.aclose()
-
     headers = {
         "Cache-Control": "private, max-age=3600",
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "default-src 'none'; sandbox",
     }
-    if "content-length" in upstream.headers:
-        headers["Content-Length"] = upstream.headers["content-length"]
-    return StreamingResponse(chunks(), media_type=content_type, headers=headers)
+    if attachment.content_length is not None:
+        headers["Content-Length"] = attachment.content_length
+    return StreamingResponse(attachment.chunks, media_type=content_type, headers=headers)
