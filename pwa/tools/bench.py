@@ -240,12 +240,17 @@ def first_document_on_slow_3g(harness: Harness, documents: int, cookie: str, log
             # The page's requests until the first document showed, in the order sent, in seconds after the
             # first one (the page itself): where the time to the first document goes.
             base = min(f["sent"] for f in page_fetches)
-            print("page requests until the first document (sent - done s, bytes over the link):")
-            for f in sorted(page_fetches, key=lambda f: f["sent"]):
+            print("requests until the first document (sent - done s, bytes over the link; sw: the worker's):")
+            worker = [
+                {**f, "request": f"sw {'cache' if f.get('cache') else 'GET'} {f['url']}"}
+                for f in worker_fetches
+                if "sent" in f
+            ]
+            for f in sorted([*page_fetches, *worker], key=lambda f: f["sent"]):
                 if f["sent"] - base > first:
                     continue
                 path = "/" + f["request"].split("/", 3)[-1] if "//" in f["request"] else f["request"]
-                method = f["request"].split(" ", 1)[0]
+                method = f["request"].rsplit(" ", 1)[0]
                 when = f"{f['sent'] - base:6.2f} - {f['done'] - base:6.2f}"
                 print(f"  {when}  {f['bytes']:>7}  {method} {path[:110]}")
         context.close()
