@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 
 from server import shell
 from server.access import AuthMiddleware
+from server.compression import CompressionMiddleware
 from server.errors import AppError, handle_app_error, handle_http_exception, handle_server_error
 from server.headers import SecurityHeadersMiddleware
 from server.health import healthz
@@ -99,6 +100,7 @@ def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlett
     )
     app.add_middleware(AuthMiddleware)
     app.add_middleware(CSRFMiddleware)  # refuses cross-site writes riding on our cookies before auth runs
+    app.add_middleware(CompressionMiddleware)  # gzips JSON, schemas and pages: most bytes of a first sync
     app.add_middleware(RequestIdMiddleware)  # every log line has the request id
     app.add_middleware(SecurityHeadersMiddleware)  # on every response, refusals included
     app.add_middleware(ClientAddressMiddleware, proxies=settings.trusted_proxies)  # outermost: rate limits

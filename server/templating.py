@@ -33,5 +33,14 @@ def asset(name: str) -> str:
     return str(assets[name])
 
 
+def shell_modules() -> list[str]:
+    """The bundles the entry imports statically (the precached scripts but the entry): the shell page names
+    them as modulepreload, so they come down beside the entry, not one round trip after it."""
+    precache = asset_manifest()["precache"]
+    assert isinstance(precache, list)
+    return [str(url) for url in precache if str(url).endswith(".js") and url != asset("app.js")]
+
+
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["asset"] = asset
+templates.env.globals["shell_modules"] = shell_modules

@@ -2,8 +2,8 @@
 offline reload, sync time of records + photos over a throttled 3G-like link, and how soon a new phone on
 slow 3G shows the courier's first document. Prints, asserts nothing.
 
-`scripts/bench/pwa --first-document [documents]` runs only the last figure (a few minutes, not the 15 or so
-the photo upload takes)."""
+`scripts/bench/pwa --first-document [documents] [--log]` runs only the last figure (a few minutes, not the 15
+or so the photo upload takes); `--log` also prints the page's request timeline up to the first document."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def throttle_workers(harness: Harness) -> tuple[subprocess.Popen[str], list[dict
     return helper, fetched
 
 
-def first_document_on_slow_3g(harness: Harness, documents: int, cookie: str) -> None:
+def first_document_on_slow_3g(harness: Harness, documents: int, cookie: str, log: bool = False) -> None:
     """A new phone (fresh profile, no service worker) opens the app right after sign-in on slow 3G: when does
     the first document show, when all, and what went over the link for the app shell."""
     worker = httpx.get(f"{harness.origin}/sw.js").text
@@ -188,12 +188,24 @@ def first_document_on_slow_3g(harness: Harness, documents: int, cookie: str) -> 
         cdp.send("Network.enable")
         cdp.send("Network.emulateNetworkConditions", SLOW_3G)
         urls: dict[str, str] = {}
+        sent: dict[str, float] = {}
         page_fetches: list[dict[str, Any]] = []
-        cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
+
+        def will_send(e: dict[str, Any]) -> None:
+            urls[e["requestId"]] = f"{e['request']['method']} {e['request']['url']}"
+            sent.setdefault(e["requestId"], float(e["timestamp"]))
+
+        cdp.on("Network.requestWillBeSent", will_send)
         cdp.on(
             "Network.loadingFinished",
             lambda e: page_fetches.append(
-                {"url": urls.get(e["requestId"], ""), "bytes": int(e["encodedDataLength"])}
+                {
+                    "url": urls.get(e["requestId"], "").split(" ", 1)[-1],
+                    "request": urls.get(e["requestId"], ""),
+                    "bytes": int(e["encodedDataLength"]),
+                    "sent": sent.get(e["requestId"], float("nan")),
+                    "done": float(e["timestamp"]),
+                }
             ),
         )
         start = time.perf_counter()
@@ -224,6 +236,23 @@ def first_document_on_slow_3g(harness: Harness, documents: int, cookie: str) -> 
             f"app shell over the slow link: page {page_b / 1024:.0f} KB in {page_n} requests, "
             f"service worker install {worker_b / 1024:.0f} KB in {worker_n} requests"
         )
+        if log:
+            # The page's requests until the first document showed, in the order sent, in seconds after the
+            # first one (the page itself): where the time to the first document goes.
+            base = min(f["sent"] for f in page_fetches)
+            print("requests until the first document (sent - done s, bytes over the link; sw: the worker's):")
+            worker = [
+                {**f, "request": f"sw {'cache' if f.get('cache') else 'GET'} {f['url']}"}
+                for f in worker_fetches
+                if "sent" in f
+            ]
+            for f in sorted([*page_fetches, *worker], key=lambda f: f["sent"]):
+                if f["sent"] - base > first:
+                    continue
+                path = "/" + f["request"].split("/", 3)[-1] if "//" in f["request"] else f["request"]
+                method = f["request"].rsplit(" ", 1)[0]
+                when = f"{f['sent'] - base:6.2f} - {f['done'] - base:6.2f}"
+                print(f"  {when}  {f['bytes']:>7}  {method} {path[:110]}")
         context.close()
     finally:
         helper.terminate()
@@ -232,11 +261,13 @@ def first_document_on_slow_3g(harness: Harness, documents: int, cookie: str) -> 
 
 def main() -> int:
     if sys.argv[1:2] == ["--first-document"]:
-        documents = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+        log = "--log" in sys.argv
+        args = [a for a in sys.argv[2:] if a != "--log"]
+        documents = int(args[0]) if args else 100
         with running(devtools=True) as harness:
             cookie = run_async(_prepare, harness.settings, [])
             run_async(_write, harness.settings, courier_history(documents, noisy_jpeg()))
-            first_document_on_slow_3g(harness, documents, cookie)
+            first_document_on_slow_3g(harness, documents, cookie, log)
         return 0
     records = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     photos = int(sys.argv[2]) if len(sys.argv) > 2 else 100

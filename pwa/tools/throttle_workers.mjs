@@ -6,7 +6,7 @@
 //   node --experimental-websocket throttle_workers.mjs <ws://browser endpoint> '<conditions JSON>'
 // Prints "ready" once new workers will be throttled from their first request, "throttled <url>" per worker,
 // then one JSON line per request a worker finished: {"url", "bytes" (over the network), "cache" (true when
-// the browser's HTTP cache answered)}.
+// the browser's HTTP cache answered), "sent", "done" (CDP timestamps, the page's clock)}.
 const [endpoint, conditionsJson] = process.argv.slice(2);
 const conditions = JSON.parse(conditionsJson);
 const socket = new WebSocket(endpoint);
@@ -26,13 +26,15 @@ socket.onmessage = (event) => {
   const message = JSON.parse(event.data);
   if (message.id === 1) console.log(message.error ? `error ${JSON.stringify(message.error)}` : 'ready');
   const key = `${message.sessionId}/${message.params?.requestId}`;
-  if (message.method === 'Network.requestWillBeSent') requests.set(key, { url: message.params.request.url, cache: false });
+  if (message.method === 'Network.requestWillBeSent') {
+    requests.set(key, { url: message.params.request.url, cache: false, sent: message.params.timestamp });
+  }
   if (message.method === 'Network.responseReceived' && requests.has(key)) {
     requests.get(key).cache = Boolean(message.params.response.fromDiskCache || message.params.response.fromPrefetchCache);
   }
   if (message.method === 'Network.requestServedFromCache' && requests.has(key)) requests.get(key).cache = true;
   if (message.method === 'Network.loadingFinished' && requests.has(key)) {
-    console.log(JSON.stringify({ ...requests.get(key), bytes: message.params.encodedDataLength }));
+    console.log(JSON.stringify({ ...requests.get(key), bytes: message.params.encodedDataLength, done: message.params.timestamp }));
     requests.delete(key);
   }
   if (message.method !== 'Target.attachedToTarget') return;

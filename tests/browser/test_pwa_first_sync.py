@@ -159,3 +159,29 @@ def test_first_install_fetches_each_shell_file_from_the_server_once(
     bundles = [url for url in shell if url.startswith("/static/dist/")]
     assert bundles and all(downloads.count(url) == 1 for url in bundles), downloads
     # /app and the schemas carry no validator, so the install's revalidation downloads them again (a few KB).
+
+
+def test_a_new_phone_starts_its_pull_without_repeated_round_trips(
+    page: Page, context: BrowserContext, live_server: ServerProcess, settings: Settings, tmp_path: Path
+) -> None:
+    """On a slow link every request before the first `_changes` costs a round trip: the app asks who is
+    signed in once, and the gateway's root (which names the checkpoints) once for all its replications."""
+    jpeg = seal_photo(tmp_path / "seal.jpg").read_bytes()
+    cookie = run_async(_prepare, settings, _picked_up_with_photo("P0003", jpeg))
+    origin = f"http://localhost:{live_server.port}"
+    context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": origin}])
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url.removeprefix(origin).split("?")[0]))
+
+    page.goto(f"{origin}/app")
+    expect(page.locator("a[data-doc]")).to_have_count(1, timeout=30000)
+    photos: list[dict[str, Any]] = []
+    for _ in range(120):  # the photo pull and the photo push start too, and still need no second root
+        photos = page.evaluate("window.segelData.localDocs('photo:')")
+        if photos:
+            break
+        page.wait_for_timeout(500)
+    assert [p["_digest_sha256"] for p in photos] == [hashlib.sha256(jpeg).hexdigest()]
+    assert asked.count("/auth/me") == 1, asked
+    assert asked.count("/sync/") == 1, asked
+    assert "/sync/records/_changes" in asked

@@ -38,6 +38,11 @@ def test_service_worker_precaches_every_shell_file_of_this_build(live_server: Se
     shell_part = source.split('"lazy"')[0]
     assert wasm not in shell_part and wasm in source
     assert f'"{manifest["assets"]["app.js"]}"' in shell_part
+    # The shell page names every bundle the entry imports, so none waits for the entry to be parsed first.
+    page = httpx.get(f"{live_server.url}/app").text
+    for url in manifest["precache"]:
+        if url.endswith(".js"):
+            assert f'<link rel="modulepreload" href="{url}">' in page
 
 
 def test_bundles_are_sent_gzipped_and_cached_for_a_year(live_server: ServerProcess) -> None:

@@ -109,9 +109,13 @@ async function boot() {
     dataVersion = status.dataVersion;
   });
   data.startData();
-  preloadSchemas(['handoff', 'photo', 'visit']);
+  // Warm-ups that are not needed to show pulled records wait for the first pull (20 s at most), so a new
+  // phone on a slow link gets its first documents before the schemas and the scanner's wasm share the line.
+  const firstPull = Promise.race([data.afterFirstPull(), new Promise((done) => { setTimeout(done, 20000); })]);
+  firstPull.then(() => preloadSchemas(['handoff', 'photo', 'visit']));
   if (navigator.onLine && ctx.me?.role !== 'van_operator') {
-    const later = (fn) => setTimeout(() => (globalThis.requestIdleCallback || setTimeout)(fn), 1500);
+    const idle = (fn) => setTimeout(() => (globalThis.requestIdleCallback || setTimeout)(fn), 1500);
+    const later = (fn) => firstPull.then(() => idle(fn));
     later(() => warmScanner().then((kind) => { document.documentElement.dataset.scanner = kind; })
       .catch(() => undefined));
   }

@@ -42,10 +42,39 @@ export async function destroyDatabases() {
 }
 
 export function remoteDatabase() {
-  return new PouchDB(`${location.origin}/sync/records`, {
-    skip_setup: true,
-    fetch: (url, opts) => PouchDB.fetch(url, { ...opts, credentials: 'same-origin' }),
-  });
+  return new PouchDB(`${location.origin}/sync/records`, { skip_setup: true, fetch: gatewayFetch });
+}
+
+// Two answers every replication waits for before its first `_changes`, one after the other, that depend on
+// neither the user's data nor the replication: the gateway's root (its uuid names the checkpoints; asked once
+// per replication, three at start) and the database info (fixed counts, for PouchDB's progress figures).
+// `warmRemote` asks both at once as soon as /auth/me names a phone user, while the app opens its local
+// databases; a replication then starts with its `_changes`, a round trip or two sooner on a slow link. Only
+// an ok answer is kept: the root for the page's lifetime, the info for one use; anything else goes to the
+// network as before.
+const ROOT = () => `${location.origin}/sync/`;
+const INFO = () => `${location.origin}/sync/records/`;
+const warm = new Map();
+
+/** Starts fetching the gateway's root and database info (see above). */
+export function warmRemote() {
+  for (const url of [ROOT(), INFO()]) {
+    if (warm.has(url)) continue;
+    warm.set(url, PouchDB.fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+      .then(async (response) => (response.ok ? response.text() : null))
+      .catch(() => null));
+  }
+}
+
+async function gatewayFetch(url, opts = {}) {
+  const early = (!opts.method || opts.method === 'GET') ? warm.get(String(url)) : undefined;
+  if (early) {
+    if (String(url) !== ROOT()) warm.delete(String(url));
+    const body = await early;
+    if (body !== null) return new Response(body, { status: 200, headers: { 'Content-Type': 'application/json' } });
+    warm.delete(String(url));
+  }
+  return PouchDB.fetch(url, { ...opts, credentials: 'same-origin' });
 }
 
 /** Which pulled records belong to the photo pull (seal photos, with their image) and not the records pull. */
@@ -62,10 +91,9 @@ export const isNotPhoto = (doc) => !isPhoto(doc);
 export function remoteForSplitPull() {
   return new PouchDB(`${location.origin}/sync/records`, {
     skip_setup: true,
-    fetch: async (url, opts) => {
+    fetch: async (url, opts = {}) => {
       const changes = String(url).includes('/_changes?');
-      const response = await PouchDB.fetch(changes ? String(url).replace(/([?&])include_docs=true&?/, '$1') : url,
-        { ...opts, credentials: 'same-origin' });
+      const response = await gatewayFetch(changes ? String(url).replace(/([?&])include_docs=true&?/, '$1') : url, opts);
       if (!changes || !response.ok) return response;
       const body = await response.json();
       for (const row of body.results || []) {

@@ -8,11 +8,12 @@ import {
   RecordInvalid, getDocument, getStop, listDocuments, listStops, photoBlob, saveHandoff, saveVisit,
 } from './records.js';
 import {
-  notify, officeCheck, onStatus, refreshMe, retryDenied, startSync, stopSync, syncStatus, watchConnectivity,
+  afterFirstPull, notify, officeCheck, onStatus, refreshMe, retryDenied, startSync, stopSync, syncStatus,
+  watchConnectivity,
 } from './sync.js';
 
 export {
-  RecordInvalid, getDocument, getStop, listDocuments, listStops, notify, officeCheck, onStatus, photoBlob, purgeIds,
+  RecordInvalid, afterFirstPull, getDocument, getStop, listDocuments, listStops, notify, officeCheck, onStatus, photoBlob, purgeIds,
   refreshMe, requestPersistence, retryDenied, saveHandoff, saveVisit, startSync, stopSync, storageEstimate,
   syncStatus,
 };

@@ -10,7 +10,7 @@
 // opened, so their browser gets no local records database at all (see `officeCheck`).
 import {
   databases, destroyDatabases, isNotPhoto, isPhoto, localDatabasesExist, readState, remoteDatabase,
-  remoteForSplitPull, updateState,
+  remoteForSplitPull, updateState, warmRemote,
 } from './db.js';
 import { dropSent, startOutbox, stopOutbox, withOutbox } from './outbox.js';
 import { checkScope } from './purge.js';
@@ -29,6 +29,17 @@ let recordsSync = null;
 let photosPush = null;
 let photosPull = null;
 let starting = null;
+let firstPullDone;
+const firstPull = new Promise((resolve) => { firstPullDone = resolve; });
+
+/**
+ * Resolves when the first records pull of this page has caught up or stopped, or sync did not start (offline,
+ * signed out, office user): start-up extras (schema preload, scanner download) wait for it, so on a slow link
+ * they do not share the line with a new phone's first documents.
+ */
+export function afterFirstPull() {
+  return firstPull;
+}
 
 export function onStatus(listener) {
   listeners.add(listener);
@@ -72,9 +83,18 @@ async function askMe() {
  * be sent, and the answer is true. Offline (no answer) it is false: the app opens with the remembered user,
  * and `startSync` asks again once the server answers.
  */
+// The answer officeCheck got at boot, used once by the first startSync (a round trip less before sync).
+let bootAnswer = null;
+
 export async function officeCheck() {
   const answer = await askMe();
-  if (!answer.me || !OFFICE_ROLES.has(answer.me.role)) return false;
+  if (!answer.unreachable) bootAnswer = answer; // the first startSync needs no second /auth/me
+  if (!answer.me || !OFFICE_ROLES.has(answer.me.role)) {
+    // A phone user: the replication's first two requests go now, both at once (see `warmRemote`). Never
+    // for staff, whose browser sends nothing to /sync at all.
+    if (answer.me) warmRemote();
+    return false;
+  }
   runtime.officeUser = true;
   if (await localDatabasesExist()) {
     const state = await readState();
@@ -86,7 +106,10 @@ export async function officeCheck() {
 
 /** Asks the server who is signed in; remembers the answer so the app knows its user offline. */
 export async function refreshMe() {
-  const answer = await askMe();
+  return applyMe(await askMe());
+}
+
+async function applyMe(answer) {
   if (answer.unreachable) {
     notify();
     return null; // offline or unreachable: keep the remembered user
@@ -109,7 +132,10 @@ export async function refreshMe() {
 export function startSync() {
   if (recordsSync || starting) return starting || Promise.resolve();
   starting = (async () => {
-    const me = await refreshMe();
+    const answer = bootAnswer || await askMe();
+    bootAnswer = null;
+    const me = await applyMe(answer);
+    if (!me) firstPullDone();
     if (!me || recordsSync) return;
     const { records } = databases();
     runtime.syncing = true;
@@ -129,7 +155,10 @@ export function startSync() {
       .on('error', (error) => handleFatal(error));
     // The sync's own 'paused' fires as soon as the push side has nothing to send, before a record is down:
     // the photo pull waits for the records pull itself to catch up, so it never shares the link with it.
-    recordsSync.pull.on('paused', (error) => { if (!error) startPhotos(); });
+    recordsSync.pull.on('paused', (error) => {
+      firstPullDone();
+      if (!error) startPhotos();
+    });
     // Van visits (full NIK) go from their own push-only outbox, dropped once sent back masked (outbox.js).
     startOutbox({
       remote: remoteDatabase(), onSent: (docs) => confirmSent(docs, 'outbox'),
@@ -240,6 +269,7 @@ async function recordDenial(error, kind) {
 }
 
 function handleFatal(error) {
+  firstPullDone();
   stopSync();
   if (error?.status === 401 || error?.status === 403) {
     runtime.needsLogin = true;
