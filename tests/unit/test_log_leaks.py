@@ -6,7 +6,7 @@ import json
 import logging
 import secrets
 
-from server.logs import loggable_path
+from server.logs import loggable_path, new_request_id
 from sync.custody import record_hash
 from tests.support import logscan
 from tests.support.logscan import find_leaks
@@ -56,7 +56,7 @@ def test_ids_hashes_revisions_seals_and_numbers_are_not_leaks() -> None:
         "GET /office/documents/document:6471-01JD3X9K 200 12.3ms",
         "1234567890123456 is no NIK: digits 7-8 (the birth day) are 78",
         "error code 404; status code INTERNAL",
-        f"request id {secrets.token_hex(8)}",
+        f"request id {new_request_id()}",  # never a bare run of 16 digits
     )
     assert whats(*lines) == []
 
