@@ -279,8 +279,9 @@ def _wait_for(condition: Any, timeout: float = 30) -> None:
         time.sleep(0.5)
 
 
-def _record_visit(page: Page, nik: str, name: str) -> None:
-    page.get_by_role("link", name="Catat perekaman", exact=True).click()
+def _record_visit(page: Page, nik: str, name: str, *, form_open: bool = False) -> None:
+    if not form_open:
+        page.get_by_role("link", name="Catat perekaman", exact=True).click()
     page.get_by_label("NIK", exact=True).fill(nik)
     page.get_by_label("Nama warga").fill(name)
     page.get_by_label("Suhu petugas (°C)").fill("36.5")
@@ -386,9 +387,13 @@ def test_a_refused_visit_keeps_its_full_nik_on_the_phone_until_the_server_takes_
     page.goto(f"{origin}/app#/stops")
     expect(page.locator("[data-stop]")).to_have_count(1, timeout=20000)
 
-    _move_to_van(settings, "van.agus", "van-balikpapan-2")  # the phone still works for van 1
+    # The crew opens the stop's form; meanwhile the office moves them to another van. The phone still works
+    # for van 1 (its next scope check takes van 1's stop off it, so the form is open first, as in the field).
+    page.get_by_role("link", name="Catat perekaman", exact=True).click()
+    expect(page.get_by_label("NIK", exact=True)).to_be_visible()
+    _move_to_van(settings, "van.agus", "van-balikpapan-2")
     typed = "6471054506900012"
-    _record_visit(page, typed, "Siti Rahmawati")
+    _record_visit(page, typed, "Siti Rahmawati", form_open=True)
     denials = page.locator("[data-role='denials']")
     expect(denials).to_contain_text("1 catatan ditolak server", timeout=30000)
     expect(denials).to_contain_text("mobil keliling lain")
