@@ -21,6 +21,8 @@ RUN pip install --no-cache-dir -c constraints.txt setuptools
 COPY pyproject.toml setup.py ./
 COPY server ./server
 COPY sync ./sync
+COPY records ./records
+COPY store ./store
 COPY schemas ./schemas
 COPY pwa/templates ./pwa/templates
 COPY --from=pwa /src/pwa/static ./pwa/static

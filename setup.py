@@ -1,10 +1,10 @@
 """The one build step pyproject.toml cannot declare: copying the contract and the PWA into the packages.
 
 The checkout keeps `schemas/` and `pwa/` at the top level (a layout the customer fixed), outside the
-`server` and `sync` packages, so plain package data cannot reach them and an installed Segel would have no
-schemas, templates or static files. Building copies them in: the schemas to `sync/_schemas/` (the gateway
+`server`, `sync`, `records` and `store` packages, so plain package data cannot reach them and an installed Segel would have no
+schemas, templates or static files. Building copies them in: the schemas to `records/_schemas/` (the validator
 validates with them) and the PWA's templates and static files, with the built `dist/`, to `server/_pwa/`.
-`sync/schemas.py` and `server/resources.py` read those copies when present and the checkout otherwise.
+`records/schemas.py` and `server/resources.py` read those copies when present and the checkout otherwise.
 
 The same file lists feed the source distribution, so a wheel built from it is complete too. Everything
 else about the package is in pyproject.toml.
@@ -24,7 +24,7 @@ PWA_MANIFEST = "pwa/static/dist/asset-manifest.json"
 
 #: (folder in the checkout, folder inside the built packages, files to take)
 ASSETS: tuple[tuple[str, str, str], ...] = (
-    ("schemas", "sync/_schemas", "*.schema.json"),
+    ("schemas", "records/_schemas", "*.schema.json"),
     ("pwa/templates", "server/_pwa/templates", "**/*.html"),
     ("pwa/static", "server/_pwa/static", "**/*"),
 )

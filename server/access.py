@@ -10,9 +10,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from records.principal import Principal, Role
 from server.errors import AppError
 from server.identity.auth import authenticate
-from sync.principal import Principal, Role
 
 
 class AuthMiddleware:

@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 
+from records.receipt_proof import ReceiptKey
+from records.schemas import schema_files
 from server import shell
 from server.access import AuthMiddleware
 from server.compression import CompressionMiddleware
@@ -30,11 +32,9 @@ from server.residents import routes as resident_routes
 from server.resources import STATIC_DIR, require_pwa
 from server.settings import Settings, open_couch
 from server.static import CachedStaticFiles
-from sync.bootstrap import bootstrap
-from sync.couch import CouchClient, CouchError, CouchUnavailable
+from store.bootstrap import bootstrap
+from store.couch import CouchClient, CouchError, CouchUnavailable
 from sync.gateway import gateway_routes
-from sync.receipt_proof import ReceiptKey
-from sync.schemas import schema_files
 
 logger = logging.getLogger(__name__)
 

@@ -61,7 +61,7 @@ async def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _cmd_bootstrap(args: argparse.Namespace) -> int:
-    from sync.bootstrap import bootstrap
+    from store.bootstrap import bootstrap
 
     settings = Settings.from_env()
     couch = open_couch(settings)

@@ -6,7 +6,7 @@ and a week of mobile-van recording. Everything comes from one seeded `random.Ran
 always give the same records (tests rely on it), and nothing here does I/O: `server/demo_loader.py` writes it.
 
 Every name, NIK, phone number and address below is made up. Every record passes
-`sync.schemas.validate_record`.
+`records.schemas.validate_record`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import NamedTuple
 
+from records.custody import record_hash
+from records.types import JSONDict
 from server.demo_photos import SIZE, seal_photo
-from sync.custody_hash import handoff_hash
-from sync.types import JSONDict
 
 OFFICE_CODE = "6471"
 OFFICE_NAME = "Disdukcapil Kota Balikpapan"
@@ -288,7 +288,7 @@ class _Maker:
         previous: dict[str, JSONDict] = {}
         for handoff in handoffs:  # already in order within each document
             before = previous.get(handoff["document_id"])
-            handoff["prev_hash"] = handoff_hash(before) if before is not None else None
+            handoff["prev_hash"] = record_hash(before) if before is not None else None
             previous[handoff["document_id"]] = handoff
         if self.signer is not None:
             for handoff in to_sign:

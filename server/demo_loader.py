@@ -12,16 +12,16 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from records.types import JSONDict
 from server.demo import DESK_REASON, generate_demo
 from server.identity.auth import principal_from_user
 from server.identity.demo import ensure_demo_identities
 from server.identity.demo_signing import HistorySigner
 from server.identity.store import IdentityStore
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from sync.push import receipt_for, receipt_revision
 from sync.signatures import assess_handoffs, write_audit_entries
-from sync.types import JSONDict
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from server.app import create_app
 from server.demo_loader import load_demo
 from server.logs import configure_logging
 from server.settings import Settings, data_dir_from_env, open_couch
-from sync.bootstrap import bootstrap
-from sync.couch import CouchClient
+from store.bootstrap import bootstrap
+from store.couch import CouchClient
 from sync.embedded import EmbeddedCouch, EmbeddedCouchError
 
 logger = logging.getLogger(__name__)
@@ -140,11 +140,11 @@ async def _office_worker(settings: Settings, env: dict[str, str], stop: asyncio.
 async def _first_office_round(couch: CouchClient, settings: Settings, env: dict[str, str]) -> None:
     """Run the office's background round once over the freshly loaded demo (checks, photo hashes, rollups),
     so the first visit to the exceptions queue or the dashboard does not wait for it (about 10 s)."""
+    from records.receipt_proof import ReceiptKey
     from server.office.config import OfficeConfig
     from server.office.ledger import Ledger
     from server.office.senders import sender_from_settings
     from server.office.worker import run_once
-    from sync.receipt_proof import ReceiptKey
 
     print("  Memeriksa data demo sekali (pengecualian, dasbor) …", flush=True)
     config = OfficeConfig.from_env(env)

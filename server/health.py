@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from sync.couch import CouchClient, CouchError, CouchUnavailable
+from store.couch import CouchClient, CouchError, CouchUnavailable
 
 
 async def check_couch(couch: CouchClient, records_db: str) -> str | None:

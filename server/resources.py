@@ -8,7 +8,7 @@ and `pwa/static` (with the built `dist/`) as package data in `server/_pwa/`, mad
 
 Plain paths next to the package, not `importlib.resources` traversables: Jinja2 and StaticFiles need real
 directories, and a wheel is always installed unpacked. The JSON Schemas follow the same rule in
-`sync/schemas.py` (`sync/` never imports `server/`).
+`records/schemas.py` (`sync/` never imports `server/`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import tldextract
 
 from server.resources import CHECKOUT_DIR
-from sync.couch import CouchClient
+from store.couch import CouchClient
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

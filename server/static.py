@@ -23,9 +23,9 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from records.schemas import SCHEMA_DIR
 from server.resources import STATIC_DIR, TEMPLATES_DIR
 from server.templating import asset_manifest
-from sync.schemas import SCHEMA_DIR
 
 # Our build writes 12 hex digits; esbuild's chunk names carry 8 capital base32 characters.
 _HASHED = re.compile(r"\.([0-9a-f]{8,}|[A-Z0-9]{8})\.[a-z0-9]+$")

@@ -1,1 +1,1 @@
-"""Everything that talks to CouchDB: client, bootstrap, sync gateway, visibility and validation rules."""
+"""The sync gateway: CouchDB's replication protocol at /sync, with visibility, write rules and projections."""

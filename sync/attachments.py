@@ -3,7 +3,7 @@
 Replication normally carries the image inline in `_bulk_docs`; this route serves a client that sends the
 small record first and the image later on its own. The record itself never changes: the image must be the
 one the record names (attachment name, type, size and SHA-256), bytes of that type within the pixel budget
-(`sync.images`, read from the header only), and only a record still waiting for its
+(`records.images`, read from the header only), and only a record still waiting for its
 image may receive one.
 """
 
@@ -14,11 +14,11 @@ from typing import Any
 
 from starlette.requests import Request
 
-from sync.couch import CouchConflict, CouchNotFound, Database
+from records.principal import Principal
+from records.types import JSONDict
+from store.couch import CouchConflict, CouchNotFound, Database
 from sync.errors import GatewayError, bad_request, forbidden, not_found
-from sync.principal import Principal
 from sync.replication import now_iso
-from sync.types import JSONDict
 from sync.validation import IMAGE_TYPES, MAX_IMAGE_BYTES, check_id, check_image_bytes
 
 

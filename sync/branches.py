@@ -15,9 +15,9 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sync.couch import Database
-from sync.principal import Principal
-from sync.types import JSONDict
+from records.principal import Principal
+from records.types import JSONDict
+from store.couch import Database
 
 #: Ids per `_all_docs` request (keys travel in the body).
 KEYS_PER_REQUEST = 500

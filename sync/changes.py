@@ -31,10 +31,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sync.couch import CouchError, CouchUnavailable, Database
-from sync.principal import Principal
+from records.principal import Principal
+from records.types import JSONDict
+from store.couch import CouchError, CouchUnavailable, Database
 from sync.replication import fetch_docs, linked_documents, visible
-from sync.types import JSONDict
 from sync.visibility import follows_links, root_scopes, sees_everything
 
 #: Rows read from CouchDB's `_changes` per round trip while filtering.

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from sync.couch import CouchConflict, CouchNotFound, Database
+from records.principal import Principal
+from records.types import JSONDict
+from store.couch import CouchConflict, CouchNotFound, Database
 from sync.errors import GatewayError, bad_request, not_found
-from sync.principal import Principal
-from sync.types import JSONDict
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.+=-]{1,200}$")
 MAX_CHECKPOINT_BYTES = 64 * 1024

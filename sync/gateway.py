@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from records.principal import Principal
+from store.couch import CouchClient, CouchError, CouchUnavailable, Database, open_attachment
 from sync import branches, checkpoints, push, replication
 from sync import changes as changes_feed
 from sync.attachments import put_photo_attachment
-from sync.couch import CouchClient, CouchError, CouchUnavailable, Database, open_attachment
 from sync.errors import UNAUTHORIZED, GatewayError, bad_request, forbidden, not_found
-from sync.principal import Principal
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Views the sync gateway reads, as data (installed by bootstrap through `sync/design_docs.py`).
+"""Views the sync gateway reads, as data (installed by bootstrap through `store/design_docs.py`).
 
 `by_scope` and `by_link` are the index behind an initial pull: rows keyed by scope, so a courier's first
 sync reads their own rows, not the database. Their map functions mirror `sync.visibility.record_scopes` and
@@ -8,7 +8,7 @@ Values carry the winning revision and any conflicting ones, which is what a `_ch
 
 from __future__ import annotations
 
-from sync.types import JSONDict
+from records.types import JSONDict
 
 _REVS = "var revs = [doc._rev].concat(doc._conflicts || []);"
 _SYNCED = "var synced = {document: 1, seal: 1, handoff: 1, photo: 1, visit: 1, complaint: 1, stop: 1};"

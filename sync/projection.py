@@ -21,10 +21,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from sync.custody import record_hash
-from sync.nik import mask_nik
-from sync.principal import Principal
-from sync.types import JSONDict
+from records.custody import record_hash
+from records.nik import mask_nik
+from records.principal import Principal
+from records.types import JSONDict
 
 #: Name of the field that marks a projection; no record schema has it, and pushes carrying it are refused.
 MARKER = "projection"

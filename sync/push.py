@@ -16,14 +16,14 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+from records.principal import Principal
+from records.schemas import RecordError, validate_record
+from records.types import JSONDict
+from store.couch import CouchConflict, Database
 from sync.branches import read_branches, read_stored
-from sync.couch import CouchConflict, Database
 from sync.errors import bad_request
-from sync.principal import Principal
 from sync.refusals import trim_reason, write_refusals
 from sync.replication import fetch_docs, linked_documents, now_iso, visible
-from sync.schemas import RecordError, validate_record
-from sync.types import JSONDict
 from sync.validation import (
     READABLE_TYPES,
     PhotoStatus,

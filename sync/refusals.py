@@ -19,10 +19,10 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from sync.couch import CouchConflict, Database
-from sync.principal import Principal
+from records.principal import Principal
+from records.types import JSONDict
+from store.couch import CouchConflict, Database
 from sync.replication import now_iso
-from sync.types import JSONDict
 from sync.validation import Refusal
 
 logger = logging.getLogger(__name__)

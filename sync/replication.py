@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sync.couch import CouchError, CouchNotFound, Database
+from records.principal import Principal
+from records.types import JSONDict
+from store.couch import CouchError, CouchNotFound, Database
 from sync.errors import bad_request, not_found
-from sync.principal import Principal
 from sync.projection import project
-from sync.types import JSONDict
 from sync.validation import (
     READABLE_TYPES,
     check_id,

@@ -11,7 +11,7 @@ never exposed by the sync gateway.
 
 from __future__ import annotations
 
-from sync.types import JSONDict
+from records.types import JSONDict
 
 _DAY = "function day(t) { return typeof t === 'string' ? t.slice(0, 10) : null; }"
 

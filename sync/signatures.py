@@ -1,6 +1,6 @@
 """Verification of passkey signatures on pushed handoffs: the one function the sync gateway calls.
 
-A courier's phone signs a handoff offline by using the record's custody hash (sync/custody.py) as the
+A courier's phone signs a handoff offline by using the record's custody hash (records/custody.py) as the
 WebAuthn challenge. Such a challenge is not random, so replay protection comes from the record itself: the
 hash covers the record's id, the author's sequence number and the previous handoff's hash, so an assertion
 can never be moved to another record, and a record hash already signed with another passkey is refused.
@@ -31,10 +31,10 @@ from typing import Any, Literal
 from webauthn import verify_authentication_response
 from webauthn.helpers.exceptions import WebAuthnException
 
-from sync.couch import CouchClient, CouchConflict, CouchError, CouchUnavailable, Database
-from sync.custody import CanonicalFormError, record_hash
-from sync.principal import Principal
-from sync.types import JSONDict
+from records.custody import CanonicalFormError, record_hash
+from records.principal import Principal
+from records.types import JSONDict
+from store.couch import CouchClient, CouchConflict, CouchError, CouchUnavailable, Database
 
 logger = logging.getLogger(__name__)
 

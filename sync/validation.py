@@ -19,10 +19,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from sync.images import ImageError, read_header
-from sync.principal import Principal
+from records.images import ImageError, read_header
+from records.principal import Principal
+from records.schemas import RECORD_TYPES, RecordError, validate_record
 from sync.projection import MARKER
-from sync.schemas import RECORD_TYPES, RecordError, validate_record
 
 #: Which record types each role may write.
 WRITABLE_TYPES: dict[str, frozenset[str]] = {
@@ -322,7 +322,7 @@ def _body(doc: Mapping[str, object]) -> dict[str, object]:
 def check_attachments(doc: Mapping[str, object], stored: StoredState) -> tuple[Refusal | None, PhotoStatus]:
     """Check the attachments of a pushed revision; say whether a photo record still waits for its image.
 
-    Photos carry exactly their one image (JPEG or WebP, at most 5 MB and `sync.images.MAX_IMAGE_PIXELS`,
+    Photos carry exactly their one image (JPEG or WebP, at most 5 MB and `records.images.MAX_IMAGE_PIXELS`,
     the bytes of the declared type) whose SHA-256 equals the record's `sha256`; a complaint may carry its
     supporting image (the same type and size rules); nothing else carries attachments. A stub (an
     attachment sent by digest only) passes only when the database already holds that attachment.

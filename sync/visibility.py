@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sync.principal import Principal
+from records.principal import Principal
 
 #: Record types that travel through the gateway at all (stops, the van schedule, are pulled only: they are
 #: written by the office, never pushed).

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from server.app import create_app
 from server.office import intake
 from server.settings import Settings, open_couch
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from sync.embedded import free_port
 from tests.support import logscan
 from tests.support.databases import DatabaseServer, chosen_kind, make_database

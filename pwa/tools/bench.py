@@ -23,8 +23,8 @@ import httpx
 from PIL import Image
 
 from pwa.tools.harness import Harness, running
+from records.custody import record_hash
 from server.settings import Settings, open_couch
-from sync.custody import record_hash
 from tests.browser.test_pwa_offline import COURIER, NOW, document_records
 from tests.browser.test_pwa_sync import _prepare
 from tests.support.threads import run_async

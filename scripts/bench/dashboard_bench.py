@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from chosen_database import add_db_option, describe_database, start_database  # noqa: E402
 
+from records.types import JSONDict  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.identity.auth import device_id_for_credential  # noqa: E402
 from server.identity.sessions import SESSION_COOKIE, sign_session_id  # noqa: E402
@@ -36,9 +37,8 @@ from server.office.dashboard import load_dashboard  # noqa: E402
 from server.office.deliveries import update_open_deliveries  # noqa: E402
 from server.office.ledger import OFFICE_TZ, Ledger  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from sync.bootstrap import bootstrap  # noqa: E402
-from sync.couch import CouchClient  # noqa: E402
-from sync.types import JSONDict  # noqa: E402
+from store.bootstrap import bootstrap  # noqa: E402
+from store.couch import CouchClient  # noqa: E402
 
 OFFICE = "6471"
 PARTNERS = ("gojek", "grab", "pos_indonesia", "maxim")

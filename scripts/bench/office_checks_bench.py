@@ -24,14 +24,14 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from chosen_database import add_db_option, describe_database, start_database  # noqa: E402
 
+from records.types import JSONDict  # noqa: E402
 from server.office import intake  # noqa: E402
 from server.office.checks import run_checks  # noqa: E402
 from server.office.config import OfficeConfig  # noqa: E402
 from server.office.ledger import Ledger  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from sync.bootstrap import bootstrap  # noqa: E402
-from sync.couch import CouchClient  # noqa: E402
-from sync.types import JSONDict  # noqa: E402
+from store.bootstrap import bootstrap  # noqa: E402
+from store.couch import CouchClient  # noqa: E402
 from tests.support.office import next_handoff, photo_for, put_document, seal_image, staff  # noqa: E402
 
 NEW = 10

@@ -48,8 +48,8 @@ from chosen_database import (  # noqa: E402  (beside this file)
 )
 
 from server.settings import Settings  # noqa: E402
-from sync.bootstrap import bootstrap  # noqa: E402
-from sync.couch import CouchClient  # noqa: E402
+from store.bootstrap import bootstrap  # noqa: E402
+from store.couch import CouchClient  # noqa: E402
 from sync.embedded import free_port  # noqa: E402
 from tests.support.databases import DatabaseServer  # noqa: E402
 from tests.support.flaky_proxy import FlakyProxy  # noqa: E402

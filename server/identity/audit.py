@@ -11,9 +11,9 @@ import logging
 import secrets
 import time
 
+from records.types import JSONDict
 from server.settings import Settings
-from sync.couch import CouchClient, CouchError, CouchUnavailable
-from sync.types import JSONDict
+from store.couch import CouchClient, CouchError, CouchUnavailable
 
 logger = logging.getLogger(__name__)
 

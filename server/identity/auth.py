@@ -18,13 +18,13 @@ from collections import OrderedDict
 
 from starlette.requests import Request
 
+from records.principal import Principal
+from records.types import JSONDict
 from server.identity.audit import record_event
 from server.identity.sessions import session_id_of
 from server.identity.store import IdentityStore, now, sha256_hex
 from server.settings import Settings
-from sync.couch import CouchClient, CouchError, CouchUnavailable
-from sync.principal import Principal
-from sync.types import JSONDict
+from store.couch import CouchClient, CouchError, CouchUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from records.custody import verify_chain
+from records.principal import ROLES
 from server.identity.audit import record_event
 from server.identity.enrollment import enrollment_url, qr_terminal
 from server.identity.passkeys import ENROLLMENT_TTL_S
 from server.identity.store import IdentityError, IdentityStore
 from server.settings import Settings, open_couch
-from sync.bootstrap import bootstrap
-from sync.custody import verify_chain
-from sync.principal import ROLES
+from store.bootstrap import bootstrap
 
 Action = Callable[[IdentityStore, argparse.Namespace], Awaitable[int]]
 

@@ -7,14 +7,14 @@ are made on each run, because a link is how a person gets a passkey on first run
 
 from __future__ import annotations
 
+from records.types import JSONDict
 from server.demo import demo_people
 from server.identity.audit import record_event
 from server.identity.enrollment import enrollment_url
 from server.identity.passkeys import ENROLLMENT_TTL_S
 from server.identity.store import IdentityStore
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.types import JSONDict
+from store.couch import CouchClient
 
 #: Whose links are printed: one of each kind of person who logs in.
 HINT_ROLES = ("courier", "staff", "van_operator")

@@ -22,9 +22,9 @@ import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from records.custody import record_hash
+from records.types import JSONDict
 from server.identity.store import IdentityStore, iso, now
-from sync.custody import record_hash
-from sync.types import JSONDict
 
 #: Authenticator flags: user present, user verified, backup eligible and backed up (a synced passkey,
 #: which reports counter 0; the counter rule in docs/security.md accepts that).

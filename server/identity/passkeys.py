@@ -33,9 +33,9 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from records.types import JSONDict
 from server.identity.store import IdentityStore, iso, now
-from sync.couch import CouchConflict
-from sync.types import JSONDict
+from store.couch import CouchConflict
 
 CHALLENGE_TTL_S = 5 * 60
 ENROLLMENT_TTL_S = 24 * 3600

@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from records.principal import Principal
+from records.types import JSONDict
 from server.access import current_principal, require
 from server.errors import AppError, login_redirect
 from server.identity.audit import record_event
@@ -45,9 +47,7 @@ from server.identity.sessions import (
 from server.identity.store import IdentityStore
 from server.settings import Settings
 from server.templating import templates
-from sync.principal import Principal
 from sync.signatures import verify_handoff
-from sync.types import JSONDict
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -177,7 +177,7 @@ async def me(request: Request) -> Response:
             "partner": principal.partner,
             "van": principal.van,
             "credential_ids": [c["credential_id"] for c in credentials if not c.get("revoked")],
-            # Couriers seal receipt codes to this key at the door, offline (sync/receipt_proof.py).
+            # Couriers seal receipt codes to this key at the door, offline (records/receipt_proof.py).
             **(
                 {"receipt_key": request.app.state.receipt_key.public_jwk()}
                 if principal.role == "courier"

@@ -20,10 +20,10 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from records.principal import ROLES
+from records.types import JSONDict
 from server.settings import Settings
-from sync.couch import CouchClient, CouchConflict, Database
-from sync.principal import ROLES
-from sync.types import JSONDict
+from store.couch import CouchClient, CouchConflict, Database
 
 USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 OFFICE_CODE = re.compile(r"^[0-9]{4}$")

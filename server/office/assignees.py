@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from records.types import JSONDict
 from server.identity.store import IdentityStore
 from server.office.intake import PARTNERS, IntakeError
 from server.office.ledger import docs_by_ids
-from sync.types import JSONDict
 
 #: Roles that may carry an office's documents: couriers of a partner, and the office's own staff.
 ASSIGNABLE_ROLES = ("courier", "staff")

@@ -11,9 +11,9 @@ from typing import Literal
 
 from starlette.responses import Response, StreamingResponse
 
+from records.types import JSONDict
 from server.errors import AppError
-from sync.couch import CouchNotFound, Database, open_attachment
-from sync.types import JSONDict
+from store.couch import CouchNotFound, Database, open_attachment
 from sync.validation import IMAGE_TYPES
 
 #: Whether a complaint's photo is held by the server, named but not arrived yet, or absent.

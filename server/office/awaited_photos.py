@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from records.types import JSONDict
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger, create_once, now_iso
-from sync.couch import CouchConflict, CouchNotFound
-from sync.types import JSONDict
+from store.couch import CouchConflict, CouchNotFound
 
 logger = logging.getLogger(__name__)
 

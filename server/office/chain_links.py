@@ -14,16 +14,17 @@ handoff arrives finds the same places, at a cost that does not grow with the his
   (`records/handoff_links`): two phones that recorded the same envelope before either synced, or a second
   `sealed` start.
 
-The timeline page still verifies the whole chain with `sync.custody.verify_chain` (one document, on demand).
+The timeline page still verifies the whole chain with `records.custody.verify_chain` (one document, on
+demand).
 Not seen here: a handoff edited in the database after the one after it was checked (the gateway keeps
 handoffs append-only; the timeline and `verify-chain` show such an edit).
 """
 
 from __future__ import annotations
 
+from records.custody import CanonicalFormError, record_hash
+from records.types import JSONDict
 from server.office.ledger import Ledger, key
-from sync.custody import CanonicalFormError, record_hash
-from sync.types import JSONDict
 
 #: Handoffs read on each side of the one checked, looking for the one it names.
 NEIGHBOURS = 16

@@ -23,6 +23,9 @@ from dataclasses import dataclass
 import imagehash
 from PIL import Image, UnidentifiedImageError
 
+from records.images import ImageError, check_dimensions, read_header
+from records.receipt_proof import ReceiptKey
+from records.types import JSONDict
 from server.office.awaited_photos import close_on_arrival, note_awaited, present_ids
 from server.office.chain_links import broken_link
 from server.office.config import OfficeConfig
@@ -30,10 +33,7 @@ from server.office.delivery_checks import CODE_LABELS, check_delivery
 from server.office.ledger import Ledger, create_once, now_iso, seals_of_document, view_keys
 from server.office.notifications import enqueue
 from server.residents.links import issue_link
-from sync.couch import CouchError, CouchNotFound, CouchUnavailable
-from sync.images import ImageError, check_dimensions, read_header
-from sync.receipt_proof import ReceiptKey
-from sync.types import JSONDict
+from store.couch import CouchError, CouchNotFound, CouchUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -247,7 +247,7 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
 
 def _phash(data: bytes, content_type: str) -> str:
     """The perceptual hash of a photo, decoded only once its header shows it is the type its record
-    declares and within the pixel budget (`sync.images`); raises `ImageError` for anything else."""
+    declares and within the pixel budget (`records.images`); raises `ImageError` for anything else."""
     read_header(data, content_type or None)
     try:
         with Image.open(io.BytesIO(data)) as image:  # reads the header only, like ours: checked again

@@ -28,12 +28,12 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from records.schemas import validate_record
+from records.types import JSONDict
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger, create_once, docs_by_ids, key, now_iso, records_of_document
 from server.office.timeline import order_handoffs
-from sync.couch import CouchConflict, CouchError
-from sync.schemas import validate_record
-from sync.types import JSONDict
+from store.couch import CouchConflict, CouchError
 
 logger = logging.getLogger(__name__)
 

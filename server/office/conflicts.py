@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 
+from records.principal import Principal
+from records.types import JSONDict
 from server.office.ledger import Ledger, create_once, new_id, now_iso
-from sync.couch import CouchNotFound
-from sync.principal import Principal
-from sync.types import JSONDict
+from store.couch import CouchNotFound
 
 
 class ConflictError(Exception):

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 
+from records.types import JSONDict
 from server.office.ledger import Ledger, docs_by_ids, key, now_iso
-from sync.couch import CouchConflict
-from sync.types import JSONDict
+from store.couch import CouchConflict
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Proof of delivery: the last link of custody, checked by the server when a delivery arrives.
 
 A courier records a delivery at the door, often offline, with the receipt code the resident gave sealed to
-the server's key (`sync.receipt_proof`), the seal number scanned, seal photos and a passkey signature. The
+the server's key (`records.receipt_proof`), the seal number scanned, seal photos and a passkey signature. The
 phone cannot tell whether the code is right; the office can. When the checks read a `delivered` handoff they
 open the code and compare it with the document's own, and compare the seal scanned with the seal the
 office bound to the document (not the number the phone copied into the handoff). The verdict is written
@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from records.receipt_proof import ReceiptKey, codes_equal
+from records.types import JSONDict
 from server.office.ledger import Ledger, create_once, docs_by_ids, now_iso
-from sync.receipt_proof import ReceiptKey, codes_equal
-from sync.types import JSONDict
 
 #: The exceptions that keep a delivery from counting until they are resolved (or the resident confirms).
 DELIVERY_KINDS = ("code_mismatch", "code_missing", "seal_mismatch", "seal_unexpected")

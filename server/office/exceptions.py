@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from records.principal import Principal
+from records.types import JSONDict
 from server.office.attachments import PhotoState, complaint_photo, complaint_photo_url
 from server.office.delivery_checks import DELIVERY_KINDS, settle_if_resolved
 from server.office.ledger import Ledger, create_once, docs_by_ids, key, now_iso
-from sync.couch import Database
-from sync.principal import Principal
-from sync.types import JSONDict
+from store.couch import Database
 
 #: Kind -> (Indonesian label, allowed actions as (value, label)).
 KINDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from fpdf import FPDF
 
+from records.principal import Principal
+from records.types import JSONDict
 from server.office.intake import IntakeError, office_document, sealed_number
 from server.office.ledger import Ledger, create_once, new_id, now_iso
-from sync.principal import Principal
-from sync.types import JSONDict
 
 DOC_KIND_LABELS = {
     "ektp": "e-KTP",

@@ -14,11 +14,11 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from records.principal import Principal
+from records.schemas import RecordError, validate_record
+from records.types import JSONDict
 from server.office.ledger import Ledger, create_once, docs_by_ids, new_id, now_iso, records_of_document
-from sync.couch import CouchConflict, CouchNotFound
-from sync.principal import Principal
-from sync.schemas import RecordError, validate_record
-from sync.types import JSONDict
+from store.couch import CouchConflict, CouchNotFound
 
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 UNSIGNED_BY_OFFICE = "dicatat oleh petugas kantor di meja layanan (tanpa passkey)"

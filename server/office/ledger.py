@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from records.types import JSONDict
 from server.settings import Settings
-from sync.couch import CouchClient, CouchConflict, Database
-from sync.types import JSONDict
+from store.couch import CouchClient, CouchConflict, Database
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

@@ -8,12 +8,12 @@ it, so the one custody chain tells the whole story; a new delivery is then a nor
 
 from __future__ import annotations
 
+from records.custody import record_hash
+from records.principal import Principal
+from records.types import JSONDict
 from server.office.intake import IntakeError, office_handoff, office_party, seal_document
 from server.office.ledger import Ledger, new_id, now_iso
 from server.office.timeline import load_timeline
-from sync.custody import record_hash
-from sync.principal import Principal
-from sync.types import JSONDict
 
 
 class LostError(Exception):

@@ -23,12 +23,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from records.types import JSONDict
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger, key, new_id, now_iso
 from server.office.message_catalogue import render_message
 from server.office.senders import Message, Sender, SendError
-from sync.couch import CouchConflict
-from sync.types import JSONDict
+from store.couch import CouchConflict
 
 logger = logging.getLogger(__name__)
 

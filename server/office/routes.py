@@ -13,6 +13,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from records.nik import mask_nik
+from records.principal import Role
+from records.types import JSONDict
 from server.access import require
 from server.errors import AppError
 from server.identity.store import IdentityStore
@@ -49,9 +52,6 @@ from server.office.web import (
     text,
 )
 from server.residents.links import issue_link
-from sync.nik import mask_nik
-from sync.principal import Role
-from sync.types import JSONDict
 
 
 def identity_of(request: Request) -> IdentityStore:

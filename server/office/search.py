@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
+from records.types import JSONDict
 from server.office.ledger import Ledger, key
-from sync.types import JSONDict
 
 #: How many documents one search shows (a name prefix can match many residents).
 LIMIT = 50

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from records.custody import record_hash, verify_chain
+from records.receipt_proof import ReceiptKey
+from records.types import JSONDict
 from server.office.delivery_checks import CODE_LABELS, SEAL_LABELS, judge_delivery, verdict_record
 from server.office.ledger import Ledger, docs_by_ids, key, records_of_document
-from sync.custody import record_hash, verify_chain
-from sync.receipt_proof import ReceiptKey
-from sync.types import JSONDict
 
 KIND_LABELS = {
     "sealed": "Disegel di kantor",
@@ -188,7 +188,7 @@ def order_handoffs(handoffs: list[JSONDict]) -> list[JSONDict]:
 def verify_links(ordered: list[JSONDict]) -> tuple[list[bool], ChainStatus]:
     """Check each link of an ordered chain (per-link marks for the page) and the chain as a whole.
 
-    The whole-chain verdict and its reason come from `sync.custody.verify_chain`, the same verifier as the
+    The whole-chain verdict and its reason come from `records.custody.verify_chain`, the same verifier as the
     `verify-chain` CLI, so the office and the CLI never disagree.
     """
     oks: list[bool] = []

@@ -8,6 +8,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from records.principal import Principal, Role
 from server.access import current_principal, require
 from server.errors import AppError
 from server.identity.sessions import check_csrf_token, csrf_token
@@ -15,7 +16,6 @@ from server.office.config import OfficeConfig
 from server.office.ledger import Ledger
 from server.settings import Settings
 from server.templating import templates
-from sync.principal import Principal, Role
 
 OFFICE_ROLES: tuple[Role, ...] = ("staff", "admin")
 

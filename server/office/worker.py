@@ -19,6 +19,7 @@ import logging
 import signal
 from dataclasses import dataclass
 
+from records.receipt_proof import ReceiptKey
 from server.office.awaited_photos import settle_awaited
 from server.office.checks import run_checks
 from server.office.closure import close_ended_assignments
@@ -28,9 +29,8 @@ from server.office.ledger import Ledger
 from server.office.notifications import RetryPolicy, deliver_pending
 from server.office.senders import Sender, sender_from_settings
 from server.settings import Settings, open_couch
-from sync.bootstrap import bootstrap
-from sync.couch import CouchClient, CouchError, CouchUnavailable
-from sync.receipt_proof import ReceiptKey
+from store.bootstrap import bootstrap
+from store.couch import CouchClient, CouchError, CouchUnavailable
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from records.types import JSONDict
 from server.office.ledger import Ledger, now_iso
-from sync.types import JSONDict
 
 TOKEN_BYTES = 24
 

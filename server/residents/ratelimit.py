@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from sync.couch import CouchConflict, Database
+from store.couch import CouchConflict, Database
 
 
 async def count_hit(db: Database, bucket: str) -> int:

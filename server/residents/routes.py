@@ -14,6 +14,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from records.images import JPEG, WEBP, ImageError, read_header
+from records.schemas import validate_record
+from records.types import JSONDict
 from server.errors import AppError
 from server.identity.sessions import check_csrf_token, csrf_token
 from server.office.delivery_checks import settle_by_resident
@@ -27,9 +30,6 @@ from server.residents.links import document_for, token_hash
 from server.residents.ratelimit import count_hit
 from server.residents.story import plain_story
 from server.templating import templates
-from sync.images import JPEG, WEBP, ImageError, read_header
-from sync.schemas import validate_record
-from sync.types import JSONDict
 
 NONCE_COOKIE = "segel_r"
 MAX_PHOTO_BYTES = 5 * 1024 * 1024

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from records.types import JSONDict
 from server.office.timeline import Timeline
-from sync.types import JSONDict
 
 FAILURE_WORDS = {
     "not_at_home": "tidak ada orang di rumah",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from records.receipt_proof import ReceiptKey
 from server.identity.sessions import SESSION_COOKIE
 from server.office import intake
 from server.office.config import OfficeConfig
@@ -18,7 +19,6 @@ from server.office.senders import LogFileSender
 from server.office.worker import run_once
 from server.residents.links import issue_link
 from server.settings import Settings, open_couch
-from sync.receipt_proof import ReceiptKey
 from tests.support.identity import make_user, open_session
 from tests.support.office import (
     NIKS,

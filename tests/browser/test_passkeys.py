@@ -11,10 +11,10 @@ from typing import TypeVar
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from records.custody import record_hash
 from server.demo import generate_demo
 from server.settings import Settings, open_couch
-from sync.couch import CouchClient
-from sync.custody import record_hash
+from store.couch import CouchClient
 from tests.browser.conftest import VirtualAuthenticator
 from tests.support.identity import enrollment_token, make_office, make_user
 from tests.support.servers import ServerProcess

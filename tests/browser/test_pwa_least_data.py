@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
+from records.custody import record_hash
+from records.receipt_proof import ReceiptKey
+from records.schemas import validate_record
 from server.identity.sessions import SESSION_COOKIE
 from server.settings import Settings, open_couch
-from sync.custody import record_hash
-from sync.receipt_proof import ReceiptKey
-from sync.schemas import validate_record
 from tests.browser.test_pwa_offline import document_records, stop_record
 from tests.support.identity import make_user, open_session
 from tests.support.servers import ServerProcess

@@ -12,9 +12,9 @@ import qrcode
 from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
 
-from sync.custody import record_hash
-from sync.receipt_proof import ReceiptKey
-from sync.schemas import validate_record
+from records.custody import record_hash
+from records.receipt_proof import ReceiptKey
+from records.schemas import validate_record
 from tests.support.servers import ServerProcess
 
 #: Stands in for the server's key: the test opens what the PWA sealed, as the office checks would.

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
+from records.custody import record_hash
 from server.settings import Settings, open_couch
-from sync.custody import record_hash
 from tests.browser.conftest import VirtualAuthenticator
 from tests.browser.test_pwa_offline import document_records
 from tests.support.identity import enrollment_token, make_office, make_user

@@ -7,7 +7,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.identity import (
     bearer,
     issue_device_token,

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-import sync.bootstrap
+import store.bootstrap
 from server.settings import Settings, open_couch
-from sync.bootstrap import ADMIN_ONLY_SECURITY, bootstrap
-from sync.couch import CouchClient
-from sync.design_docs import DATABASES, DatabaseSpec
+from store.bootstrap import ADMIN_ONLY_SECURITY, bootstrap
+from store.couch import CouchClient
+from store.design_docs import DATABASES, DatabaseSpec
 
 pytestmark = pytest.mark.anyio
 
@@ -110,13 +110,13 @@ async def test_changed_view_is_built_before_it_replaces_the_live_one(
     )
     live_views = sorted((await db.get("_design/records"))["views"])
     live_during_build: list[list[str]] = []
-    real_build = sync.bootstrap.build_views
+    real_build = store.bootstrap.build_views
 
     async def watching_build(*args: Any, **kwargs: Any) -> None:
         live_during_build.append(sorted((await db.get("_design/records"))["views"]))
         await real_build(*args, **kwargs)
 
-    monkeypatch.setattr(sync.bootstrap, "build_views", watching_build)
+    monkeypatch.setattr(store.bootstrap, "build_views", watching_build)
     report = await bootstrap(couch, settings.db_prefix, specs)
 
     assert report.staged_design_docs == [f"{settings.records_db}/_design/records"]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.identity import issue_device_token, make_user
 from tests.support.pouch_client import document_record, photo_bytes, photo_record, seal_record
 from tests.support.servers import ServerProcess

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
+from records.receipt_proof import ReceiptKey
+from records.types import JSONDict
 from server.office import intake
 from server.office.checks import run_checks
 from server.office.config import OfficeConfig
@@ -15,9 +17,7 @@ from server.office.exceptions import list_queue, resolve
 from server.office.ledger import Ledger
 from server.residents.links import issue_link
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.receipt_proof import ReceiptKey
-from sync.types import JSONDict
+from store.couch import CouchClient
 from tests.support.identity import make_user, open_session, sign_in
 from tests.support.office import next_handoff, put_document, ready_ledger, staff
 

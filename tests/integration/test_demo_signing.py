@@ -11,7 +11,7 @@ from server.identity.auth import principal_from_user
 from server.identity.demo_signing import LABEL
 from server.identity.store import IdentityStore
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from sync.signatures import assess_handoffs
 from tests.support.identity import ensure_databases
 

@@ -14,7 +14,7 @@ import anyio
 import pytest
 
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.databases import ApacheCluster, DatabaseServer, chosen_kind
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.identity import issue_device_token, make_user

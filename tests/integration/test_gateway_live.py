@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.identity import issue_device_token, make_user
 from tests.support.pouch_client import document_record, run_client, seal_record
 from tests.support.servers import ServerProcess

@@ -11,10 +11,10 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from records.principal import Principal
 from server.office.conflicts import ConflictError, resolve_conflict
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.principal import Principal
+from store.couch import CouchClient
 from tests.support.identity import (
     issue_device_token,
     make_user,

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from records.custody import record_hash
 from server.settings import Settings
-from sync.couch import CouchClient, Database
-from sync.custody import record_hash
+from store.couch import CouchClient, Database
 from tests.support.identity import issue_device_token, make_user
 from tests.support.pouch_client import _example, document_record, new_id, run_client, seal_record
 from tests.support.servers import ServerProcess

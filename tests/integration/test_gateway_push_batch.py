@@ -11,7 +11,7 @@ import pytest
 
 from server.identity.audit import events
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.identity import issue_device_token, make_user
 from tests.support.pouch_client import document_record, handoff_record, run_client
 from tests.support.servers import ServerProcess

@@ -11,7 +11,7 @@ import pytest
 
 from server.office.exceptions import list_queue
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from sync.refusals import MAX_RECORD_BYTES, WHOLE_PER_HOUR
 from sync.replication import now_iso
 from tests.support.identity import issue_device_token, make_user

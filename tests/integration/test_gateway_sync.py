@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.identity import issue_device_token, make_user, revoke_user
 from tests.support.pouch_client import (
     document_record,

@@ -7,12 +7,12 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
+from records.receipt_proof import ReceiptKey
 from server.identity.audit import events
 from server.identity.sessions import unsign_session_id
 from server.identity.store import IdentityStore
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.receipt_proof import ReceiptKey
+from store.couch import CouchClient
 from tests.support.identity import (
     bearer,
     issue_device_token,

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pytest
 from starlette.testclient import TestClient
 
+from records.types import JSONDict
 from server.app import create_app
 from server.cli import main
 from server.demo import generate_demo
@@ -18,9 +19,8 @@ from server.identity.audit import events
 from server.identity.demo import demo_login_hint
 from server.identity.store import IdentityStore
 from server.settings import Settings, open_couch
-from sync.bootstrap import bootstrap
-from sync.couch import CouchClient
-from sync.types import JSONDict
+from store.bootstrap import bootstrap
+from store.couch import CouchClient
 from tests.conftest import settings_env
 
 T = TypeVar("T")

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from server.identity.audit import events
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.identity import (
     enroll_passkey,
     enroll_with,

@@ -9,7 +9,7 @@ from server.identity.audit import events
 from server.identity.ratelimit import LIMITS
 from server.identity.store import IdentityStore, sha256_hex
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.identity import (
     enroll_passkey,
     enroll_with,

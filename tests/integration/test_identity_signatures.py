@@ -1,7 +1,7 @@
 """Passkey signatures on handoffs (sync/signatures.verify_handoff): verified, unsigned, and every refusal.
 
 Records are signed by a software authenticator exactly as the PWA's passkey.js signs them: the record hash
-(RFC 8785, sync/custody.py) is the WebAuthn challenge.
+(RFC 8785, records/custody.py) is the WebAuthn challenge.
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ import copy
 import pytest
 from starlette.testclient import TestClient
 
+from records.custody import record_hash
+from records.principal import Principal
+from records.types import JSONDict
 from server.demo import generate_demo
 from server.identity.audit import events
 from server.identity.store import IdentityStore
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.custody import record_hash
-from sync.principal import Principal
+from store.couch import CouchClient
 from sync.signatures import SignatureVerdict, verify_handoff
-from sync.types import JSONDict
 from tests.support.identity import enroll_passkey, make_office, make_user
 from tests.support.soft_authenticator import SoftAuthenticator
 

@@ -15,7 +15,7 @@ import pytest
 
 from server.identity.sessions import SESSION_COOKIE
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support.identity import issue_device_token, make_user, open_session

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from server.identity.store import IdentityStore
 from server.office.ledger import Ledger
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.integration.test_office_pages import as_user, csrf_of, register
 from tests.support.identity import make_office, make_user
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from records.types import JSONDict
 from server.office import intake
 from server.office.awaited_photos import settle_awaited
 from server.office.checks import run_checks
@@ -17,8 +18,7 @@ from server.office.senders import LogFileSender
 from server.office.timeline import load_timeline
 from server.office.worker import run_once
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.types import JSONDict
+from store.couch import CouchClient
 from tests.support.office import next_handoff, photo_for, put_document, ready_ledger, seal_image, staff
 
 pytestmark = pytest.mark.anyio

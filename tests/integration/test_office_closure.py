@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from records.schemas import validate_record
+from records.types import JSONDict
 from server.office import intake
 from server.office.closure import close_ended_assignments
 from server.office.config import OfficeConfig
@@ -16,9 +18,7 @@ from server.office.ledger import OFFICE_TZ, Ledger, now_iso
 from server.office.timeline import load_timeline
 from server.residents.story import plain_story
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.schemas import validate_record
-from sync.types import JSONDict
+from store.couch import CouchClient
 from tests.support.identity import issue_device_token, make_user
 from tests.support.office import next_handoff, put_document, ready_ledger, staff
 from tests.support.pouch_client import run_client

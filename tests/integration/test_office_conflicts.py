@@ -7,7 +7,7 @@ import pytest
 from server.office.conflicts import ConflictError, load_revisions, resolve_conflict
 from server.office.exceptions import list_queue
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.office import put_document, ready_ledger, staff
 
 pytestmark = pytest.mark.anyio

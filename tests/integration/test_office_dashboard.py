@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from starlette.testclient import TestClient
 
+from records.types import JSONDict
 from server.office import intake
 from server.office.checks import run_checks
 from server.office.config import OfficeConfig
@@ -15,8 +16,7 @@ from server.office.dashboard import Dashboard, load_dashboard
 from server.office.deliveries import CHECKPOINT_ID, update_open_deliveries
 from server.office.ledger import OFFICE_TZ, Ledger, key
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.types import JSONDict
+from store.couch import CouchClient
 from tests.support.identity import make_user, open_session, sign_in
 from tests.support.office import NIKS, next_handoff, put_document, ready_ledger, staff
 

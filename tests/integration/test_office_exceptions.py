@@ -7,14 +7,14 @@ import io
 import pytest
 from PIL import Image
 
+from records.types import JSONDict
 from server.office import intake
 from server.office.checks import haversine_m, run_checks
 from server.office.config import OfficeConfig
 from server.office.exceptions import ResolutionError, list_queue, resolve
 from server.office.ledger import Ledger, new_id, now_iso
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.types import JSONDict
+from store.couch import CouchClient
 from tests.support.office import (
     NIKS,
     next_handoff,

@@ -8,7 +8,7 @@ from server.office import intake
 from server.office.intake import IntakeError
 from server.office.timeline import load_timeline
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.office import NIKS, put_document, ready_ledger, staff
 
 pytestmark = pytest.mark.anyio

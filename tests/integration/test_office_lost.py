@@ -8,7 +8,7 @@ from server.office import intake
 from server.office.lost import LostError, record_lost, record_reprint
 from server.office.timeline import load_timeline
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.office import next_handoff, put_document, ready_ledger, staff
 
 pytestmark = pytest.mark.anyio

@@ -15,7 +15,7 @@ from server.office.notifications import deliver_pending
 from server.office.senders import LogFileSender
 from server.residents.links import issue_link
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.identity import make_office, make_user, open_session, sign_in
 from tests.support.office import document_fields, next_handoff, put_handoff_with_photo, seal_image, staff
 

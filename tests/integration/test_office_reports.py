@@ -11,6 +11,8 @@ import pytest
 from pypdf import PdfReader
 from starlette.testclient import TestClient
 
+from records.receipt_proof import ReceiptKey
+from records.schemas import SCHEMA_DIR, validate_record
 from server.office import intake
 from server.office.checks import run_checks
 from server.office.config import OfficeConfig
@@ -20,9 +22,7 @@ from server.office.senders import LogFileSender, Message
 from server.office.worker import WorkDone, run_once
 from server.residents.links import document_for
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.receipt_proof import ReceiptKey
-from sync.schemas import SCHEMA_DIR, validate_record
+from store.couch import CouchClient
 from tests.support.identity import make_user, open_session, sign_in
 from tests.support.office import next_handoff, put_document, ready_ledger, staff
 

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from server.office import search
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.integration.test_office_pages import as_user, people, register, seal
 from tests.support.office import NIKS
 

@@ -10,12 +10,12 @@ import anyio
 import pytest
 from starlette.testclient import TestClient
 
+from records.types import JSONDict
 from server.office.ledger import Ledger
 from server.office.notifications import RetryPolicy, deliver_pending, enqueue
 from server.office.senders import LogFileSender, Message, SendError
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.types import JSONDict
+from store.couch import CouchClient
 from tests.integration.test_office_pages import as_user, csrf_of, people
 from tests.support.office import put_document, ready_ledger
 

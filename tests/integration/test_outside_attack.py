@@ -15,7 +15,7 @@ from server.office.config import OfficeConfig
 from server.office.ledger import Ledger
 from server.residents.links import issue_link
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support import logscan

@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support.identity import issue_device_token, make_user
@@ -37,7 +37,17 @@ from tests.support.pouch_client import document_record, handoff_record, photo_by
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: What a wheel is built from: the package sources, the build step and the assets it copies in.
-SOURCES = ("pyproject.toml", "setup.py", "server", "sync", "schemas", "pwa/templates", "pwa/static")
+SOURCES = (
+    "pyproject.toml",
+    "setup.py",
+    "server",
+    "sync",
+    "records",
+    "store",
+    "schemas",
+    "pwa/templates",
+    "pwa/static",
+)
 
 
 @dataclass(frozen=True)
@@ -174,7 +184,7 @@ def test_wheel_carries_schemas_and_built_pwa_but_no_checkout_tooling(installed: 
     names = set(zipfile.ZipFile(installed.wheel).namelist())
     manifest = json.loads((REPO_ROOT / "pwa/static/dist/asset-manifest.json").read_text())
     assert {
-        "sync/_schemas/handoff.schema.json",
+        "records/_schemas/handoff.schema.json",
         "server/_pwa/templates/shell.html",
         "server/_pwa/templates/office/dashboard.html",
         "server/_pwa/static/sw.js",
@@ -182,14 +192,20 @@ def test_wheel_carries_schemas_and_built_pwa_but_no_checkout_tooling(installed: 
         *(f"server/_pwa{url}" for url in manifest["precache"]),
     } <= names
     tops = {name.split("/", 1)[0] for name in names}
-    assert tops == {"server", "sync", f"{installed.wheel.name.split('-py3')[0]}.dist-info"}, tops
+    assert tops == {
+        "server",
+        "sync",
+        "records",
+        "store",
+        f"{installed.wheel.name.split('-py3')[0]}.dist-info",
+    }, tops
 
 
 def test_installed_package_is_imported_from_the_venv_not_the_checkout(
     installed: Installed, empty_cwd: Path
 ) -> None:
     probe = (
-        "import json, server, sync, server.resources as r, sync.schemas as s; print(json.dumps("
+        "import json, server, sync, server.resources as r, records.schemas as s; print(json.dumps("
         "[server.__file__, sync.__file__, str(r.PWA_DIR), str(s.SCHEMA_DIR), r.CHECKOUT_DIR]))"
     )
     done = subprocess.run(

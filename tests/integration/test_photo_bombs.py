@@ -11,13 +11,13 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
+from records.types import JSONDict
 from server.office import intake
 from server.office.checks import run_checks
 from server.office.config import OfficeConfig
 from server.office.exceptions import list_queue
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.types import JSONDict
+from store.couch import CouchClient
 from tests.support.identity import issue_device_token, make_office, make_user, open_session, sign_in
 from tests.support.office import next_handoff, put_document, put_handoff_with_photo, ready_ledger, seal_image
 from tests.support.office import staff as staff_of

@@ -13,7 +13,7 @@ from server.office.exceptions import list_queue, resolve
 from server.office.ledger import Ledger
 from server.residents.links import issue_link, token_hash
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.office import NIKS, next_handoff, put_document, ready_ledger, seal_image, staff
 
 pytestmark = pytest.mark.anyio

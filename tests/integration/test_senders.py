@@ -24,7 +24,7 @@ from server.office.senders import (
     sender_from_settings,
 )
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from sync.embedded import free_port
 from tests.support.gateway import running_gateway
 from tests.support.office import put_document, ready_ledger

@@ -11,7 +11,7 @@ import pytest
 from server.identity.sessions import SESSION_COOKIE
 from server.residents.links import issue_link
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.support.identity import make_office, make_user, open_session
 from tests.support.logscan import find_leaks
 from tests.support.office import NIKS, put_document, ready_ledger

@@ -8,14 +8,14 @@ import copy
 import pytest
 from starlette.testclient import TestClient
 
+from records.custody import record_hash
+from records.principal import Principal
+from records.types import JSONDict
 from server.demo import generate_demo
 from server.identity.audit import events
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.custody import record_hash
-from sync.principal import Principal
+from store.couch import CouchClient
 from sync.signatures import verify_handoffs
-from sync.types import JSONDict
 from tests.support.identity import enroll_passkey, make_office, make_user
 from tests.support.soft_authenticator import SoftAuthenticator
 

@@ -17,7 +17,7 @@ import pytest
 from server.office import intake
 from server.office.ledger import Ledger
 from server.settings import Settings
-from sync.couch import CouchClient
+from store.couch import CouchClient
 from tests.conftest import settings_env
 from tests.support.gateway import running_gateway
 from tests.support.logscan import log_file

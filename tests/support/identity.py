@@ -21,13 +21,13 @@ from typing import Any
 import anyio
 from starlette.testclient import TestClient
 
+from records.types import JSONDict
 from server.identity.auth import device_id_for_credential
 from server.identity.sessions import SESSION_COOKIE, sign_session_id
 from server.identity.store import IdentityStore
 from server.settings import Settings
-from sync.bootstrap import bootstrap
-from sync.couch import CouchClient, CouchConflict
-from sync.types import JSONDict
+from store.bootstrap import bootstrap
+from store.couch import CouchClient, CouchConflict
 from tests.support.soft_authenticator import SoftAuthenticator
 
 _bootstrapped: set[tuple[str, str]] = set()

@@ -7,7 +7,7 @@ from `log_file()`. All of them end up in one session directory that `find_leaks`
 What counts as a leak, chosen so that ids, hashes, revisions and seal numbers never match:
 
 - a NIK: a run of exactly 16 decimal digits with no letter or digit on either side, that is a plausible NIK
-  (`sync.nik.check_nik`: the same province, date and serial rules as at intake). Hex hashes, ULIDs and
+  (`records.nik.check_nik`: the same province, date and serial rules as at intake). Hex hashes, ULIDs and
   revisions mix letters into their digits, so they never form a run that stands alone; a seal number starts
   with letters; a timestamp has separators. Lines are URL-decoded first, so `key=%226471...%22` counts too;
 - a receipt code: six characters of the receipt alphabet (`schemas/common.schema.json#/$defs/receipt_code`),
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from records.nik import check_nik
 from server.logs import JSONFormatter
-from sync.nik import check_nik
 
 #: The receipt alphabet: A-Z and 2-9 without I, L, O (and without 0, 1), as in the schema.
 _CODE = "[ABCDEFGHJKMNPQRSTUVWXYZ23456789]{6}"

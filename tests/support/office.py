@@ -9,17 +9,17 @@ import random
 
 from PIL import Image, ImageDraw
 
+from records.custody import record_hash
+from records.principal import Principal
+from records.schemas import validate_record
+from records.types import JSONDict
 from server.office.intake import document_from_fields
 from server.office.ledger import Ledger, new_id, now_iso
 from server.settings import Settings
-from sync.couch import CouchClient
-from sync.custody import record_hash
-from sync.principal import Principal
-from sync.schemas import validate_record
-from sync.types import JSONDict
+from store.couch import CouchClient
 from tests.support.identity import ensure_databases
 
-#: NIKs that pass sync.nik checks (district 6471 / 3273), used by every office test.
+#: NIKs that pass records.nik checks (district 6471 / 3273), used by every office test.
 NIKS = ("6471061503920004", "6471044107850002", "3273015708900003")
 
 

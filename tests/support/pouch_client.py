@@ -19,7 +19,7 @@ from typing import Any
 
 from PIL import Image
 
-from sync.custody_hash import handoff_hash
+from records.custody import record_hash
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CLIENT = REPO_ROOT / "tests" / "node" / "sync-client.mjs"
@@ -110,7 +110,7 @@ def handoff_record(
         document_id=document_id,
         seq=seq,
         photos=photos or [],
-        prev_hash=handoff_hash(prev) if prev else "0" * 64,
+        prev_hash=record_hash(prev) if prev else "0" * 64,
         unsigned_reason="test device without passkey",
     )
     doc.pop("signature", None)

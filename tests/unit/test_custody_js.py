@@ -7,8 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from sync.custody import record_hash
-from sync.types import JSONDict
+from records.custody import record_hash
+from records.types import JSONDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,6 +8,10 @@ from datetime import date
 from functools import cache
 from itertools import pairwise
 
+from records.custody import record_hash
+from records.nik import check_nik, describe_nik
+from records.schemas import validate_record
+from records.types import JSONDict
 from server.demo import (
     DESK_REASON,
     NO_SIGNER_REASON,
@@ -15,10 +19,6 @@ from server.demo import (
     DemoData,
     generate_demo,
 )
-from sync.custody_hash import handoff_hash
-from sync.nik import check_nik, describe_nik
-from sync.schemas import validate_record
-from sync.types import JSONDict
 
 TODAY = date(2026, 11, 23)
 
@@ -81,7 +81,7 @@ def test_handoff_chains_are_hash_consistent() -> None:
     for chain in chains.values():
         assert chain[0]["kind"] == "sealed" and chain[0]["prev_hash"] is None
         for before, after in pairwise(chain):
-            assert after["prev_hash"] == handoff_hash(before)
+            assert after["prev_hash"] == record_hash(before)
 
 
 def test_seq_increases_per_author() -> None:
@@ -123,7 +123,7 @@ def test_with_a_signer_handoffs_are_signed_after_chaining_and_the_chains_still_h
     signed_hashes: dict[str, str] = {}
 
     def signer(handoff: JSONDict) -> JSONDict:
-        signed_hashes[str(handoff["_id"])] = handoff_hash(handoff)
+        signed_hashes[str(handoff["_id"])] = record_hash(handoff)
         return {
             "credential_id": "ZGVtbw",
             "authenticator_data": "AAAA",
@@ -140,14 +140,14 @@ def test_with_a_signer_handoffs_are_signed_after_chaining_and_the_chains_still_h
     away = [handoff for handoff in handoffs if handoff.get("unsigned_reason") != DESK_REASON]
     assert 0.01 < sum("unsigned_reason" in handoff for handoff in away) / len(away) < 0.2
     # What was signed is what the record hashes to now: the signature is not part of the hash.
-    assert all(signed_hashes[str(h["_id"])] == handoff_hash(h) for h in signed)
+    assert all(signed_hashes[str(h["_id"])] == record_hash(h) for h in signed)
     assert all(validate_record(record) == [] for record in demo.records)
     by_document: dict[str, list[JSONDict]] = defaultdict(list)
     for handoff in handoffs:
         by_document[str(handoff["document_id"])].append(handoff)
     for chain in by_document.values():
         for before, after in pairwise(chain):
-            assert after["prev_hash"] == handoff_hash(before)
+            assert after["prev_hash"] == record_hash(before)
 
 
 def test_niks_are_plausible_local_and_mixed() -> None:
@@ -192,10 +192,10 @@ def test_nothing_happens_after_today() -> None:
 def test_handoff_hash_ignores_what_couchdb_and_the_signer_add() -> None:
     handoff = _of_type("handoff")[0]
     decorated = {**handoff, "_rev": "3-abc", "_attachments": {}, "_revisions": {}, "signature": {"x": "y"}}
-    assert handoff_hash(decorated) == handoff_hash(handoff)
-    assert handoff_hash({**handoff, "seq": handoff["seq"] + 1}) != handoff_hash(handoff)
+    assert record_hash(decorated) == record_hash(handoff)
+    assert record_hash({**handoff, "seq": handoff["seq"] + 1}) != record_hash(handoff)
 
 
 def test_handoff_hash_writes_integral_floats_like_javascript() -> None:
     # JSON.stringify({a: 37.0}) is '{"a":37}'; the PWA must get the same hash as the gateway.
-    assert handoff_hash({"a": 37.0, "b": [1.5]}) == handoff_hash({"a": 37, "b": [1.5]})
+    assert record_hash({"a": 37.0, "b": [1.5]}) == record_hash({"a": 37, "b": [1.5]})

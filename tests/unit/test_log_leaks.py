@@ -6,8 +6,8 @@ import json
 import logging
 import secrets
 
+from records.custody import record_hash
 from server.logs import loggable_path, new_request_id
-from sync.custody import record_hash
 from tests.support import logscan
 from tests.support.logscan import find_leaks
 

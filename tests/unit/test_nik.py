@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from sync.nik import NIK_PATTERN, NikParts, check_nik, describe_nik, mask_nik
+from records.nik import NIK_PATTERN, NikParts, check_nik, describe_nik, mask_nik
 
 MALE = "6471061503920004"  # 15-03-(19)92, Balikpapan Kota
 FEMALE = "6471055506900012"  # day 55 = 15 + 40: a woman born 15-06-(19)90

@@ -1,4 +1,4 @@
-"""The PWA's NIK check (pwa/static/js/lib/nik.js) agrees with sync/nik.py on every case, run under node."""
+"""The PWA's NIK check (pwa/static/js/lib/nik.js) agrees with records/nik.py on every case, run under node."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from sync.nik import check_nik, mask_nik
+from records.nik import check_nik, mask_nik
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NIK_JS = REPO_ROOT / "pwa" / "static" / "js" / "lib" / "nik.js"

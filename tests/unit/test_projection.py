@@ -3,10 +3,10 @@ visits with the NIK masked; staff get the stored record; a projection never pass
 
 from __future__ import annotations
 
-from sync.custody import record_hash
-from sync.principal import Principal
+from records.custody import record_hash
+from records.principal import Principal
+from records.schemas import validate_record
 from sync.projection import MARKER, project
-from sync.schemas import validate_record
 from sync.validation import StoredState, check_record
 
 COURIER = Principal(user_id="gojek.andi", role="courier", office="6471", partner="gojek")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 
-from sync.receipt_proof import ReceiptKey, codes_equal
-from sync.schemas import validate_record
+from records.receipt_proof import ReceiptKey, codes_equal
+from records.schemas import validate_record
 
 SECRET = "unit-test secret key, at least thirty-two characters"
 DOCUMENT = "document:01JDTESTA0001"

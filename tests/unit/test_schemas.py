@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from sync.nik import NIK_PATTERN
-from sync.schemas import (
+from records.nik import NIK_PATTERN
+from records.schemas import (
     RECORD_TYPES,
     RecordError,
     _fast_validator,
@@ -186,7 +186,7 @@ def test_schemas_resolve_without_network(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_the_inlined_schema_judges_every_example_like_the_original(path: Path) -> None:
     """The gateway validates against schemas whose `$ref`s were resolved once at load time (for speed);
     they must report exactly the errors the files themselves give, at the same places."""
-    from sync.schemas import FORMAT_CHECKER, _registry, _schemas, _validator
+    from records.schemas import FORMAT_CHECKER, _registry, _schemas, _validator
 
     example = _load(path)
     record = example.get("record", example)
@@ -256,7 +256,7 @@ def _mutations(record: dict[str, Any], rng: random.Random, count: int) -> list[d
 def test_the_fast_validator_never_accepts_what_jsonschema_refuses(path: Path) -> None:
     """Thousands of near-miss records: jsonschema-rs and jsonschema give the same verdict on each, and
     `validate_record` refuses exactly those the schema files refuse."""
-    from sync.schemas import FORMAT_CHECKER, _registry, _schemas
+    from records.schemas import FORMAT_CHECKER, _registry, _schemas
 
     record = _load(path)
     kind = path.parent.name

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sync.principal import Principal
+from records.principal import Principal
 from sync.validation import StoredState, check_attachments, check_id, check_record
 from tests.support.pouch_client import document_record, handoff_record, photo_bytes, photo_record, seal_record
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from records.principal import Principal
 from sync.gateway_design import BY_LINK_MAP, BY_SCOPE_MAP
-from sync.principal import Principal
 from sync.visibility import is_visible, needs_linked_document, record_scopes, root_scopes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -134,7 +134,7 @@ function parties(kind, me, document, representative) {
   }
 }
 
-/** The receipt code sealed to the server's key; the clear code is never stored (sync/receipt_proof.py). */
+/** The receipt code sealed to the server's key; the clear code is never stored (records/receipt_proof.py). */
 async function sealedCode(code, documentId, me) {
   if (!me.receipt_key) {
     throw new RecordInvalid([{ field: 'receipt_code', keyword: 'receipt_key',

@@ -1,4 +1,4 @@
-// The custody hash of a record, exactly as the server computes it (sync/custody.py): SHA-256, lowercase hex,
+// The custody hash of a record, exactly as the server computes it (records/custody.py): SHA-256, lowercase hex,
 // of the RFC 8785 canonical JSON of the record without the keys CouchDB or the signer add afterwards.
 // RFC 8785 writes numbers the way JSON.stringify does and sorts keys by UTF-16 code units, so the bytes are
 // identical on every phone and on the server (tests/unit/test_custody_js.py runs this file under node).

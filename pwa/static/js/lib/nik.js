@@ -1,4 +1,4 @@
-// NIK (Nomor Induk Kependudukan) plausibility check, the same rules as sync/nik.py (tested to agree):
+// NIK (Nomor Induk Kependudukan) plausibility check, the same rules as records/nik.py (tested to agree):
 // province 11-94, regency, district, birth date DDMMYY with 40 added to the day for women, serial 0001-9999.
 
 const FEMALE_DAY_OFFSET = 40;

@@ -1,5 +1,5 @@
 // Sealing the receipt code at the door: the phone encrypts what the resident said to the server's public key
-// and keeps only the result, so no code is ever readable on the phone (see sync/receipt_proof.py for the
+// and keeps only the result, so no code is ever readable on the phone (see records/receipt_proof.py for the
 // scheme and docs/security.md for why). ECDH P-256 with a fresh key per delivery, HKDF-SHA256, AES-256-GCM
 // with the document id as associated data. Works offline: the key comes with the signed-in user (`me`).
 

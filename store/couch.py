@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
-from sync.types import JSONDict
+from records.types import JSONDict
 
 logger = logging.getLogger(__name__)
 

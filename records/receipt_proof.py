@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from sync.types import JSONDict
+from records.types import JSONDict
 
 ALGORITHM = "ECDH-ES+A256GCM"
 _INFO = b"segel receipt code v1"

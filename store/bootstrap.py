@@ -19,9 +19,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from sync.couch import CouchClient, CouchError, CouchUnavailable, Database
-from sync.design_docs import DATABASES, DatabaseSpec
-from sync.types import JSONDict
+from records.types import JSONDict
+from store.couch import CouchClient, CouchError, CouchUnavailable, Database
+from store.design_docs import DATABASES, DatabaseSpec
 
 logger = logging.getLogger(__name__)
 

@@ -26,11 +26,11 @@ from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from sync.nik import check_nik, mask_nik
+from records.nik import check_nik, mask_nik
 
 
 def _schema_dir() -> Path:
-    """The wheel carries the schemas inside this package (`sync/_schemas`, copied by the build step in
+    """The wheel carries the schemas inside this package (`records/_schemas`, copied by the build step in
     setup.py), since an installed package cannot reach the checkout; a checkout reads the top-level
     `schemas/` it shares with the PWA and the docs. Same rule as server/resources.py for the PWA."""
     package_dir = Path(__file__).resolve().parent

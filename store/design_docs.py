@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from records.types import JSONDict
 from sync.gateway_design import GATEWAY_DESIGN
 from sync.reports_design import OFFICE_DESIGN, REPORTS_DESIGN
-from sync.types import JSONDict
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The storage seam: the only package that speaks CouchDB's HTTP API (client, bootstrap, design documents)."""
