@@ -2,8 +2,10 @@
 
 The PWA validates with the very same files before a record is saved, and the gateway validates again here
 before a record reaches CouchDB, so a record that one side accepts the other accepts too. Schemas are loaded
-once, `$ref`s between them are resolved from disk through a `referencing.Registry` (never over the network),
-and one compiled validator per record type is cached.
+once, `$ref`s between them are resolved from disk through a `jsonschema_rs.Registry` (never over the
+network), and one compiled jsonschema-rs validator per record type is cached. The same validator decides
+validity and reports the errors; this module words them. Rules between two fields' values, which JSON
+Schema cannot state, come after the schema, from the table in `records/rules.py` (the PWA runs the same).
 
 Errors come back as `RecordError(field, message)`: `field` is the dotted path a form can highlight and
 `message` says in plain English what is expected, so the gateway can pass it to the person who typed it.
@@ -22,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from jsonschema_rs import ValidationError, ValidationErrorKind
 
 from records.nik import check_nik, mask_nik
+from records.rules import broken_rules
 
 
 def _schema_dir() -> Path:
@@ -55,19 +56,23 @@ def _is_date_time(value: object) -> bool:
     return datetime.fromisoformat(value).utcoffset() is not None
 
 
+def _is_real_date_time(value: object) -> bool:
+    """`_is_date_time` that says False, not ValueError, for "2026-11-31T10:00:00Z"."""
+    try:
+        return _is_date_time(value)
+    except ValueError:
+        return False
+
+
 def _is_nik(value: object) -> bool:
     return not isinstance(value, str) or check_nik(value) is None
 
 
-def _format_checker() -> FormatChecker:
-    """Only the formats our schemas use, implemented here so no optional jsonschema extra is needed."""
-    checker = FormatChecker(formats=())
-    checker.checks("date-time", raises=ValueError)(_is_date_time)
-    checker.checks("nik")(_is_nik)
-    return checker
+#: The keywords worded from a schema's title and examples, preferred when several fail on one field.
+_WORDED = frozenset({"pattern", "format"})
 
-
-FORMAT_CHECKER = _format_checker()
+#: Only the formats our schemas use; the PWA gives its validator the same two (lib/validate.js).
+FORMATS = {"date-time": _is_real_date_time, "nik": _is_nik}
 
 
 @dataclass(frozen=True)
@@ -104,23 +109,16 @@ def validate_record(record: Mapping[str, object]) -> list[RecordError]:
         expected = ", ".join(RECORD_TYPES)
         return [RecordError("type", f"type: must be one of {expected} (got {_shown(record_type)})")]
     instance = dict(record)
+    validator = _validator(str(record_type))
+    if validator.is_valid(instance):
+        return [RecordError(rule.field, f"{rule.field}: {why}") for rule, why in broken_rules(instance)]
     by_field: dict[str, RecordError] = {}
-    fast = _fast_validator(str(record_type))
-    if not fast.is_valid(instance):
-        for error in _validator(str(record_type)).iter_errors(instance):
-            for found in _translate(error):
-                # One message per field is enough to fix it; a pattern and a format failing together say
-                # the same.
-                by_field.setdefault(found.field, found)
-        if not by_field:
-            # The two validators differ only where Python's `re` is looser than the ECMA 262 regular
-            # expressions JSON Schema specifies (and the PWA uses): `$` also matching before a final
-            # newline. The stricter judgement stands, in jsonschema-rs's words.
-            for rs_error in fast.iter_errors(instance):
-                field = ".".join(str(part) for part in rs_error.instance_path)
-                by_field.setdefault(field, RecordError(field, f"{field or 'record'}: {rs_error.message}"))
-    if not by_field:
-        by_field = {found.field: found for found in _consistency_errors(instance)}
+    # One message per field is enough to fix it. A pattern (or format) says most, in the schema's own words
+    # ("must be a base64url string, e.g. ..."), so it goes first when a length fails on the same field.
+    errors = sorted(validator.iter_errors(instance), key=lambda error: error.kind.name not in _WORDED)
+    for error in errors:
+        for found in _translate(error):
+            by_field.setdefault(found.field, found)
     return sorted(by_field.values(), key=lambda found: found.field)
 
 
@@ -135,142 +133,106 @@ def _schemas() -> dict[str, dict[str, object]]:
 
 
 @cache
-def _registry() -> Registry:
-    resources = [
-        (str(schema["$id"]), Resource.from_contents(schema, default_specification=DRAFT202012))
-        for schema in _schemas().values()
-    ]
-    return Registry().with_resources(resources).crawl()
+def _schemas_by_id() -> dict[str, dict[str, Any]]:
+    return {str(schema["$id"]): schema for schema in _schemas().values()}
 
 
 @cache
-def _validator(record_type: str) -> Draft202012Validator:
-    schema = _schemas()[f"{record_type}.schema.json"]
-    inlined = _inline_refs(schema, _registry().resolver(str(schema["$id"])), ())
-    return Draft202012Validator(inlined, registry=_registry(), format_checker=FORMAT_CHECKER)
+def _registry() -> jsonschema_rs.Registry:
+    return jsonschema_rs.Registry(list(_schemas_by_id().items()), retriever=_never_retrieve)
 
 
 @cache
-def _fast_validator(record_type: str) -> jsonschema_rs.Draft202012Validator:
-    """The same (inlined) schema compiled by jsonschema-rs, which decides validity about 50 times faster
-    than jsonschema; jsonschema then explains a refusal in the words `_translate` builds. A test checks
-    that both judge every example, and thousands of mutations of them, the same."""
-    schema = {key: value for key, value in _validator(record_type).schema.items() if key != "$defs"}
+def _validator(record_type: str) -> jsonschema_rs.Validator:
+    """The compiled schema of one record type; its `$ref`s resolve from the registry, once, here."""
     return jsonschema_rs.Draft202012Validator(
-        schema,
-        formats={"date-time": _is_real_date_time, "nik": _is_nik},
+        _schemas()[f"{record_type}.schema.json"],
+        formats=FORMATS,
         validate_formats=True,
+        registry=_registry(),
         retriever=_never_retrieve,
     )
-
-
-def _is_real_date_time(value: object) -> bool:
-    """`_is_date_time` for jsonschema-rs, which wants False, not ValueError, for "2026-11-31T…"."""
-    try:
-        return _is_date_time(value)
-    except ValueError:
-        return False
 
 
 def _never_retrieve(uri: str) -> Any:
     raise ValueError(f"schemas are never fetched ({uri}): every $ref is resolved from schemas/ at load time")
 
 
-def _inline_refs(node: object, resolver: Any, seen: tuple[int, ...]) -> object:
-    """A copy of `node` with every `$ref` replaced by the schema it points to, resolved once, here.
+@dataclass(frozen=True)
+class _Failure:
+    """One jsonschema-rs error with what wording it needs: the failing keyword, the (sub)schema holding it
+    (read from the schema files at `absolute_keyword_location`, `$ref`s already followed), for its title,
+    examples and description, and whether it failed inside the `then` of an if/then rule."""
 
-    jsonschema otherwise resolves each `$ref` (URL joins, registry lookups) on every record it validates:
-    about 40 % of the gateway's validation time. The inlined schema accepts and refuses exactly what the
-    original does (a `$ref` with sibling keywords becomes one more `allOf` entry, which reports the same
-    errors); a recursive `$ref` is left as it is.
-    """
-    if isinstance(node, list):
-        return [_inline_refs(item, resolver, seen) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out: dict[str, object] = {}
-    for key, value in node.items():
-        if key == "$ref" and isinstance(value, str):
-            continue
-        # Keywords whose values are not schemas keep their values as they are (a property named "$ref").
-        out[key] = value if key in _NOT_SCHEMAS else _inline_refs(value, resolver, seen)
-    ref = node.get("$ref")
-    if not isinstance(ref, str):
-        return out
-    resolved = resolver.lookup(ref)  # a referencing.Resolver: where the target's own `$ref`s resolve from
-    target = id(resolved.contents)  # the registry keeps every schema alive, so its identity is stable
-    if target in seen:
-        out["$ref"] = ref
-        return out
-    contents = _inline_refs(resolved.contents, resolved.resolver, (*seen, target))
-    if isinstance(contents, dict):
-        contents = {key: value for key, value in contents.items() if key not in ("$id", "$schema", "$defs")}
-    if len(out) == 0:
-        return contents
-    out["allOf"] = [*list(out.get("allOf", [])), contents]  # type: ignore[call-overload]
-    return out
+    keyword: str
+    path: list[str]
+    schema: dict[str, Any]
+    value: Any
+    instance: Any
+    in_then: bool
+    message: str
 
 
-#: Keywords whose value is data, not a schema (or a map of schemas), so `_inline_refs` leaves them alone.
-_NOT_SCHEMAS = frozenset(
-    {
-        "const",
-        "enum",
-        "examples",
-        "default",
-        "required",
-        "dependentRequired",
-        "title",
-        "description",
-        "$comment",
-        "$defs",
-    }
-)
+def _failure(error: ValidationError) -> _Failure:
+    uri, _, pointer = (error.absolute_keyword_location or "").partition("#")
+    segments = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
+    keyword, holder = (segments[-1], segments[:-1]) if segments else (error.kind.name, [])
+    if len(segments) >= 2 and segments[-2] == "dependentRequired":  # located at the needed name's index
+        keyword, holder = "dependentRequired", segments[:-2]
+    node: Any = _schemas_by_id().get(uri, {})
+    for part in holder:
+        node = node[int(part)] if isinstance(node, list) else node.get(part, {})
+    schema = node if isinstance(node, dict) else {}
+    return _Failure(
+        keyword=keyword,
+        path=[str(part) for part in error.instance_path],
+        schema=schema,
+        value=schema.get(keyword),
+        instance=error.instance,
+        in_then="then" in error.evaluation_path,
+        message=error.message,
+    )
 
 
 def _translate(error: ValidationError) -> list[RecordError]:
-    """Turn one jsonschema error into RecordErrors naming the field a person has to fix."""
-    path = [str(part) for part in error.absolute_path]
-    keyword = str(error.validator)
-    context = _then_context(error)
-    if keyword == "required":
-        missing = [name for name in _names(error.validator_value) if name not in _keys(error.instance)]
-        return [_error([*path, name], "is required", context) for name in missing]
-    if keyword == "dependentRequired":
-        return [
-            _error([*path, needed], f"is required when {given} is given", context)
-            for given, needs in dict(error.validator_value).items()
-            if given in _keys(error.instance)
-            for needed in _names(needs)
-            if needed not in _keys(error.instance)
+    """Turn one jsonschema-rs error into RecordErrors naming the field a person has to fix."""
+    failure = _failure(error)
+    path, keyword, kind = failure.path, failure.keyword, error.kind
+    context = _then_context(failure)
+    if isinstance(kind, ValidationErrorKind.Required) and keyword == "dependentRequired":
+        given = [
+            name
+            for name, needs in dict(failure.value or {}).items()
+            if name in _keys(failure.instance) and kind.property in _names(needs)
         ]
-    if keyword == "additionalProperties":
-        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-        extra = [name for name in _keys(error.instance) if name not in known]
+        reason = f"is required when {given[0] if given else 'its partner'} is given"
+        return [_error([*path, kind.property], reason, context)]
+    if isinstance(kind, ValidationErrorKind.Required):
+        return [_error([*path, kind.property], "is required", context)]
+    if isinstance(kind, ValidationErrorKind.AdditionalProperties):
         unknown = "is not an allowed field (unknown fields are refused)"
-        return [_error([*path, name], unknown) for name in extra]
-    if keyword in {"oneOf", "anyOf"} and _required_branches(error.validator_value):
-        return [_choice_error(path, keyword, _required_branches(error.validator_value), error, context)]
-    return [_error(path, _expectation(error), context, got=_got(error))]
+        return [_error([*path, str(name)], unknown) for name in kind.unexpected]
+    if keyword in {"oneOf", "anyOf"} and _required_branches(failure.value):
+        return [_choice_error(path, keyword, _required_branches(failure.value), failure, context)]
+    return [_error(path, _expectation(failure), context, got=_got(failure))]
 
 
 def _choice_error(
-    path: list[str], keyword: str, branches: list[str], error: ValidationError, context: str | None
+    path: list[str], keyword: str, branches: list[str], failure: _Failure, context: str | None
 ) -> RecordError:
-    present = [name for name in branches if name in _keys(error.instance)]
+    present = [name for name in branches if name in _keys(failure.instance)]
     alternatives = " or ".join(branches)
     if keyword == "oneOf" and len(present) > 1:
         return _error([*path, present[1]], f"must not be given together with {present[0]}", context)
     return _error([*path, branches[0]], f"is required (give {alternatives})", context)
 
 
-def _expectation(error: ValidationError) -> str:
+def _expectation(failure: _Failure) -> str:
     """What the field should have been, worded from the failing keyword and the schema's title/examples."""
-    value = error.validator_value
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    match str(error.validator):
-        case "pattern" | "format" if schema.get("format") == "nik" and isinstance(error.instance, str):
-            return check_nik(error.instance) or "must be a valid NIK"
+    value, schema, instance = failure.value, failure.schema, failure.instance
+    match failure.keyword:
+        case "pattern" | "format" if schema.get("format") == "nik" and isinstance(instance, str):
+            return check_nik(instance) or "must be a valid NIK"
         case "pattern" | "format" if schema.get("title"):
             examples = schema.get("examples")
             example = f", e.g. {json.dumps(examples[0], ensure_ascii=False)}" if examples else ""
@@ -305,18 +267,18 @@ def _expectation(error: ValidationError) -> str:
             return "must not list the same item twice"
         case "maxProperties":
             return "must be empty" if value == 0 else f"must have at most {value} entries"
-    return str(error.message)
+    return failure.message
 
 
-def _got(error: ValidationError) -> str:
-    keyword, instance = str(error.validator), error.instance
+def _got(failure: _Failure) -> str:
+    keyword, instance = failure.keyword, failure.instance
     if keyword in {"minLength", "maxLength"} and isinstance(instance, str):
         return f"{len(instance)} characters"
     if keyword in {"minItems", "maxItems"} and isinstance(instance, list):
         return f"{len(instance)}"
     if keyword in {"uniqueItems", "maxProperties"}:
         return ""
-    secret = isinstance(error.schema, dict) and error.schema.get("format") == "nik"
+    secret = failure.schema.get("format") == "nik"
     return _shown(instance, secret=secret)
 
 
@@ -343,11 +305,11 @@ def _error(path: list[str], expectation: str, context: str | None = None, got: s
     return RecordError(field, message)
 
 
-def _then_context(error: ValidationError) -> str | None:
+def _then_context(failure: _Failure) -> str | None:
     """The `description` of an if/then rule, which tells why the field is needed in this case."""
-    if "then" not in error.schema_path or not isinstance(error.schema, dict):
+    if not failure.in_then:
         return None
-    description = error.schema.get("description")
+    description = failure.schema.get("description")
     return str(description) if description else None
 
 
@@ -383,21 +345,3 @@ def _keys(instance: object) -> Iterable[str]:
 
 def _names(value: object) -> list[str]:
     return [str(name) for name in value] if isinstance(value, list) else []
-
-
-def _consistency_errors(record: dict[str, object]) -> list[RecordError]:
-    """Rules between fields that JSON Schema cannot state, checked once the fields themselves are valid."""
-    if record.get("type") == "seal":
-        office, number, record_id = record.get("office"), record.get("number"), record.get("_id")
-        expected = f"seal:{office}:{number}"
-        if isinstance(office, str) and isinstance(number, str) and record_id != expected:
-            reason = "to agree with office and number"
-            return [_error(["_id"], f"must be {json.dumps(expected)} {reason}", got=_shown(record_id))]
-    if record.get("type") == "handoff":
-        scanned, expected_seal = record.get("seal_number_scanned"), record.get("seal_number_expected")
-        match = record.get("seal_match")
-        if isinstance(scanned, str) and isinstance(match, bool) and match != (scanned == expected_seal):
-            wanted = "true" if scanned == expected_seal else "false"
-            reason = "it must say whether seal_number_scanned equals seal_number_expected"
-            return [_error(["seal_match"], f"must be {wanted}", reason, got=json.dumps(match))]
-    return []

@@ -7,14 +7,13 @@ import random
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import pytest
-from jsonschema import Draft202012Validator
 
 from records.nik import NIK_PATTERN
 from records.schemas import (
     RECORD_TYPES,
     RecordError,
-    _fast_validator,
     schema_files,
     schema_for,
     validate_record,
@@ -62,7 +61,7 @@ def test_every_record_type_has_a_schema_file() -> None:
 @pytest.mark.parametrize("name", sorted(schema_files()))
 def test_schema_files_are_valid_draft_2020_12(name: str) -> None:
     schema = json.loads(schema_files()[name].read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
+    jsonschema_rs.meta.validate(schema)
     assert schema["$id"] == f"https://segel.example/schemas/{name}"
 
 
@@ -182,29 +181,6 @@ def test_schemas_resolve_without_network(monkeypatch: pytest.MonkeyPatch) -> Non
     assert validate_record(_load(EXAMPLES / "handoff" / "valid-sealed-signed.json")) == []
 
 
-@pytest.mark.parametrize("path", VALID + INVALID, ids=_example_id)
-def test_the_inlined_schema_judges_every_example_like_the_original(path: Path) -> None:
-    """The gateway validates against schemas whose `$ref`s were resolved once at load time (for speed);
-    they must report exactly the errors the files themselves give, at the same places."""
-    from records.schemas import FORMAT_CHECKER, _registry, _schemas, _validator
-
-    example = _load(path)
-    record = example.get("record", example)
-    name = f"{path.parent.name}.schema.json"
-    original = Draft202012Validator(_schemas()[name], registry=_registry(), format_checker=FORMAT_CHECKER)
-    inlined = _validator(path.parent.name)
-    assert "$ref" not in json.dumps({k: v for k, v in inlined.schema.items() if k != "$defs"})
-
-    def judged(validator: Draft202012Validator) -> list[tuple[str, str, str]]:
-        return sorted(
-            (error.json_path, str(error.validator), error.message) for error in validator.iter_errors(record)
-        )
-
-    assert judged(inlined) == judged(original)
-    # jsonschema-rs decides validity (fast); it must agree with the original schema on every example.
-    assert _fast_validator(path.parent.name).is_valid(record) == (judged(original) == [])
-
-
 _ODD_VALUES: list[object] = [
     None,
     0,
@@ -253,29 +229,24 @@ def _mutations(record: dict[str, Any], rng: random.Random, count: int) -> list[d
 
 
 @pytest.mark.parametrize("path", VALID, ids=_example_id)
-def test_the_fast_validator_never_accepts_what_jsonschema_refuses(path: Path) -> None:
-    """Thousands of near-miss records: jsonschema-rs and jsonschema give the same verdict on each, and
-    `validate_record` refuses exactly those the schema files refuse."""
-    from records.schemas import FORMAT_CHECKER, _registry, _schemas
-
+def test_every_near_miss_is_refused_on_a_named_field(path: Path) -> None:
+    """Hundreds of near-miss records: each refusal names a field of the record (or the record itself) and
+    says what is wrong in a message starting with that field, never the validator's raw dump of the record."""
     record = _load(path)
-    kind = path.parent.name
-    original = Draft202012Validator(
-        _schemas()[f"{kind}.schema.json"], registry=_registry(), format_checker=FORMAT_CHECKER
-    )
     rng = random.Random(path.name)
-    verdicts = []
+    refused = 0
     for mutated in _mutations(record, rng, 150):
-        expected = original.is_valid(mutated)
-        assert _fast_validator(kind).is_valid(mutated) == expected, mutated
-        assert (validate_record(mutated) == []) <= expected, mutated  # consistency rules may refuse more
-        verdicts.append(expected)
-    assert not all(verdicts), "the mutations must produce invalid records to be a test"
+        errors = validate_record(mutated)
+        refused += bool(errors)
+        for error in errors:
+            assert error.message.startswith(f"{error.field or 'record'}:"), error
+            assert "{" not in error.message, error  # no record (and so no NIK) pasted into the message
+    assert refused, "the mutations must produce invalid records to be a test"
 
 
 def test_a_value_ending_in_a_newline_is_refused_as_the_pwa_refuses_it() -> None:
-    """Python's `re` lets `$` match before a final newline; JSON Schema's regular expressions (ECMA 262, as
-    in the PWA's validator) do not. The stricter judgement stands, with a message naming the field."""
+    """Python's `re` would let `$` match before a final newline; JSON Schema's regular expressions (ECMA 262,
+    as in the PWA's validator, and jsonschema-rs) do not: the record is refused, the field named."""
     record = _load(sorted((EXAMPLES / "handoff").glob("valid-*.json"))[0])
     errors = validate_record({**record, "_id": record["_id"] + "\n"})
     assert [error.field for error in errors] == ["_id"]
