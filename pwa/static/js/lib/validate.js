@@ -1,8 +1,10 @@
 // Validates records in the browser against the same schemas/*.schema.json files the server uses (served at
 // /schemas/, precached by the service worker so this works offline). Errors are turned into short messages
-// for the person holding the phone (i18n keys, Indonesian by default).
+// for the person holding the phone (i18n keys, Indonesian by default). A record the schema accepts then meets
+// the rules between fields' values that JSON Schema cannot state (./rules.js, the server's records/rules.py).
 import { Validator, format } from '@cfworker/json-schema';
 import { checkNik } from './nik.js';
+import { brokenRules } from './rules.js';
 
 format.nik = (value) => checkNik(value) === null;
 
@@ -39,7 +41,9 @@ async function validatorFor(type) {
 export async function validateRecord(record) {
   const validator = await validatorFor(record.type);
   const result = validator.validate(record);
-  if (result.valid) return [];
+  if (result.valid) {
+    return brokenRules(record).map(({ rule, message }) => ({ field: rule.field, keyword: rule.name, message }));
+  }
   const seen = new Set();
   const problems = [];
   // cfworker reports the failing combinators (allOf, if/then, $ref) too; keep the leaf errors.
