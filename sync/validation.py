@@ -139,10 +139,19 @@ def check_record(
     its database reads are in flight).
     """
     refusal = check_id(doc.get("_id")) or check_revision(doc)
-    if refusal:
-        return refusal
-    if stored.rev_known:
-        return None
+    if refusal or stored.rev_known:
+        return refusal  # a revision the database holds is a retry: accepted whatever changed since
+    return (
+        _check_content(doc, schema_errors)
+        or _check_writer(doc, principal)
+        or _check_stored(doc, principal, stored)
+        or _check_assignment(doc, principal, linked_document)
+        or _check_history(doc, stored, seq_taken=seq_taken)
+    )
+
+
+def _check_content(doc: Mapping[str, object], schema_errors: list[RecordError] | None) -> Refusal | None:
+    """What the revision is: no reduced copy from the server, no deletion, and valid by its schema."""
     if MARKER in doc:
         return _refuse(
             "projection",
@@ -161,6 +170,11 @@ def check_record(
         return _refuse(
             "invalid", f"Data tidak lengkap atau salah: {details}.", "Fix the record and save again"
         )
+    return None
+
+
+def _check_writer(doc: Mapping[str, object], principal: Principal) -> Refusal | None:
+    """Who writes it: a role that may write this type, as the author it names, for an office of theirs."""
     record_type = str(doc["type"])
     if record_type not in WRITABLE_TYPES.get(principal.role, frozenset()):
         return _refuse(
@@ -180,19 +194,29 @@ def check_record(
             "Catatan ini milik kantor lain.",
             "This record belongs to another office than yours.",
         )
-    refusal = _check_stored(doc, principal, stored)
-    if refusal:
-        return refusal
+    return None
+
+
+def _check_assignment(
+    doc: Mapping[str, object], principal: Principal, linked_document: Mapping[str, object] | None
+) -> Refusal | None:
+    """Today's work: a courier writes only for a document assigned to them, a van operator for their van."""
     if principal.role == "courier" and not _assigned_to(linked_document, principal.user_id):
         return _refuse(
             "not_assigned",
             "Dokumen ini tidak (lagi) ditugaskan kepada Anda; hubungi kantor.",
             "This document is not (or no longer) assigned to you; call the office.",
         )
-    if record_type == "visit" and principal.role == "van_operator" and doc.get("van") != principal.van:
+    if doc.get("type") == "visit" and principal.role == "van_operator" and doc.get("van") != principal.van:
         return _refuse(
             "van", "Kunjungan ini milik mobil keliling lain.", "This visit belongs to another van."
         )
+    return None
+
+
+def _check_history(doc: Mapping[str, object], stored: StoredState, *, seq_taken: bool) -> Refusal | None:
+    """Custody evidence is written once: no second revision of it, no reused handoff sequence number."""
+    record_type = doc.get("type")
     if record_type in APPEND_ONLY_TYPES and stored.exists and not _adds_photo_only(doc, stored):
         return _refuse(
             "append_only",
