@@ -17,7 +17,7 @@ Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 async def _cmd_dev(args: argparse.Namespace) -> int:
-    from server.devrun import run_dev
+    from devtools.devrun import run_dev
 
     return await run_dev()
 
@@ -74,7 +74,7 @@ async def _cmd_bootstrap(args: argparse.Namespace) -> int:
 
 
 async def _cmd_load_demo(args: argparse.Namespace) -> int:
-    from server.demo_loader import load_demo
+    from devtools.demo.loader import load_demo
 
     settings = Settings.from_env()
     couch = open_couch(settings)

@@ -11,8 +11,8 @@ from typing import TypeVar
 
 from playwright.sync_api import BrowserContext, Page, expect
 
+from devtools.demo.generator import generate_demo
 from records.custody import record_hash
-from server.demo import generate_demo
 from server.settings import Settings, open_couch
 from store.couch import CouchClient
 from tests.browser.conftest import VirtualAuthenticator

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
+from devtools.embedded import free_port
 from records.custody import record_hash
 from server.identity.sessions import SESSION_COOKIE
 from server.settings import Settings
-from sync.embedded import free_port
 from tests.browser.test_pwa_offline import COURIER, NOW, document_records, seal_photo
 from tests.browser.test_pwa_sync import _prepare
 from tests.conftest import settings_env

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync.embedded import free_port
+from devtools.embedded import free_port
 from tests.support.databases import chosen_kind
 from tests.support.logscan import log_file
 from tests.support.servers import REPO_ROOT

@@ -11,12 +11,12 @@ from typing import Any, TypeVar
 import pytest
 from starlette.testclient import TestClient
 
+from devtools.demo.generator import generate_demo
+from devtools.demo.identities import demo_login_hint
 from records.types import JSONDict
 from server.app import create_app
 from server.cli import main
-from server.demo import generate_demo
 from server.identity.audit import events
-from server.identity.demo import demo_login_hint
 from server.identity.store import IdentityStore
 from server.settings import Settings, open_couch
 from store.bootstrap import bootstrap

@@ -11,10 +11,10 @@ import copy
 import pytest
 from starlette.testclient import TestClient
 
+from devtools.demo.generator import generate_demo
 from records.custody import record_hash
 from records.principal import Principal
 from records.types import JSONDict
-from server.demo import generate_demo
 from server.identity.audit import events
 from server.identity.store import IdentityStore
 from server.settings import Settings

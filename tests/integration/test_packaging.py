@@ -27,9 +27,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.embedded import free_port
 from server.settings import Settings
 from store.couch import CouchClient
-from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support.identity import issue_device_token, make_user
 from tests.support.logscan import log_file

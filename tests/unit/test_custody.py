@@ -6,9 +6,9 @@ import copy
 
 import pytest
 
+from devtools.demo.generator import generate_demo
 from records.custody import CanonicalFormError, canonical_bytes, record_hash, verify_chain
 from records.types import JSONDict
-from server.demo import generate_demo
 
 
 def _chain() -> list[JSONDict]:

@@ -8,17 +8,17 @@ from datetime import date
 from functools import cache
 from itertools import pairwise
 
-from records.custody import record_hash
-from records.nik import check_nik, describe_nik
-from records.schemas import validate_record
-from records.types import JSONDict
-from server.demo import (
+from devtools.demo.generator import (
     DESK_REASON,
     NO_SIGNER_REASON,
     UNSIGNED_REASONS,
     DemoData,
     generate_demo,
 )
+from records.custody import record_hash
+from records.nik import check_nik, describe_nik
+from records.schemas import validate_record
+from records.types import JSONDict
 
 TODAY = date(2026, 11, 23)
 

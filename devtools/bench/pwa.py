@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from pwa.tools.harness import Harness, running
+from devtools.pwa.harness import Harness, running
 from records.custody import record_hash
 from server.settings import Settings, open_couch
 from tests.browser.test_pwa_offline import COURIER, NOW, document_records

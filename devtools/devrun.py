@@ -18,13 +18,13 @@ from pathlib import Path
 
 import uvicorn
 
+from devtools.demo.loader import load_demo
+from devtools.embedded import EmbeddedCouch, EmbeddedCouchError
 from server.app import create_app
-from server.demo_loader import load_demo
 from server.logs import configure_logging
 from server.settings import Settings, data_dir_from_env, open_couch
 from store.bootstrap import bootstrap
 from store.couch import CouchClient
-from sync.embedded import EmbeddedCouch, EmbeddedCouchError
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ async def _first_office_round(couch: CouchClient, settings: Settings, env: dict[
 async def _login_hint(couch: CouchClient, settings: Settings) -> str:
     """How to log in: enrollment links for the demo users once identity exists, else the plain shell."""
     try:
-        from server.identity.demo import demo_login_hint
+        from devtools.demo.identities import demo_login_hint
     except ImportError:
         return "  Masuk: belum ada login (identity belum dipasang)."
     return await demo_login_hint(couch, settings)

@@ -12,11 +12,11 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from devtools.demo.generator import DESK_REASON, generate_demo
+from devtools.demo.identities import ensure_demo_identities
+from devtools.demo.signing import HistorySigner
 from records.types import JSONDict
-from server.demo import DESK_REASON, generate_demo
 from server.identity.auth import principal_from_user
-from server.identity.demo import ensure_demo_identities
-from server.identity.demo_signing import HistorySigner
 from server.identity.store import IdentityStore
 from server.settings import Settings
 from store.couch import CouchClient

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import NamedTuple
 
+from devtools.demo.photos import SIZE, seal_photo
 from records.custody import record_hash
 from records.types import JSONDict
-from server.demo_photos import SIZE, seal_photo
 
 OFFICE_CODE = "6471"
 OFFICE_NAME = "Disdukcapil Kota Balikpapan"
