@@ -3,7 +3,8 @@
 The demo has to look like a real fortnight at the office, so that every page has something true to show:
 documents in every state, handoff chains that verify, a seal broken on the way, a lost envelope, a reprint,
 and a week of mobile-van recording. Everything comes from one seeded `random.Random`, so a seed and a date
-always give the same records (tests rely on it), and nothing here does I/O: `server/demo_loader.py` writes it.
+always give the same records (tests rely on it), and nothing here does I/O: `devtools/demo/loader.py`
+writes it.
 
 Every name, NIK, phone number and address below is made up. Every record passes
 `records.schemas.validate_record`.

@@ -1,6 +1,6 @@
 """Demo identities for `scripts/run`: the demo office and users exist, and a fresh link lets people in.
 
-Called by server/devrun.py after the demo records are loaded. Idempotent: users that exist are left as they
+Called by devtools/devrun.py after the demo records are loaded. Idempotent: users that exist are left as they
 are (a second run never duplicates anyone or touches their passkeys); only new one-time enrollment links
 are made on each run, because a link is how a person gets a passkey on first run.
 """

@@ -1,7 +1,7 @@
 """Load the generated demo data into CouchDB exactly once per database.
 
 The handoffs made away from the desk are signed by their authors' history passkeys
-(`server/identity/demo_signing.py`) and judged by the gateway's own verification, which writes their
+(`devtools/demo/signing.py`) and judged by the gateway's own verification, which writes their
 receipts as if each had been pushed by the author's phone shortly after it happened: the office then shows
 verified signatures, and only the handful a courier could not sign waits for staff.
 """
