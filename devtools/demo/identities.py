@@ -7,7 +7,7 @@ are made on each run, because a link is how a person gets a passkey on first run
 
 from __future__ import annotations
 
-from devtools.demo.generator import demo_people
+from devtools.demo.office import demo_people
 from records.types import JSONDict
 from server.identity.audit import record_event
 from server.identity.enrollment import enrollment_url

@@ -12,9 +12,10 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from devtools.demo.generator import DESK_REASON, generate_demo
+from devtools.demo.generator import generate_demo
 from devtools.demo.identities import ensure_demo_identities
 from devtools.demo.signing import HistorySigner
+from devtools.demo.steps import DESK_REASON
 from records.types import JSONDict
 from server.identity.auth import principal_from_user
 from server.identity.store import IdentityStore

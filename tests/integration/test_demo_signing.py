@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from devtools.demo.generator import DESK_REASON, UNSIGNED_REASONS
 from devtools.demo.loader import load_demo
 from devtools.demo.signing import LABEL
+from devtools.demo.steps import DESK_REASON, UNSIGNED_REASONS
 from server.identity.auth import principal_from_user
 from server.identity.store import IdentityStore
 from server.settings import Settings
