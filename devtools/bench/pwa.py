@@ -223,6 +223,10 @@ def first_document_on_slow_3g(harness: Harness, documents: int, cookie: str, log
 
 
 def main() -> int:
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print("usage: scripts/bench/pwa [records photos] | --first-document [documents] [--log]\n")
+        print(__doc__)
+        return 0
     if sys.argv[1:2] == ["--first-document"]:
         log = "--log" in sys.argv
         args = [a for a in sys.argv[2:] if a != "--log"]
