@@ -1,6 +1,8 @@
 """Command line: `python -m server <command>` (also installed as `segel`).
 
-Commands are registered by the modules that own them, so identity commands live with identity code.
+Commands are registered by the modules that own them, so identity commands live with identity code. Only
+production commands are here; the development ones (`dev`, what `scripts/run` starts, and `load-demo`) are
+`python -m devtools <command>` in a checkout, and an installed Segel has neither them nor the demo.
 """
 
 from __future__ import annotations
@@ -11,15 +13,10 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from server.identity.cli import register as register_identity
 from server.settings import Settings, SettingsError, open_couch, prepare_data_dir
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
-
-
-async def _cmd_dev(args: argparse.Namespace) -> int:
-    from server.devrun import run_dev
-
-    return await run_dev()
 
 
 async def _cmd_serve(args: argparse.Namespace) -> int:
@@ -73,25 +70,9 @@ async def _cmd_bootstrap(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _cmd_load_demo(args: argparse.Namespace) -> int:
-    from server.demo_loader import load_demo
-
-    settings = Settings.from_env()
-    couch = open_couch(settings)
-    try:
-        loaded = await load_demo(couch, settings)
-    finally:
-        await couch.aclose()
-    print("demo data:", "loaded" if loaded else "already present, nothing written")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="segel", description="Segel server and administration.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("dev", help="run everything locally (embedded CouchDB, demo data, server)").set_defaults(
-        handler=_cmd_dev
-    )
     serve = sub.add_parser(
         "serve", help="serve the app against COUCHDB_URL (production; proxies: SEGEL_TRUSTED_PROXIES)"
     )
@@ -102,21 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("bootstrap", help="create databases, design documents and indexes").set_defaults(
         handler=_cmd_bootstrap
     )
-    sub.add_parser("load-demo", help="load the demo data once").set_defaults(handler=_cmd_load_demo)
-    for register in _plugin_registrars():
-        register(sub)
+    register_identity(sub)
     return parser
-
-
-def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    registrars: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
-    try:
-        from server.identity.cli import register as register_identity
-
-        registrars.append(register_identity)
-    except ImportError:
-        pass
-    return registrars
 
 
 def main(argv: list[str] | None = None) -> int:

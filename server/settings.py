@@ -47,7 +47,7 @@ class Settings:
     #: Reverse proxies whose `X-Forwarded-For` is believed (SEGEL_TRUSTED_PROXIES). None by default: the
     #: client address is the TCP peer, and a client cannot choose its own address for the rate limits.
     trusted_proxies: tuple[Network, ...] = ()
-    #: Where Segel may write files (the notification outbox; `segel dev` adds the embedded database and its
+    #: Where Segel may write files (the notification outbox; `scripts/run` adds the embedded database and its
     #: secrets). Always given: an installed package has no place of its own to write.
     data_dir: Path = field(kw_only=True)
     #: How residents' messages leave (`server/office/senders.py`): `log` (a file under data_dir), `smtp`
@@ -199,7 +199,7 @@ def data_dir_from_env(env: Mapping[str, str]) -> Path:
         return CHECKOUT_DIR / "var"
     raise SettingsError(
         "SEGEL_DATA_DIR is not set: name a directory this user may write to, e.g. /var/lib/segel "
-        "(notification outbox; with `segel dev` also the embedded database). An installed Segel never "
+        "(notification outbox; with `scripts/run` also the embedded database). An installed Segel never "
         "writes inside its own package."
     )
 

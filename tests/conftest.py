@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from devtools.embedded import free_port
 from server.app import create_app
 from server.office import intake
 from server.settings import Settings, open_couch
 from store.couch import CouchClient
-from sync.embedded import free_port
 from tests.support import logscan
 from tests.support.databases import DatabaseServer, chosen_kind, make_database
 from tests.support.servers import ServerProcess

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, CDPSession, Page, Playwright, sync_playwright
 
+from devtools.embedded import free_port
 from server.settings import Settings
-from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support.logscan import log_file
 from tests.support.servers import ServerProcess

@@ -4,7 +4,6 @@ sign a record while offline with passkey.js, then verify it on the server once b
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -12,11 +11,11 @@ from typing import TypeVar
 from playwright.sync_api import BrowserContext, Page, expect
 
 from records.custody import record_hash
-from server.demo import generate_demo
 from server.settings import Settings, open_couch
 from store.couch import CouchClient
 from tests.browser.conftest import VirtualAuthenticator
 from tests.support.identity import enrollment_token, make_office, make_user
+from tests.support.records import pickup
 from tests.support.servers import ServerProcess
 
 T = TypeVar("T")
@@ -72,11 +71,7 @@ def test_enroll_logout_login_and_sign_offline(
     me = page.evaluate("fetch('/auth/me').then((r) => r.json())")
     assert me["user_id"] == "gojek.andi" and len(me["credential_ids"]) == 1
 
-    record = copy.deepcopy(
-        next(r for r in generate_demo().records if r["type"] == "handoff" and r["kind"] == "picked_up")
-    )
-    record.pop("unsigned_reason")
-    record["author"] = "gojek.andi"
+    record = pickup(0, "gojek.andi")
     page.evaluate("import('/static/js/lib/passkey.js').then((m) => { window.passkey = m; })")
     context.set_offline(True)
     assert page.evaluate("navigator.onLine") is False

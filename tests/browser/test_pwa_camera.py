@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, expect
 
 from tests.browser.conftest import CHROMIUM_ARGS
-from tests.browser.test_pwa_offline import COURIER, document_records
+from tests.support.records import COURIER, document_records
 from tests.support.servers import ServerProcess
 
 WIDTH, HEIGHT, FRAMES = 640, 480, 10

@@ -3,7 +3,6 @@ photos follow, all of them), and installing the app fetches the shell from the s
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
@@ -14,64 +13,24 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from records.custody import record_hash
+from devtools.embedded import free_port
 from server.identity.sessions import SESSION_COOKIE
 from server.settings import Settings
-from sync.embedded import free_port
-from tests.browser.test_pwa_offline import COURIER, NOW, document_records, seal_photo
+from tests.browser.test_pwa_offline import seal_photo
 from tests.browser.test_pwa_sync import _prepare
 from tests.conftest import settings_env
+from tests.support.records import picked_up_with_photo
 from tests.support.servers import ServerProcess
 from tests.support.threads import run_async
 
 PHOTO_BYTES_URL = re.compile(r"/sync/records/photo(%3A|:)[^/?]+/")
 
 
-def _picked_up_with_photo(suffix: str, jpeg: bytes) -> list[dict[str, Any]]:
-    """A document the courier picked up on another phone, with its seal photo already on the server."""
-    document, seal, sealed = document_records(
-        suffix, f"Warga {suffix}", "6471054506900012", f"BP00017{suffix[-3:]}"
-    )
-    handoff_id, photo_id = f"handoff:01JDPICK{suffix}", f"photo:01JDFOTO{suffix}"
-    picked = {
-        **sealed,
-        "_id": handoff_id,
-        "author": COURIER["user_id"],
-        "kind": "picked_up",
-        "from": {"party": "office", "id": "6471"},
-        "to": {"party": "courier", "id": COURIER["user_id"], "name": COURIER["name"]},
-        "device_time": "2026-11-23T09:00:00+08:00",
-        "seq": int(suffix[-1]),
-        "photos": [photo_id],
-        "prev_hash": record_hash(sealed),
-        "unsigned_reason": "test",
-    }
-    photo = {
-        "_id": photo_id,
-        "type": "photo",
-        "schema_version": 1,
-        "office": "6471",
-        "created_at": NOW,
-        "author": COURIER["user_id"],
-        "handoff_id": handoff_id,
-        "document_id": document["_id"],
-        "attachment": "seal.jpg",
-        "sha256": hashlib.sha256(jpeg).hexdigest(),
-        "content_type": "image/jpeg",
-        "size": len(jpeg),
-        "captured_at": NOW,
-        "width": 4000,
-        "height": 3000,
-        "_attachments": {"seal.jpg": {"content_type": "image/jpeg", "data": base64.b64encode(jpeg).decode()}},
-    }
-    return [document, seal, sealed, picked, photo]
-
-
 def test_documents_show_while_photos_are_held_back_and_the_photos_follow(
     page: Page, context: BrowserContext, live_server: ServerProcess, settings: Settings, tmp_path: Path
 ) -> None:
     jpeg = seal_photo(tmp_path / "seal.jpg").read_bytes()
-    docs = [*_picked_up_with_photo("P0001", jpeg), *_picked_up_with_photo("P0002", jpeg)]
+    docs = [*picked_up_with_photo("P0001", jpeg, seq=1), *picked_up_with_photo("P0002", jpeg, seq=2)]
     cookie = run_async(_prepare, settings, docs)
     origin = f"http://localhost:{live_server.port}"
     context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": origin}])
@@ -167,7 +126,7 @@ def test_a_new_phone_starts_its_pull_without_repeated_round_trips(
     """On a slow link every request before the first `_changes` costs a round trip: the app asks who is
     signed in once, and the gateway's root (which names the checkpoints) once for all its replications."""
     jpeg = seal_photo(tmp_path / "seal.jpg").read_bytes()
-    cookie = run_async(_prepare, settings, _picked_up_with_photo("P0003", jpeg))
+    cookie = run_async(_prepare, settings, picked_up_with_photo("P0003", jpeg, seq=3))
     origin = f"http://localhost:{live_server.port}"
     context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": origin}])
     asked: list[str] = []

@@ -19,8 +19,8 @@ from records.receipt_proof import ReceiptKey
 from records.schemas import validate_record
 from server.identity.sessions import SESSION_COOKIE
 from server.settings import Settings, open_couch
-from tests.browser.test_pwa_offline import document_records, stop_record
 from tests.support.identity import make_user, open_session
+from tests.support.records import document_records, stop_record
 from tests.support.servers import ServerProcess
 from tests.support.threads import run_async
 

@@ -11,8 +11,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from records.custody import record_hash
 from server.settings import Settings, open_couch
 from tests.browser.conftest import VirtualAuthenticator
-from tests.browser.test_pwa_offline import document_records
 from tests.support.identity import enrollment_token, make_office, make_user
+from tests.support.records import document_records
 from tests.support.servers import ServerProcess
 from tests.support.threads import run_async
 

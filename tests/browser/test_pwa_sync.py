@@ -15,8 +15,9 @@ from server.identity.auth import device_id_for_credential
 from server.identity.sessions import SESSION_COOKIE, sign_session_id
 from server.identity.store import IdentityStore
 from server.settings import Settings, open_couch
-from tests.browser.test_pwa_offline import document_records, qr_png, seal_photo
+from tests.browser.test_pwa_offline import qr_png, seal_photo
 from tests.support.identity import make_user, open_session
+from tests.support.records import document_records
 from tests.support.servers import ServerProcess
 from tests.support.threads import run_async
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from server.demo import DESK_REASON, UNSIGNED_REASONS
-from server.demo_loader import load_demo
+from devtools.demo.loader import load_demo
+from devtools.demo.signing import LABEL
+from devtools.demo.steps import DESK_REASON, UNSIGNED_REASONS
 from server.identity.auth import principal_from_user
-from server.identity.demo_signing import LABEL
 from server.identity.store import IdentityStore
 from server.settings import Settings
 from store.couch import CouchClient
@@ -67,7 +67,7 @@ async def test_a_load_cut_off_before_its_receipts_is_finished_by_the_next_one(
     couch: CouchClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The process dies after writing the records: the next load judges them, then retires every key."""
-    from server import demo_loader
+    from devtools.demo import loader as demo_loader
 
     await ensure_databases(couch, settings)
     real_receipts = demo_loader._receipts

@@ -1,4 +1,4 @@
-"""`python -m server dev` (what scripts/run starts): everything comes up, Ctrl-C stops everything, and a
+"""`python -m devtools dev` (what scripts/run starts): everything comes up, Ctrl-C stops everything, and a
 second run reuses the data instead of loading the demo again."""
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sync.embedded import free_port
+from devtools.embedded import free_port
 from tests.support.databases import chosen_kind
 from tests.support.logscan import log_file
 from tests.support.servers import REPO_ROOT
 
-# `segel dev` always starts its own PouchDB Server, whatever database the run chose: once is enough.
+# The dev run always starts its own PouchDB Server, whatever database the run chose: once is enough.
 pytestmark = pytest.mark.skipif(
-    chosen_kind() != "pouchdb", reason="segel dev embeds PouchDB Server; run with SEGEL_TEST_COUCHDB=pouchdb"
+    chosen_kind() != "pouchdb", reason="the dev run embeds PouchDB Server; use SEGEL_TEST_COUCHDB=pouchdb"
 )
 
 
@@ -33,7 +33,7 @@ def _run_once(data_dir: Path, port: int, couch_port: int) -> tuple[str, int]:
     log = log_file("segel-dev")  # read back below, and checked for NIKs and codes at the end of the run
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server", "dev"],
+            [sys.executable, "-m", "devtools", "dev"],
             cwd=REPO_ROOT,
             env=env,
             stdout=out,
@@ -50,7 +50,7 @@ def _run_once(data_dir: Path, port: int, couch_port: int) -> tuple[str, int]:
             assert process.poll() is None, log.read_text(errors="replace")
             time.sleep(0.3)
         else:
-            raise AssertionError("server dev never became healthy")
+            raise AssertionError("python -m devtools dev never became healthy")
         documents = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
         assert documents["status"] == "ok"
     finally:

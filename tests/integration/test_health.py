@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
+from devtools.embedded import free_port
 from server.settings import Settings
-from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support.databases import DatabaseServer
 from tests.support.logscan import log_file

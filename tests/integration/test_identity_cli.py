@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -11,17 +10,18 @@ from typing import Any, TypeVar
 import pytest
 from starlette.testclient import TestClient
 
+from devtools.demo.identities import demo_login_hint
+from devtools.demo.office import demo_people
 from records.types import JSONDict
 from server.app import create_app
 from server.cli import main
-from server.demo import generate_demo
 from server.identity.audit import events
-from server.identity.demo import demo_login_hint
 from server.identity.store import IdentityStore
 from server.settings import Settings, open_couch
 from store.bootstrap import bootstrap
 from store.couch import CouchClient
 from tests.conftest import settings_env
+from tests.support.records import custody_chain
 
 T = TypeVar("T")
 Segel = Callable[..., tuple[int, str, str]]
@@ -92,11 +92,8 @@ def test_office_user_link_token_and_revocation(segel: Segel, settings: Settings)
 
 
 def _chain() -> list[JSONDict]:
-    chains: dict[str, list[JSONDict]] = {}
-    for record in generate_demo().records:
-        if record["type"] == "handoff":
-            chains.setdefault(record["document_id"], []).append(record)
-    return copy.deepcopy(max(chains.values(), key=len))
+    """A custody chain that verifies: sealed, picked up, a failed attempt, delivered."""
+    return custody_chain()
 
 
 def test_verify_chain_names_the_first_bad_link(segel: Segel, settings: Settings) -> None:
@@ -134,7 +131,7 @@ def test_demo_login_hint_is_idempotent_and_its_links_work(settings: Settings) ->
             await couch.aclose()
 
     first, second, user_count = asyncio.run(go())
-    assert user_count == len(generate_demo().users)
+    assert user_count == len(demo_people().users)
     for hint in (first, second):
         assert "gojek.andi" in hint and "budi.santoso" in hint and "van.agus" in hint
     links = re.findall(r"http://\S+/auth/enroll/\S+", first + second)

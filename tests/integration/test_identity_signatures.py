@@ -6,34 +6,26 @@ Records are signed by a software authenticator exactly as the PWA's passkey.js s
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 from starlette.testclient import TestClient
 
 from records.custody import record_hash
 from records.principal import Principal
 from records.types import JSONDict
-from server.demo import generate_demo
 from server.identity.audit import events
 from server.identity.store import IdentityStore
 from server.settings import Settings
 from store.couch import CouchClient
 from sync.signatures import SignatureVerdict, verify_handoff
 from tests.support.identity import enroll_passkey, make_office, make_user
+from tests.support.records import pickup
 from tests.support.soft_authenticator import SoftAuthenticator
 
 pytestmark = pytest.mark.anyio
 
-_DEMO_HANDOFFS = [r for r in generate_demo().records if r["type"] == "handoff" and r["kind"] == "picked_up"]
-
-
 def handoff(author: str, n: int = 0) -> JSONDict:
-    """A valid demo pickup, re-authored by `author`, not yet signed."""
-    record = copy.deepcopy(_DEMO_HANDOFFS[n])
-    record.pop("unsigned_reason", None)
-    record["author"] = author
-    return record
+    """A valid pickup by `author`, not yet signed."""
+    return pickup(n, author)
 
 
 def signed(record: JSONDict, phone: SoftAuthenticator, **kwargs: object) -> JSONDict:

@@ -13,10 +13,10 @@ import anyio
 import httpx
 import pytest
 
+from devtools.embedded import free_port
 from server.identity.sessions import SESSION_COOKIE
 from server.settings import Settings
 from store.couch import CouchClient
-from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support.identity import issue_device_token, make_user, open_session
 from tests.support.logscan import log_file

@@ -10,13 +10,13 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from devtools.embedded import free_port
 from server.identity.ratelimit import LIMITS
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger
 from server.residents.links import issue_link
 from server.settings import Settings
 from store.couch import CouchClient
-from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support import logscan
 from tests.support.identity import bearer, issue_device_token, make_office, make_user

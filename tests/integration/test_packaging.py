@@ -5,7 +5,8 @@ PouchDB client's push through the gateway, and writes nowhere but SEGEL_DATA_DIR
 Offline: the wheel is built with the test environment's setuptools (no build isolation), and the fresh
 virtualenv gets Segel's dependencies by a `.pth` line naming the test environment's site-packages, a
 directory whose own `.pth` files (the editable install that maps `server` and `sync` to this checkout) are
-never run. The test checks that `server` and `sync` are imported from the wheel, not from here.
+never run. The test checks that `server` and `sync` are imported from the wheel, not from here, and that the
+wheel holds none of the development code (`devtools/`: the demo, the dev run, the benchmarks).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devtools.embedded import free_port
 from server.settings import Settings
 from store.couch import CouchClient
-from sync.embedded import free_port
 from tests.conftest import settings_env
 from tests.support.identity import issue_device_token, make_user
 from tests.support.logscan import log_file
@@ -199,6 +200,11 @@ def test_wheel_carries_schemas_and_built_pwa_but_no_checkout_tooling(installed: 
         "store",
         f"{installed.wheel.name.split('-py3')[0]}.dist-info",
     }, tops
+    # The development code stays in the checkout: no devtools, no demo generator, loader or identities, no
+    # dev run, no embedded database launcher, no benchmark (each was once inside the packages).
+    modules = [name for name in names if name.endswith(".py")]
+    development = ("demo", "devrun", "embedded", "bench", "devtools")
+    assert [name for name in modules if any(word in name for word in development)] == []
 
 
 def test_installed_package_is_imported_from_the_venv_not_the_checkout(
@@ -216,6 +222,25 @@ def test_installed_package_is_imported_from_the_venv_not_the_checkout(
     for path in (server_file, sync_file, pwa_dir, schema_dir):
         assert Path(path).resolve().is_relative_to(installed.venv.resolve()), path
     assert checkout is None
+
+
+def test_installed_segel_has_production_commands_only(installed: Installed, empty_cwd: Path) -> None:
+    listed = subprocess.run(
+        [str(installed.segel), "--help"], cwd=empty_cwd, env=_isolated_env(),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert listed.returncode == 0 and "serve" in listed.stdout and "create-office" in listed.stdout
+    for command in ("dev", "load-demo"):
+        done = subprocess.run(
+            [str(installed.segel), command], cwd=empty_cwd, env=_isolated_env(),
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 2 and "invalid choice" in done.stderr, (command, done.stderr)
+    probe = subprocess.run(
+        [str(installed.python), "-c", "import devtools"], cwd=empty_cwd, env=_isolated_env(),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert probe.returncode != 0 and "No module named 'devtools'" in probe.stderr
 
 
 def test_installed_segel_refuses_to_guess_a_data_dir(installed: Installed, empty_cwd: Path) -> None:

@@ -14,6 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 
+from devtools.embedded import free_port
 from server.office.notifications import RetryPolicy, deliver_pending, enqueue
 from server.office.senders import (
     HttpGatewaySender,
@@ -25,7 +26,6 @@ from server.office.senders import (
 )
 from server.settings import Settings
 from store.couch import CouchClient
-from sync.embedded import free_port
 from tests.support.gateway import running_gateway
 from tests.support.office import put_document, ready_ledger
 

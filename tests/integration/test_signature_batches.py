@@ -3,32 +3,24 @@ in order, each audited, with the audit entries written in one request."""
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 from starlette.testclient import TestClient
 
 from records.custody import record_hash
 from records.principal import Principal
 from records.types import JSONDict
-from server.demo import generate_demo
 from server.identity.audit import events
 from server.settings import Settings
 from store.couch import CouchClient
 from sync.signatures import verify_handoffs
 from tests.support.identity import enroll_passkey, make_office, make_user
+from tests.support.records import pickup
 from tests.support.soft_authenticator import SoftAuthenticator
 
 pytestmark = pytest.mark.anyio
 
-_DEMO_HANDOFFS = [r for r in generate_demo().records if r["type"] == "handoff" and r["kind"] == "picked_up"]
-
-
 def handoff(n: int) -> JSONDict:
-    record = copy.deepcopy(_DEMO_HANDOFFS[n])
-    record.pop("unsigned_reason", None)
-    record["author"] = "gojek.andi"
-    return record
+    return pickup(n, "gojek.andi")
 
 
 async def test_a_batch_gets_one_verdict_and_one_audit_entry_per_handoff_in_order(

@@ -24,7 +24,7 @@ from typing import Protocol
 
 import httpx
 
-from sync.embedded import EmbeddedCouch, free_port
+from devtools.embedded import EmbeddedCouch, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_COUCHDB = REPO_ROOT.parent / "shared" / "couchdb"

@@ -15,7 +15,7 @@ What counts as a leak, chosen so that ids, hashes, revisions and seal numbers ne
   search parameter) — a bare six-letter word is too common to flag by shape alone;
 - any receipt code the in-process app generated during the run (`remember_code`), wherever it appears;
 - in a JSON log line, a link token in a path (`/r/<token>`, `/auth/enroll/<token>`): it opens a page. Plain
-  lines are console output, where `segel dev` prints enrollment links on purpose.
+  lines are console output, where `scripts/run` prints enrollment links on purpose.
 """
 
 from __future__ import annotations

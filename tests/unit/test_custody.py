@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from records.custody import CanonicalFormError, canonical_bytes, record_hash, verify_chain
 from records.types import JSONDict
-from server.demo import generate_demo
+from tests.support.records import custody_chain
 
 
 def _chain() -> list[JSONDict]:
-    """The longest custody chain of the demo data (every demo chain is valid)."""
-    chains: dict[str, list[JSONDict]] = {}
-    for record in generate_demo().records:
-        if record["type"] == "handoff":
-            chains.setdefault(record["document_id"], []).append(record)
-    return copy.deepcopy(max(chains.values(), key=len))
+    """A custody chain that verifies: sealed, picked up, a failed attempt, delivered."""
+    return custody_chain()
 
 
 def test_canonical_form_is_rfc8785_without_the_unhashed_keys() -> None:

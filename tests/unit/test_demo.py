@@ -8,17 +8,13 @@ from datetime import date
 from functools import cache
 from itertools import pairwise
 
+from devtools.demo.generator import generate_demo
+from devtools.demo.office import DemoData
+from devtools.demo.steps import DESK_REASON, NO_SIGNER_REASON, UNSIGNED_REASONS
 from records.custody import record_hash
 from records.nik import check_nik, describe_nik
 from records.schemas import validate_record
 from records.types import JSONDict
-from server.demo import (
-    DESK_REASON,
-    NO_SIGNER_REASON,
-    UNSIGNED_REASONS,
-    DemoData,
-    generate_demo,
-)
 
 TODAY = date(2026, 11, 23)
 

@@ -34,7 +34,7 @@ def test_a_link_token_in_a_json_line_is_found_but_not_in_console_output() -> Non
     token = secrets.token_urlsafe(24)
     assert whats(json.dumps({"message": f"GET /r/{token} 200"})) == ["link token"]
     assert whats(json.dumps({"message": f"GET /auth/enroll/{token} 200"})) == ["link token"]
-    assert whats(f"      http://localhost:8000/auth/enroll/{token}") == []  # `segel dev` prints these
+    assert whats(f"      http://localhost:8000/auth/enroll/{token}") == []  # `scripts/run` prints these
     assert whats(json.dumps({"message": "GET /r/<link> 200"})) == []
 
 

@@ -1,4 +1,4 @@
-"""`python -m server dev`: the whole system on one machine, as `scripts/run` starts it.
+"""`python -m devtools dev`: the whole system on one machine, as `scripts/run` starts it.
 
 Starts the embedded CouchDB unless COUCHDB_URL names one, bootstraps, loads the demo data once, serves the
 app with the office worker beside it (the same `serve` loop as `segel worker`, as a task of this process),
@@ -18,13 +18,14 @@ from pathlib import Path
 
 import uvicorn
 
+from devtools.demo.identities import demo_login_hint
+from devtools.demo.loader import load_demo
+from devtools.embedded import EmbeddedCouch, EmbeddedCouchError
 from server.app import create_app
-from server.demo_loader import load_demo
 from server.logs import configure_logging
 from server.settings import Settings, data_dir_from_env, open_couch
 from store.bootstrap import bootstrap
 from store.couch import CouchClient
-from sync.embedded import EmbeddedCouch, EmbeddedCouchError
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ async def run_dev() -> int:
         loaded = await load_demo(couch, settings)
         if loaded:
             await _first_office_round(couch, settings, env)
-        login_hint = await _login_hint(couch, settings)
+        login_hint = await demo_login_hint(couch, settings)
         await couch.aclose()
         url = f"http://localhost:{settings.port}/"
         print("\n" + "=" * 72)
@@ -152,12 +153,3 @@ async def _first_office_round(couch: CouchClient, settings: Settings, env: dict[
     key = ReceiptKey.from_secret(settings.secret_key)
     while (await run_once(ledger, config, settings.origin, sender_from_settings(settings), key)).checked:
         pass
-
-
-async def _login_hint(couch: CouchClient, settings: Settings) -> str:
-    """How to log in: enrollment links for the demo users once identity exists, else the plain shell."""
-    try:
-        from server.identity.demo import demo_login_hint
-    except ImportError:
-        return "  Masuk: belum ada login (identity belum dipasang)."
-    return await demo_login_hint(couch, settings)

@@ -19,20 +19,16 @@ from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))
-
-from chosen_database import add_db_option, describe_database, start_database  # noqa: E402
-
-from records.types import JSONDict  # noqa: E402
-from server.office import intake  # noqa: E402
-from server.office.checks import run_checks  # noqa: E402
-from server.office.config import OfficeConfig  # noqa: E402
-from server.office.ledger import Ledger  # noqa: E402
-from server.settings import Settings  # noqa: E402
-from store.bootstrap import bootstrap  # noqa: E402
-from store.couch import CouchClient  # noqa: E402
-from tests.support.office import next_handoff, photo_for, put_document, seal_image, staff  # noqa: E402
+from devtools.bench.chosen_database import add_db_option, describe_database, start_database
+from records.types import JSONDict
+from server.office import intake
+from server.office.checks import run_checks
+from server.office.config import OfficeConfig
+from server.office.ledger import Ledger
+from server.settings import Settings
+from store.bootstrap import bootstrap
+from store.couch import CouchClient
+from tests.support.office import next_handoff, photo_for, put_document, seal_image, staff
 
 NEW = 10
 BATCH = 500

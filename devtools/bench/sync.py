@@ -35,10 +35,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))
-
-from chosen_database import (  # noqa: E402  (beside this file)
+from devtools.bench.chosen_database import (
     add_db_option,
     cpu_seconds,
     database_pids,
@@ -46,22 +43,21 @@ from chosen_database import (  # noqa: E402  (beside this file)
     host_port,
     start_database,
 )
-
-from server.settings import Settings  # noqa: E402
-from store.bootstrap import bootstrap  # noqa: E402
-from store.couch import CouchClient  # noqa: E402
-from sync.embedded import free_port  # noqa: E402
-from tests.support.databases import DatabaseServer  # noqa: E402
-from tests.support.flaky_proxy import FlakyProxy  # noqa: E402
-from tests.support.identity import issue_device_token, make_user  # noqa: E402
-from tests.support.pouch_client import (  # noqa: E402
+from devtools.embedded import free_port
+from server.settings import Settings
+from store.bootstrap import bootstrap
+from store.couch import CouchClient
+from tests.support.databases import DatabaseServer
+from tests.support.flaky_proxy import FlakyProxy
+from tests.support.identity import issue_device_token, make_user
+from tests.support.pouch_client import (
     document_record,
     handoff_record,
     photo_bytes,
     photo_record,
     run_client,
 )
-from tests.support.servers import ServerProcess  # noqa: E402
+from tests.support.servers import ServerProcess
 
 
 def peak_rss_mb(pid: int) -> float:

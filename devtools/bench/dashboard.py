@@ -23,22 +23,18 @@ from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT))
-
-from chosen_database import add_db_option, describe_database, start_database  # noqa: E402
-
-from records.types import JSONDict  # noqa: E402
-from server.app import create_app  # noqa: E402
-from server.identity.auth import device_id_for_credential  # noqa: E402
-from server.identity.sessions import SESSION_COOKIE, sign_session_id  # noqa: E402
-from server.identity.store import IdentityStore  # noqa: E402
-from server.office.dashboard import load_dashboard  # noqa: E402
-from server.office.deliveries import update_open_deliveries  # noqa: E402
-from server.office.ledger import OFFICE_TZ, Ledger  # noqa: E402
-from server.settings import Settings  # noqa: E402
-from store.bootstrap import bootstrap  # noqa: E402
-from store.couch import CouchClient  # noqa: E402
+from devtools.bench.chosen_database import add_db_option, describe_database, start_database
+from records.types import JSONDict
+from server.app import create_app
+from server.identity.auth import device_id_for_credential
+from server.identity.sessions import SESSION_COOKIE, sign_session_id
+from server.identity.store import IdentityStore
+from server.office.dashboard import load_dashboard
+from server.office.deliveries import update_open_deliveries
+from server.office.ledger import OFFICE_TZ, Ledger
+from server.settings import Settings
+from store.bootstrap import bootstrap
+from store.couch import CouchClient
 
 OFFICE = "6471"
 PARTNERS = ("gojek", "grab", "pos_indonesia", "maxim")

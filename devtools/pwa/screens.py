@@ -7,8 +7,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from pwa.tools.harness import running
-from tests.browser.test_pwa_offline import COURIER, VAN_OPERATOR, document_records, stop_record
+from devtools.pwa.harness import running
+from tests.support.records import COURIER, VAN_OPERATOR, document_records, stop_record
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screens"
 

@@ -7,8 +7,6 @@ or so the photo upload takes); `--log` also prints the page's request timeline u
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import json
 import random
@@ -22,11 +20,10 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from pwa.tools.harness import Harness, running
-from records.custody import record_hash
+from devtools.pwa.harness import Harness, running
 from server.settings import Settings, open_couch
-from tests.browser.test_pwa_offline import COURIER, NOW, document_records
 from tests.browser.test_pwa_sync import _prepare
+from tests.support.records import document_records, picked_up_with_photo
 from tests.support.threads import run_async
 
 # Chromium DevTools "Regular 3G"-like: 750 kbit/s down, 250 kbit/s up, 100 ms latency.
@@ -91,45 +88,11 @@ def courier_history(count: int, jpeg: bytes) -> list[dict[str, Any]]:
     """`count` documents as the 3G phase leaves them on the server: each sealed at the office, then picked up
     by the courier with one seal photo of PHOTO_BYTES (the photo record carries its JPEG attachment)."""
     docs: list[dict[str, Any]] = []
-    digest = hashlib.sha256(jpeg).hexdigest()
-    data = base64.b64encode(jpeg).decode()
     for i in range(count):
-        document, seal, sealed = document_records(
-            f"F{i:05d}", f"Warga {i:03d}", "6471054506900012", f"BP{14000 + i:08d}"
+        name, seal = f"Warga {i:03d}", f"BP{14000 + i:08d}"
+        docs += picked_up_with_photo(
+            f"F{i:05d}", jpeg, seq=i + 1, name=name, seal_number=seal, size=(640, 480)
         )
-        handoff_id, photo_id = f"handoff:01JDPICK{i:05d}", f"photo:01JDFOTO{i:05d}"
-        picked = {
-            **sealed,
-            "_id": handoff_id,
-            "author": COURIER["user_id"],
-            "kind": "picked_up",
-            "from": {"party": "office", "id": "6471"},
-            "to": {"party": "courier", "id": COURIER["user_id"], "name": COURIER["name"]},
-            "device_time": "2026-11-23T09:00:00+08:00",
-            "seq": i + 1,
-            "photos": [photo_id],
-            "prev_hash": record_hash(sealed),
-            "unsigned_reason": "bench",
-        }
-        photo = {
-            "_id": photo_id,
-            "type": "photo",
-            "schema_version": 1,
-            "office": "6471",
-            "created_at": NOW,
-            "author": COURIER["user_id"],
-            "handoff_id": handoff_id,
-            "document_id": document["_id"],
-            "attachment": "seal.jpg",
-            "sha256": digest,
-            "content_type": "image/jpeg",
-            "size": len(jpeg),
-            "captured_at": NOW,
-            "width": 640,
-            "height": 480,
-            "_attachments": {"seal.jpg": {"content_type": "image/jpeg", "data": data}},
-        }
-        docs += [document, seal, sealed, picked, photo]
     return docs
 
 
@@ -241,12 +204,12 @@ def first_document_on_slow_3g(harness: Harness, documents: int, cookie: str, log
             # first one (the page itself): where the time to the first document goes.
             base = min(f["sent"] for f in page_fetches)
             print("requests until the first document (sent - done s, bytes over the link; sw: the worker's):")
-            worker = [
+            from_worker = [
                 {**f, "request": f"sw {'cache' if f.get('cache') else 'GET'} {f['url']}"}
                 for f in worker_fetches
                 if "sent" in f
             ]
-            for f in sorted([*page_fetches, *worker], key=lambda f: f["sent"]):
+            for f in sorted([*page_fetches, *from_worker], key=lambda f: f["sent"]):
                 if f["sent"] - base > first:
                     continue
                 path = "/" + f["request"].split("/", 3)[-1] if "//" in f["request"] else f["request"]
@@ -260,6 +223,10 @@ def first_document_on_slow_3g(harness: Harness, documents: int, cookie: str, log
 
 
 def main() -> int:
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print("usage: scripts/bench/pwa [records photos] | --first-document [documents] [--log]\n")
+        print(__doc__)
+        return 0
     if sys.argv[1:2] == ["--first-document"]:
         log = "--log" in sys.argv
         args = [a for a in sys.argv[2:] if a != "--log"]

@@ -1,14 +1,14 @@
 """Demo identities for `scripts/run`: the demo office and users exist, and a fresh link lets people in.
 
-Called by server/devrun.py after the demo records are loaded. Idempotent: users that exist are left as they
+Called by devtools/devrun.py after the demo records are loaded. Idempotent: users that exist are left as they
 are (a second run never duplicates anyone or touches their passkeys); only new one-time enrollment links
 are made on each run, because a link is how a person gets a passkey on first run.
 """
 
 from __future__ import annotations
 
+from devtools.demo.office import demo_people
 from records.types import JSONDict
-from server.demo import demo_people
 from server.identity.audit import record_event
 from server.identity.enrollment import enrollment_url
 from server.identity.passkeys import ENROLLMENT_TTL_S

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
+from devtools.embedded import EmbeddedCouch, free_port
 from server.settings import Settings
-from sync.embedded import EmbeddedCouch, free_port
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.conftest import settings_env
 from tests.support.servers import ServerProcess

@@ -1,7 +1,7 @@
 """Load the generated demo data into CouchDB exactly once per database.
 
 The handoffs made away from the desk are signed by their authors' history passkeys
-(`server/identity/demo_signing.py`) and judged by the gateway's own verification, which writes their
+(`devtools/demo/signing.py`) and judged by the gateway's own verification, which writes their
 receipts as if each had been pushed by the author's phone shortly after it happened: the office then shows
 verified signatures, and only the handful a courier could not sign waits for staff.
 """
@@ -12,11 +12,12 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from devtools.demo.generator import generate_demo
+from devtools.demo.identities import ensure_demo_identities
+from devtools.demo.signing import HistorySigner
+from devtools.demo.steps import DESK_REASON
 from records.types import JSONDict
-from server.demo import DESK_REASON, generate_demo
 from server.identity.auth import principal_from_user
-from server.identity.demo import ensure_demo_identities
-from server.identity.demo_signing import HistorySigner
 from server.identity.store import IdentityStore
 from server.settings import Settings
 from store.couch import CouchClient

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from sync.embedded import EmbeddedCouch
+from devtools.embedded import EmbeddedCouch
 from tests.support.databases import (
     KINDS,
     ApacheCluster,
