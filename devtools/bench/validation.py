@@ -1,6 +1,6 @@
 """Time `records.schemas.validate_record` per record: the gateway runs it on every pushed revision.
 
-`python -m scripts.bench.validation_bench [--rounds N]` prints microseconds per record for each schema
+`scripts/bench/validation [--rounds N]` prints microseconds per record for each schema
 example, valid ones (the common case: jsonschema-rs says yes, then the cross-field rules) and refused ones
 (jsonschema-rs lists the errors, `records.schemas` words them). No database is needed.
 """
