@@ -393,7 +393,7 @@ def _verifier(request: Request) -> push.Verifier:
         async def write_audit() -> None:
             await write_audit_entries(couch, settings.identity_db, entries)
 
-        return [(str(v.status), str(v.reason or ""), v.credential_id) for v in verdicts], write_audit
+        return verdicts, write_audit
 
     return verify
 

@@ -35,13 +35,14 @@ from sync.validation import (
     check_links,
     check_record,
 )
+from sync.verdicts import SignatureVerdict
 
 logger = logging.getLogger(__name__)
 
 MAX_BULK_DOCS = 1000
 
-#: A verdict on a handoff's signature: ("verified" | "unsigned" | "invalid", reason, credential id).
-Verdict = tuple[str, str, str | None]
+#: A verdict on a handoff's signature, as `sync.signatures` gives it.
+Verdict = SignatureVerdict
 #: Writes what the verification must leave behind (its audit entries); awaited before the push answers.
 AuditWriter = Callable[[], Awaitable[None]]
 #: Verdicts for a batch of handoffs, in order, and the writer of their audit entries, so those go to the
@@ -164,11 +165,11 @@ async def push_docs(
         _verify_handoffs(docs, accepted, principal, verify), _claim_handoff_seqs(db, docs, claimable)
     )
     for index, verdict in verdicts.items():
-        if verdict[0] == "invalid":
+        if verdict.status == "invalid":
             refusals[index] = Refusal(
                 "signature",
                 "Tanda tangan passkey pada serah terima ini tidak sah; rekam ulang serah terimanya. "
-                f"(The passkey signature is not valid: {verdict[1]})",
+                f"(The passkey signature is not valid: {verdict.reason or ''})",
             )
     for index in set(taken).intersection(accepted).difference(refusals):
         refusals[index] = check_record(
@@ -440,9 +441,12 @@ def receipt_for(
         "device_id": principal.device_id,
     }
     if verdict is not None:
-        status, reason, credential_id = verdict
-        receipt["signature"] = {"status": status, "reason": reason, "credential_id": credential_id}
-        receipt["needs_review"] = status != "verified"
+        receipt["signature"] = {
+            "status": verdict.status,
+            "reason": verdict.reason or "",
+            "credential_id": verdict.credential_id,
+        }
+        receipt["needs_review"] = verdict.status != "verified"
     if photo_status in ("waiting", "verified"):
         receipt["photo"] = photo_status
         receipt["needs_review"] = receipt.get("needs_review", False) or photo_status == "waiting"
