@@ -53,15 +53,6 @@ def now_iso(moment: datetime | None = None) -> str:
     return (moment or datetime.now(OFFICE_TZ)).astimezone(OFFICE_TZ).isoformat(timespec="seconds")
 
 
-def parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 async def create_once(db: Database, doc: JSONDict) -> bool:
     """Create `doc`; False when a document with its id already exists (the action was already taken)."""
     try:
