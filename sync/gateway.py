@@ -201,10 +201,8 @@ async def changes(request: Request, principal: Principal, db: Database) -> Respo
 
 
 def _watcher(request: Request, db: Database) -> changes_feed.ChangeWatcher:
-    watcher: changes_feed.ChangeWatcher | None = getattr(request.app.state, "sync_change_watcher", None)
-    if watcher is None or watcher.db.name != db.name:
-        watcher = changes_feed.ChangeWatcher(db)
-        request.app.state.sync_change_watcher = watcher
+    """The process's one watcher of the records database, made with the app (`create_app`)."""
+    watcher: changes_feed.ChangeWatcher = request.app.state.sync_change_watcher
     return watcher
 
 
