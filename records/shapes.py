@@ -13,7 +13,8 @@ own bookkeeping objects stay `JSONDict`.
 
 # No `from __future__ import annotations` here: TypedDict reads `Required[...]` from the evaluated
 # annotations, and on Python 3.11 a string annotation would make every field look optional.
-from typing import Literal, Required, TypedDict
+from collections.abc import Mapping
+from typing import Any, Literal, Required, TypedDict
 
 from records.types import JSONDict
 
@@ -306,3 +307,32 @@ SHAPES: dict[str, type] = {
     "visit": Visit,
     "complaint": Complaint,
 }
+
+
+class NotARecordOfType(ValueError):
+    """A stored object read as a record type it is not: a bug in the caller, not bad input."""
+
+
+def _typed(doc: Mapping[str, Any], record_type: str) -> Any:
+    if doc.get("type") != record_type:
+        raise NotARecordOfType(f"{doc.get('_id')!r} is a {doc.get('type')!r}, not a {record_type}")
+    return doc
+
+
+# The edge: a record read back from the database passed its schema when it was written (the gateway and the
+# office's own writes validate every record), so it is read as its typed view once its type is confirmed.
+
+
+def stored_document(doc: Mapping[str, Any]) -> Document:
+    typed: Document = _typed(doc, "document")
+    return typed
+
+
+def stored_seal(doc: Mapping[str, Any]) -> Seal:
+    typed: Seal = _typed(doc, "seal")
+    return typed
+
+
+def stored_handoff(doc: Mapping[str, Any]) -> Handoff:
+    typed: Handoff = _typed(doc, "handoff")
+    return typed

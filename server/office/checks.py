@@ -25,6 +25,7 @@ from PIL import Image, UnidentifiedImageError
 
 from records.images import ImageError, check_dimensions, read_header
 from records.receipt_proof import ReceiptKey
+from records.shapes import Document, Handoff, Seal, stored_document, stored_handoff
 from records.types import JSONDict
 from server.office.awaited_photos import close_on_arrival, note_awaited, present_ids
 from server.office.chain_links import broken_link
@@ -261,9 +262,9 @@ def _phash(data: bytes, content_type: str) -> str:
 
 async def _check_delivery(
     ledger: Ledger,
-    handoff: JSONDict,
-    document: JSONDict,
-    seals: list[JSONDict],
+    handoff: Handoff,
+    document: Document,
+    seals: list[Seal],
     receipt_key: ReceiptKey | None,
 ) -> int:
     """The last link: the resident's code and the bound seal, judged once (`delivery_checks`)."""
@@ -360,7 +361,9 @@ async def _check_handoff(
         document = await ledger.records.get_or_none(document_id) or {}
     if document:
         seals = await seals_of_document(ledger, document_id)
-        count += await _check_delivery(ledger, handoff, document, seals, receipt_key)
+        count += await _check_delivery(
+            ledger, stored_handoff(handoff), stored_document(document), seals, receipt_key
+        )
     if handoff.get("kind") == "delivered" and isinstance(place, dict):
         address = (document.get("resident") or {}).get("address") or {}
         if "lat" in address and "lon" in address:
