@@ -319,20 +319,21 @@ def _typed(doc: Mapping[str, Any], record_type: str) -> Any:
     return doc
 
 
-# The edge: a record read back from the database passed its schema when it was written (the gateway and the
-# office's own writes validate every record), so it is read as its typed view once its type is confirmed.
+# The edge: a record that passed its schema (one the gateway accepted, or one read back from the database,
+# where the gateway and the office's own writes put only valid records) is read as its typed view once its
+# type is confirmed.
 
 
-def stored_document(doc: Mapping[str, Any]) -> Document:
+def as_document(doc: Mapping[str, Any]) -> Document:
     typed: Document = _typed(doc, "document")
     return typed
 
 
-def stored_seal(doc: Mapping[str, Any]) -> Seal:
+def as_seal(doc: Mapping[str, Any]) -> Seal:
     typed: Seal = _typed(doc, "seal")
     return typed
 
 
-def stored_handoff(doc: Mapping[str, Any]) -> Handoff:
+def as_handoff(doc: Mapping[str, Any]) -> Handoff:
     typed: Handoff = _typed(doc, "handoff")
     return typed

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from records.shapes import Seal, stored_seal
+from records.shapes import Seal, as_seal
 from records.types import JSONDict
 from server.settings import Settings
 from store.couch import CouchClient, CouchConflict, Database
@@ -105,4 +105,4 @@ async def records_of_document(ledger: Ledger, document_id: str) -> list[JSONDict
 async def seals_of_document(ledger: Ledger, document_id: str) -> list[Seal]:
     """The seals bound to one document (`records/seals_by_document`), without the rest of its history."""
     rows = await ledger.records.view("records", "seals_by_document", key=key(document_id), include_docs=True)
-    return [stored_seal(row["doc"]) for row in rows["rows"] if row.get("doc")]
+    return [as_seal(row["doc"]) for row in rows["rows"] if row.get("doc")]
