@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from records.principal import Principal
+from records.shapes import Handoff
 from store.couch import CouchClient, CouchError, CouchUnavailable, Database, open_attachment
 from sync import branches, checkpoints, push, replication
 from sync import changes as changes_feed
@@ -382,7 +383,7 @@ def _verifier(request: Request) -> push.Verifier:
     couch: CouchClient = request.app.state.couch
 
     async def verify(
-        records: list[Mapping[str, object]], principal: Principal
+        records: list[Handoff], principal: Principal
     ) -> tuple[list[push.Verdict], push.AuditWriter]:
         verdicts, entries = await assess_handoffs(
             couch, settings.identity_db, records, principal, origin=settings.origin, rp_id=settings.rp_id

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from records.principal import Principal
 from records.schemas import RecordError, validate_record
+from records.shapes import Handoff, as_handoff
 from records.types import JSONDict
 from store.couch import CouchConflict, Database
 from sync.branches import Stored, read_branches, read_stored
@@ -47,7 +48,7 @@ Verdict = SignatureVerdict
 AuditWriter = Callable[[], Awaitable[None]]
 #: Verdicts for a batch of handoffs, in order, and the writer of their audit entries, so those go to the
 #: database in the same round trip as the records.
-Verifier = Callable[[list[Mapping[str, object]], Principal], Awaitable[tuple[list[Verdict], AuditWriter]]]
+Verifier = Callable[[list[Handoff], Principal], Awaitable[tuple[list[Verdict], AuditWriter]]]
 #: Of the (office, user id, partner) assignments named by pushed documents, those naming nobody who may carry
 #: that office's documents (an active courier of the office with that partner, or its staff for "office").
 #: Given by the server, which owns the identity database, as `verify` is.
@@ -474,7 +475,8 @@ async def _verify_handoffs(
     handoffs = [index for index in indexes if docs[index].get("type") == "handoff"]
     if verify is None or not handoffs:
         return {}, _nothing_to_write
-    verdicts, write_audit = await verify([docs[index] for index in handoffs], principal)
+    # Only handoffs every rule accepted get here: each passed its schema, so it is read as a Handoff.
+    verdicts, write_audit = await verify([as_handoff(docs[index]) for index in handoffs], principal)
     return dict(zip(handoffs, verdicts, strict=True)), write_audit
 
 

@@ -163,7 +163,7 @@ async def check_record(
     if kind == "photo":
         return await _check_photo(ledger, doc)
     if kind == "handoff":
-        return await _check_handoff(ledger, config, doc, receipt_key)
+        return await _check_handoff(ledger, config, as_handoff(doc), receipt_key)
     if str(doc.get("_id", "")).startswith("receipt:") and _signature_invalid(doc):
         subject = str(doc.get("record_id") or str(doc["_id"])[len("receipt:") :])
         return int(
@@ -372,7 +372,7 @@ async def _similar_photos(ledger: Ledger, office: str, phash: str) -> list[Simil
 
 
 async def _check_handoff(
-    ledger: Ledger, config: OfficeConfig, handoff: JSONDict, receipt_key: ReceiptKey | None
+    ledger: Ledger, config: OfficeConfig, handoff: Handoff, receipt_key: ReceiptKey | None
 ) -> int:
     office, document_id = str(handoff["office"]), str(handoff["document_id"])
     count = 0
@@ -382,7 +382,7 @@ async def _check_handoff(
         document = await ledger.records.get_or_none(document_id) or {}
     if document:
         seals = await seals_of_document(ledger, document_id)
-        count += await _check_delivery(ledger, as_handoff(handoff), as_document(document), seals, receipt_key)
+        count += await _check_delivery(ledger, handoff, as_document(document), seals, receipt_key)
     if handoff.get("kind") == "delivered" and isinstance(place, dict):
         address = (document.get("resident") or {}).get("address") or {}
         if "lat" in address and "lon" in address:
