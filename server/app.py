@@ -22,11 +22,13 @@ from server.errors import AppError, handle_app_error, handle_http_exception, han
 from server.headers import SecurityHeadersMiddleware
 from server.health import healthz
 from server.identity import routes as identity_routes
+from server.identity.auth import SessionOwners
 from server.identity.csrf import CSRFMiddleware
 from server.identity.store import IdentityStore
 from server.logs import RequestIdMiddleware
 from server.office import routes as office_routes
 from server.office.assignees import gateway_assignee_check
+from server.office.config import OfficeConfig
 from server.proxies import ClientAddressMiddleware
 from server.residents import routes as resident_routes
 from server.resources import STATIC_DIR, require_pwa
@@ -34,6 +36,7 @@ from server.settings import Settings, open_couch
 from server.static import CachedStaticFiles
 from store.bootstrap import bootstrap
 from store.couch import CouchClient, CouchError, CouchUnavailable
+from sync.changes import ChangeWatcher
 from sync.gateway import gateway_routes
 
 logger = logging.getLogger(__name__)
@@ -76,8 +79,11 @@ async def schema_file(request: Request) -> Response:
     return FileResponse(path, media_type="application/schema+json", headers={"Cache-Control": "no-cache"})
 
 
-def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlette:
-    """Build the app; `couch` may be passed by tests, otherwise one is made from settings."""
+def create_app(
+    settings: Settings, couch: CouchClient | None = None, office_config: OfficeConfig | None = None
+) -> Starlette:
+    """Build the app; `couch` and `office_config` may be passed by tests, otherwise made from settings and
+    the environment."""
     require_pwa()
     routes = [
         Route("/healthz", healthz),
@@ -110,4 +116,8 @@ def create_app(settings: Settings, couch: CouchClient | None = None) -> Starlett
     app.state.receipt_key = ReceiptKey.from_secret(settings.secret_key)
     # The gateway judges replicated assignments by the identity database, which only the server reads.
     app.state.assignee_check = gateway_assignee_check(IdentityStore(app.state.couch, settings))
+    # Everything a request reads from app.state is set here, once: no handler assigns to it.
+    app.state.office_config = office_config or OfficeConfig.from_env()
+    app.state.session_owners = SessionOwners()
+    app.state.sync_change_watcher = ChangeWatcher(app.state.couch.db(settings.records_db))
     return app

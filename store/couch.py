@@ -235,10 +235,6 @@ class CouchClient:
         finally:
             await response.aclose()
 
-    async def server_info(self) -> JSONDict:
-        info: JSONDict = await self.json("GET", "/")
-        return info
-
     def db(self, name: str) -> Database:
         return Database(self, name)
 

@@ -28,13 +28,12 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from records.principal import Principal
 from records.types import JSONDict
 from store.couch import CouchError, CouchUnavailable, Database
-from sync.replication import fetch_docs, linked_documents, visible
+from sync.replication import linked_documents, visible
 from sync.visibility import follows_links, root_scopes, sees_everything
 
 #: Rows read from CouchDB's `_changes` per round trip while filtering.
@@ -295,10 +294,3 @@ class ChangeWatcher:
             if feed.get("results"):
                 event, self._event = self._event, asyncio.Event()
                 event.set()
-
-
-async def visible_docs(db: Database, principal: Principal, ids: list[str]) -> Mapping[str, JSONDict]:
-    """The current revisions of `ids` the principal may see (used by purge tests and tools)."""
-    docs = await fetch_docs(db, ids)
-    documents = await linked_documents(db, docs.values(), principal, docs)
-    return {doc_id: doc for doc_id, doc in docs.items() if visible(doc, principal, documents)}

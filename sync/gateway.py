@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from records.principal import Principal
+from records.shapes import Handoff
 from store.couch import CouchClient, CouchError, CouchUnavailable, Database, open_attachment
 from sync import branches, checkpoints, push, replication
 from sync import changes as changes_feed
@@ -201,10 +202,8 @@ async def changes(request: Request, principal: Principal, db: Database) -> Respo
 
 
 def _watcher(request: Request, db: Database) -> changes_feed.ChangeWatcher:
-    watcher: changes_feed.ChangeWatcher | None = getattr(request.app.state, "sync_change_watcher", None)
-    if watcher is None or watcher.db.name != db.name:
-        watcher = changes_feed.ChangeWatcher(db)
-        request.app.state.sync_change_watcher = watcher
+    """The process's one watcher of the records database, made with the app (`create_app`)."""
+    watcher: changes_feed.ChangeWatcher = request.app.state.sync_change_watcher
     return watcher
 
 
@@ -384,7 +383,7 @@ def _verifier(request: Request) -> push.Verifier:
     couch: CouchClient = request.app.state.couch
 
     async def verify(
-        records: list[Mapping[str, object]], principal: Principal
+        records: list[Handoff], principal: Principal
     ) -> tuple[list[push.Verdict], push.AuditWriter]:
         verdicts, entries = await assess_handoffs(
             couch, settings.identity_db, records, principal, origin=settings.origin, rp_id=settings.rp_id
@@ -393,7 +392,7 @@ def _verifier(request: Request) -> push.Verifier:
         async def write_audit() -> None:
             await write_audit_entries(couch, settings.identity_db, entries)
 
-        return [(str(v.status), str(v.reason or ""), v.credential_id) for v in verdicts], write_audit
+        return verdicts, write_audit
 
     return verify
 

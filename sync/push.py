@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 from records.principal import Principal
 from records.schemas import RecordError, validate_record
+from records.shapes import Handoff, as_handoff
 from records.types import JSONDict
 from store.couch import CouchConflict, Database
-from sync.branches import read_branches, read_stored
+from sync.branches import Stored, read_branches, read_stored
 from sync.errors import bad_request
 from sync.refusals import trim_reason, write_refusals
 from sync.replication import fetch_docs, linked_documents, now_iso, visible
@@ -35,18 +36,19 @@ from sync.validation import (
     check_links,
     check_record,
 )
+from sync.verdicts import SignatureVerdict
 
 logger = logging.getLogger(__name__)
 
 MAX_BULK_DOCS = 1000
 
-#: A verdict on a handoff's signature: ("verified" | "unsigned" | "invalid", reason, credential id).
-Verdict = tuple[str, str, str | None]
+#: A verdict on a handoff's signature, as `sync.signatures` gives it.
+Verdict = SignatureVerdict
 #: Writes what the verification must leave behind (its audit entries); awaited before the push answers.
 AuditWriter = Callable[[], Awaitable[None]]
 #: Verdicts for a batch of handoffs, in order, and the writer of their audit entries, so those go to the
 #: database in the same round trip as the records.
-Verifier = Callable[[list[Mapping[str, object]], Principal], Awaitable[tuple[list[Verdict], AuditWriter]]]
+Verifier = Callable[[list[Handoff], Principal], Awaitable[tuple[list[Verdict], AuditWriter]]]
 #: Of the (office, user id, partner) assignments named by pushed documents, those naming nobody who may carry
 #: that office's documents (an active courier of the office with that partner, or its staff for "office").
 #: Given by the server, which owns the identity database, as `verify` is.
@@ -73,19 +75,62 @@ async def push_docs(
 ) -> PushOutcome:
     """Validate every pushed revision, store the accepted ones as they are, record and report refusals."""
     docs = _bulk_docs_list(body)
+    refusals = _refuse_bad_ids(docs)
+    candidates = [index for index in range(len(docs)) if index not in refusals]
+    held, schema_errors = await _read_while_validating(db, docs, candidates)
+    context = await _read_context(db, principal, docs, candidates, held, schema_errors, check_assignees)
+    judged = _judge_batch(docs, candidates, principal, held, context, schema_errors, refusals)
+    verdicts, write_audit, given_back = await _verify_and_claim(
+        db, docs, judged, principal, held.current, refusals, verify
+    )
+    writes = await _write_batch(
+        db, docs, judged, principal, held.current, verdicts, refusals, write_audit, given_back
+    )
+    return _outcome(docs, judged, writes, refusals)
+
+
+@dataclass
+class _Context:
+    """The second round of reads, all at once: which pushed revisions are retries, the other branches of the
+    stored records, the documents records belong to (with those of records a device deletes), and which new
+    assignments name nobody who may carry the document."""
+
+    known_revs: set[tuple[str, str]]
+    branches: dict[str, list[JSONDict]]
+    documents: dict[str, JSONDict]
+    bad_assignees: set[tuple[str, str, str]]
+
+
+@dataclass
+class _Judged:
+    """Where the rules put each pushed revision (by index in the batch); refusals are kept apart."""
+
+    accepted: list[int]
+    unchanged: list[int]
+    photo_status: dict[int, PhotoStatus]
+
+
+def _refuse_bad_ids(docs: list[JSONDict]) -> dict[int, Refusal]:
+    """Refusals of revisions whose id no record type may have: nothing else about them is read."""
     refusals: dict[int, Refusal] = {}
     for index, doc in enumerate(docs):
         refusal = check_id(doc.get("_id"), READABLE_TYPES)
         if refusal:
             refusals[index] = refusal
-    candidates = [index for index in range(len(docs)) if index not in refusals]
+    return refusals
+
+
+async def _read_while_validating(
+    db: Database, docs: list[JSONDict], candidates: list[int]
+) -> tuple[Stored, dict[int, list[RecordError]]]:
+    """What the database holds for the pushed ids and the documents they link to, and the schema errors of
+    every candidate: the schema checks (the bulk of the gateway's own work) run while the database answers."""
     ids = {str(docs[index]["_id"]) for index in candidates}
     linked = {_link(docs[index], "document_id", "document:") for index in candidates} | {
         _link(docs[index], "handoff_id", "handoff:") for index in candidates
     }
     lookup = asyncio.ensure_future(read_stored(db, ids | linked - {""}))
     try:
-        # The schema checks (the bulk of the gateway's own work) run while the database answers.
         schema_errors: dict[int, list[RecordError]] = {}
         for index in candidates:
             await asyncio.sleep(0)
@@ -93,19 +138,41 @@ async def push_docs(
     except BaseException:
         lookup.cancel()
         raise
-    held = await lookup
+    return await lookup, schema_errors
+
+
+async def _read_context(
+    db: Database,
+    principal: Principal,
+    docs: list[JSONDict],
+    candidates: list[int],
+    held: Stored,
+    schema_errors: Mapping[int, list[RecordError]],
+    check_assignees: AssigneeCheck | None,
+) -> _Context:
     current = held.current
     existing = [index for index in candidates if docs[index]["_id"] in current]
-    # Second round, all at once: which pushed revisions are retries, the other branches of the stored
-    # records, the documents of records a device deletes, and whether new assignments name real couriers.
     known_revs, branches, deleted_links, bad_assignees = await asyncio.gather(
         _known_revisions(db, [docs[index] for index in existing]),
         read_branches(db, [current[doc_id] for doc_id in {str(docs[index]["_id"]) for index in existing}]),
         _documents_of_deletions(db, principal, docs, existing, current),
         _check_assignments(docs, candidates, schema_errors, current, check_assignees),
     )
-    documents = {**current, **deleted_links}
+    return _Context(known_revs, branches, {**current, **deleted_links}, bad_assignees)
 
+
+def _judge_batch(
+    docs: list[JSONDict],
+    candidates: list[int],
+    principal: Principal,
+    held: Stored,
+    context: _Context,
+    schema_errors: Mapping[int, list[RecordError]],
+    refusals: dict[int, Refusal],
+) -> _Judged:
+    """Judge every candidate by the rules of `sync.validation`, in `_JUDGING_ORDER`, against what the
+    database holds and what this batch accepted before it; refusals are added to `refusals`."""
+    current = held.current
     accepted: list[int] = []
     unchanged: list[int] = []
     photo_status: dict[int, PhotoStatus] = {}
@@ -115,13 +182,13 @@ async def push_docs(
         doc_id = str(doc["_id"])
         stored = StoredState(
             exists=doc_id in current or doc_id in held.removed,
-            rev_known=(doc_id, str(doc.get("_rev"))) in known_revs,
+            rev_known=(doc_id, str(doc.get("_rev"))) in context.known_revs,
             current=current.get(doc_id),
-            branches=tuple(branches.get(doc_id, ())),
+            branches=tuple(context.branches.get(doc_id, ())),
             removed=doc_id in held.removed,
         )
         linked_doc = current.get(str(doc.get("document_id"))) if doc.get("document_id") else None
-        if doc.get("_deleted") and not _visible_now(current.get(doc_id), principal, documents):
+        if doc.get("_deleted") and not _visible_now(current.get(doc_id), principal, context.documents):
             # A device forgetting a record that left its scope (the PWA purges with a local deletion):
             # nothing to store and nothing to refuse, since the record was never the device's to delete.
             unchanged.append(index)
@@ -140,7 +207,7 @@ async def push_docs(
                 in_batch.get(handoff_id) or current.get(handoff_id),
             )
         assignment = _assignment(doc)
-        if refusal is None and assignment is not None and assignment in bad_assignees:
+        if refusal is None and assignment is not None and assignment in context.bad_assignees:
             refusal = assignee_refusal(assignment[1])
         if refusal is None:
             refusal, photo_status[index] = check_attachments(doc, stored)
@@ -150,9 +217,25 @@ async def push_docs(
         else:
             refusals[index] = refusal
     accepted.sort()
-    # Third round: passkey verdicts of the accepted handoffs, while their sequence numbers are claimed. A
-    # number is claimed only for a handoff every rule accepted, and before anything is stored; a claim made
-    # here for a handoff whose signature then fails is given back below, so a refusal never uses up a seq.
+    return _Judged(accepted, unchanged, photo_status)
+
+
+async def _verify_and_claim(
+    db: Database,
+    docs: list[JSONDict],
+    judged: _Judged,
+    principal: Principal,
+    current: Mapping[str, JSONDict],
+    refusals: dict[int, Refusal],
+    verify: Verifier | None,
+) -> tuple[dict[int, Verdict], AuditWriter, list[JSONDict]]:
+    """Third round: passkey verdicts of the accepted handoffs, while their sequence numbers are claimed.
+
+    A number is claimed only for a handoff every rule accepted, and before anything is stored; a claim made
+    here for a handoff whose signature then fails is given back (the claims returned for deletion), so a
+    refusal never uses up a seq. Handoffs refused here leave `judged.accepted` and join `refusals`.
+    """
+    accepted = judged.accepted
     claimable = [
         index
         for index in accepted
@@ -164,11 +247,11 @@ async def push_docs(
         _verify_handoffs(docs, accepted, principal, verify), _claim_handoff_seqs(db, docs, claimable)
     )
     for index, verdict in verdicts.items():
-        if verdict[0] == "invalid":
+        if verdict.status == "invalid":
             refusals[index] = Refusal(
                 "signature",
                 "Tanda tangan passkey pada serah terima ini tidak sah; rekam ulang serah terimanya. "
-                f"(The passkey signature is not valid: {verdict[1]})",
+                f"(The passkey signature is not valid: {verdict.reason or ''})",
             )
     for index in set(taken).intersection(accepted).difference(refusals):
         refusals[index] = check_record(
@@ -178,23 +261,42 @@ async def push_docs(
             linked_document=current.get(str(docs[index]["document_id"])),
             seq_taken=True,
         ) or Refusal("replay", "replay")
-    accepted = [index for index in accepted if index not in refusals]
+    judged.accepted = [index for index in accepted if index not in refusals]
     given_back = [
         {"_id": claim_id, "_rev": rev, "_deleted": True}
         for index, (claim_id, rev) in claimed.items()
         if index in refusals
     ]
+    return verdicts, write_audit, given_back
 
-    # Every write of the batch goes out at once: records with the receipts of new records in one request,
-    # refusals, and the verification's audit entries. A receipt of a new record is created with a revision
-    # derived from its id (`receipt_revision`), so writing it again (a retry after a lost answer, or two
-    # pushes of one record racing) is a no-op, never a conflict. A receipt of a record that already existed
-    # (a new revision of a mutable record, or a photo whose image now arrived) goes the careful way.
+
+async def _write_batch(
+    db: Database,
+    docs: list[JSONDict],
+    judged: _Judged,
+    principal: Principal,
+    current: Mapping[str, JSONDict],
+    verdicts: Mapping[int, Verdict],
+    refusals: Mapping[int, Refusal],
+    write_audit: AuditWriter,
+    given_back: list[JSONDict],
+) -> list[JSONDict]:
+    """Every write of the batch at once; returns the answers to the records' write.
+
+    Records with the receipts of new records go in one request, beside the refusals, the verification's
+    audit entries and the given-back claims. A receipt of a new record is created with a revision derived
+    from its id (`receipt_revision`), so writing it again (a retry after a lost answer, or two pushes of one
+    record racing) is a no-op, never a conflict. A receipt of a record that already existed (a new revision
+    of a mutable record, or a photo whose image now arrived) goes the careful way.
+    """
+    accepted = judged.accepted
     received_at = now_iso()
     fresh = [index for index in accepted if str(docs[index]["_id"]) not in current]
     again = [index for index in accepted if str(docs[index]["_id"]) in current]
     receipts = {
-        index: receipt_for(docs[index], principal, received_at, verdicts.get(index), photo_status.get(index))
+        index: receipt_for(
+            docs[index], principal, received_at, verdicts.get(index), judged.photo_status.get(index)
+        )
         for index in accepted
     }
     first_receipts = [
@@ -216,10 +318,19 @@ async def push_docs(
     for receipt in first_receipts:
         if receipt["_id"] in failed:
             logger.error("receipt %s not written: the record is stored without its receipt", receipt["_id"])
+    return writes
+
+
+def _outcome(
+    docs: list[JSONDict], judged: _Judged, writes: list[JSONDict], refusals: Mapping[int, Refusal]
+) -> PushOutcome:
+    """The answer PouchDB gets: the records' write errors (never a receipt's), then every refusal as
+    `forbidden`, the only per-document error it tolerates."""
+    failed = {str(entry.get("id")) for entry in writes if entry.get("error")}
     answer: list[JSONDict] = [
         entry for entry in writes if entry.get("error") and not str(entry.get("id")).startswith("receipt:")
     ]
-    written = sum(1 for index in accepted if str(docs[index]["_id"]) not in failed)
+    written = sum(1 for index in judged.accepted if str(docs[index]["_id"]) not in failed)
     for index, refusal in sorted(refusals.items()):
         refused_id = docs[index].get("_id")
         answer.append(
@@ -229,7 +340,7 @@ async def push_docs(
                 "reason": trim_reason(refusal.reason),
             }
         )
-    return PushOutcome(answer, written, len(refusals), len(unchanged))
+    return PushOutcome(answer, written, len(refusals), len(judged.unchanged))
 
 
 #: Documents are judged before the records that link to them, handoffs before their photos, so a batch
@@ -364,7 +475,8 @@ async def _verify_handoffs(
     handoffs = [index for index in indexes if docs[index].get("type") == "handoff"]
     if verify is None or not handoffs:
         return {}, _nothing_to_write
-    verdicts, write_audit = await verify([docs[index] for index in handoffs], principal)
+    # Only handoffs every rule accepted get here: each passed its schema, so it is read as a Handoff.
+    verdicts, write_audit = await verify([as_handoff(docs[index]) for index in handoffs], principal)
     return dict(zip(handoffs, verdicts, strict=True)), write_audit
 
 
@@ -440,9 +552,12 @@ def receipt_for(
         "device_id": principal.device_id,
     }
     if verdict is not None:
-        status, reason, credential_id = verdict
-        receipt["signature"] = {"status": status, "reason": reason, "credential_id": credential_id}
-        receipt["needs_review"] = status != "verified"
+        receipt["signature"] = {
+            "status": verdict.status,
+            "reason": verdict.reason or "",
+            "credential_id": verdict.credential_id,
+        }
+        receipt["needs_review"] = verdict.status != "verified"
     if photo_status in ("waiting", "verified"):
         receipt["photo"] = photo_status
         receipt["needs_review"] = receipt.get("needs_review", False) or photo_status == "waiting"

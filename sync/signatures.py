@@ -25,8 +25,7 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from webauthn import verify_authentication_response
 from webauthn.helpers.exceptions import WebAuthnException
@@ -35,18 +34,9 @@ from records.custody import CanonicalFormError, record_hash
 from records.principal import Principal
 from records.types import JSONDict
 from store.couch import CouchClient, CouchConflict, CouchError, CouchUnavailable, Database
+from sync.verdicts import SignatureVerdict
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SignatureVerdict:
-    """`verified`: a valid passkey signature of the author; `unsigned`: kept with its reason and flagged for
-    staff; `invalid`: refused, `reason` says why (in Bahasa Indonesia, then English)."""
-
-    status: Literal["verified", "unsigned", "invalid"]
-    reason: str | None
-    credential_id: str | None
 
 
 class _Invalid(Exception):

@@ -118,7 +118,7 @@ async def _receipts(
                 record,
                 principal,
                 synced.isoformat(timespec="seconds"),
-                (verdict.status, verdict.reason or "", verdict.credential_id),
+                verdict,
                 None,
             )
             receipts.append({**receipt, "_rev": receipt_revision(str(receipt["_id"]))})

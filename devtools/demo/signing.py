@@ -111,7 +111,3 @@ class HistorySigner:
                     revoked += 1
         self._keys.clear()
         return revoked
-
-    @property
-    def authors(self) -> list[str]:
-        return sorted(self._keys)

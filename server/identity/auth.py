@@ -5,8 +5,9 @@ session (or token) and its user are read together in one `_all_docs` request. Re
 immediate: a revoked user, token or ended session is anonymous on the very next request.
 
 To read both at once the user's id must be known before the session or token is read. Which user a session
-or token belongs to never changes, so that one fact is remembered per process (`_OWNERS`); whether the
-session, token and user are still valid is never remembered. The first request of a token (or a process)
+or token belongs to never changes, so that one fact is remembered per app (`SessionOwners`, made once by
+`create_app` and kept on `app.state`); whether the session, token and user are still valid is never
+remembered. The first request of a token (or a process)
 reads the two one after the other.
 """
 
@@ -28,9 +29,25 @@ from store.couch import CouchClient, CouchError, CouchUnavailable
 
 logger = logging.getLogger(__name__)
 
-#: (identity database, session or token document id) -> the user id it belongs to (immutable), newest last.
-_OWNERS: OrderedDict[tuple[str, str], str] = OrderedDict()
 MAX_REMEMBERED_OWNERS = 10_000
+
+
+class SessionOwners:
+    """Which user a session or token document belongs to (never changes), the newest `limit` remembered."""
+
+    def __init__(self, limit: int = MAX_REMEMBERED_OWNERS) -> None:
+        #: (identity database, session or token document id) -> its user id, newest last.
+        self._owners: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self.limit = limit
+
+    def get(self, key: tuple[str, str]) -> str | None:
+        return self._owners.get(key)
+
+    def remember(self, key: tuple[str, str], user_id: str) -> None:
+        self._owners[key] = user_id
+        self._owners.move_to_end(key)
+        while len(self._owners) > self.limit:
+            self._owners.popitem(last=False)
 
 
 def device_id_for_credential(credential_id: str) -> str:
@@ -65,23 +82,26 @@ async def authenticate(request: Request) -> Principal | None:
     settings: Settings = request.app.state.settings
     couch: CouchClient = request.app.state.couch
     store = IdentityStore(couch, settings)
+    owners: SessionOwners = request.app.state.session_owners
     try:
         header = request.headers.get("authorization", "")
         if header[:7].lower() == "bearer ":
-            return await _from_token(store, header[7:].strip())
+            return await _from_token(store, owners, header[7:].strip())
         session_id = session_id_of(request, settings)
         if session_id:
-            return await _from_session(store, session_id)
+            return await _from_session(store, owners, session_id)
     except (CouchError, CouchUnavailable) as exc:
         # Identity unknown is anonymous: the handler then answers 401 and the PWA keeps its data offline.
         logger.warning("authentication lookup failed: %s", exc)
     return None
 
 
-async def _with_user(store: IdentityStore, doc_id: str) -> tuple[JSONDict | None, JSONDict | None]:
+async def _with_user(
+    store: IdentityStore, owners: SessionOwners, doc_id: str
+) -> tuple[JSONDict | None, JSONDict | None]:
     """A session or token document and its user, both as the database holds them now (or None)."""
     key = (store.db.name, doc_id)
-    owner = _OWNERS.get(key)
+    owner = owners.get(key)
     keys = [doc_id, f"user:{owner}"] if owner else [doc_id]
     result = await store.db.client.json(
         "POST", f"{store.db.path}/_all_docs", params={"include_docs": True}, json={"keys": keys}
@@ -93,16 +113,13 @@ async def _with_user(store: IdentityStore, doc_id: str) -> tuple[JSONDict | None
     if doc is None:
         return None, None
     user_id = str(doc["user_id"])
-    _OWNERS[key] = user_id
-    _OWNERS.move_to_end(key)
-    while len(_OWNERS) > MAX_REMEMBERED_OWNERS:
-        _OWNERS.popitem(last=False)
+    owners.remember(key, user_id)
     user = found.get(f"user:{user_id}") if owner == user_id else await store.get_user(user_id)
     return doc, user
 
 
-async def _from_session(store: IdentityStore, session_id: str) -> Principal | None:
-    session, user = await _with_user(store, f"session:{session_id}")
+async def _from_session(store: IdentityStore, owners: SessionOwners, session_id: str) -> Principal | None:
+    session, user = await _with_user(store, owners, f"session:{session_id}")
     if session is None or float(session.get("expires_at", 0)) < now():
         return None
     if user is None:
@@ -116,10 +133,10 @@ async def _from_session(store: IdentityStore, session_id: str) -> Principal | No
     return principal
 
 
-async def _from_token(store: IdentityStore, token: str) -> Principal | None:
+async def _from_token(store: IdentityStore, owners: SessionOwners, token: str) -> Principal | None:
     if not token:
         return None
-    doc, user = await _with_user(store, f"token:{sha256_hex(token)}")
+    doc, user = await _with_user(store, owners, f"token:{sha256_hex(token)}")
     if doc is None or doc.get("revoked"):
         if doc is not None:
             await record_event(

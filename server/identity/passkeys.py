@@ -24,6 +24,7 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
+from webauthn.authentication.verify_authentication_response import VerifiedAuthentication
 from webauthn.helpers import bytes_to_base64url
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
@@ -32,6 +33,7 @@ from webauthn.helpers.structs import (
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
+from webauthn.registration.verify_registration_response import VerifiedRegistration
 
 from records.types import JSONDict
 from server.identity.store import IdentityStore, iso, now
@@ -238,8 +240,23 @@ class Enrolled:
 async def finish_registration(
     store: IdentityStore, token: str, credential: JSONDict, binding: str | None, label: str = ""
 ) -> Enrolled:
+    """Enroll the phone's new passkey with a valid link: challenge, attestation, unique, then saved."""
     link, user = await usable_enrollment(store, token)
     user_id = str(user["user_id"])
+    challenge = await _enrollment_challenge(store, credential, binding, link, user_id)
+    verified = _verified_registration(store, credential, challenge, user_id)
+    credential_id = bytes_to_base64url(verified.credential_id)
+    await _refuse_known_credential(store, credential_id, user_id)
+    doc = await _save_then_use_link(
+        store, link, user_id, _credential_doc(credential, verified, link, user_id, label)
+    )
+    return Enrolled(user=user, credential=doc)
+
+
+async def _enrollment_challenge(
+    store: IdentityStore, credential: JSONDict, binding: str | None, link: JSONDict, user_id: str
+) -> bytes:
+    """Consume the enrollment challenge, which must have been issued for this very link."""
     challenge_doc, challenge = await consume_challenge(store, credential, "enroll", binding)
     if challenge_doc.get("enroll") != link["_id"]:
         raise Refusal(
@@ -249,8 +266,14 @@ async def finish_registration(
             event="enroll_refused",
             user_id=user_id,
         )
+    return challenge
+
+
+def _verified_registration(
+    store: IdentityStore, credential: JSONDict, challenge: bytes, user_id: str
+) -> VerifiedRegistration:
     try:
-        verified = verify_registration_response(
+        return verify_registration_response(
             credential=credential,
             expected_challenge=challenge,
             expected_rp_id=store.settings.rp_id,
@@ -265,7 +288,9 @@ async def finish_registration(
             event="enroll_refused",
             user_id=user_id,
         ) from exc
-    credential_id = bytes_to_base64url(verified.credential_id)
+
+
+async def _refuse_known_credential(store: IdentityStore, credential_id: str, user_id: str) -> None:
     if await store.get_credential(credential_id) is not None:
         raise Refusal(
             409,
@@ -275,26 +300,37 @@ async def finish_registration(
             user_id=user_id,
             credential_id=credential_id,
         )
-    # Save the passkey first, then consume the link: if two phones race for one link, the loser's passkey
-    # is removed again, and a crash in between leaves a usable link rather than a lost enrollment.
-    doc = await store.save_credential(
-        {
-            "_id": f"credential:{credential_id}",
-            "type": "credential",
-            "credential_id": credential_id,
-            "user_id": user_id,
-            "public_key": bytes_to_base64url(verified.credential_public_key),
-            "sign_count": verified.sign_count,
-            "device_type": str(verified.credential_device_type.value),
-            "backed_up": verified.credential_backed_up,
-            "transports": list(credential.get("response", {}).get("transports") or []),
-            "label": label[:60],
-            "enrolled_with": str(link["_id"]).removeprefix("enroll:")[:12],
-            "created_at": iso(now()),
-            "last_used_at": None,
-            "revoked": False,
-        }
-    )
+
+
+def _credential_doc(
+    credential: JSONDict, verified: VerifiedRegistration, link: JSONDict, user_id: str, label: str
+) -> JSONDict:
+    """The `credential:` document of a verified passkey, as the identity database keeps it."""
+    credential_id = bytes_to_base64url(verified.credential_id)
+    return {
+        "_id": f"credential:{credential_id}",
+        "type": "credential",
+        "credential_id": credential_id,
+        "user_id": user_id,
+        "public_key": bytes_to_base64url(verified.credential_public_key),
+        "sign_count": verified.sign_count,
+        "device_type": str(verified.credential_device_type.value),
+        "backed_up": verified.credential_backed_up,
+        "transports": list(credential.get("response", {}).get("transports") or []),
+        "label": label[:60],
+        "enrolled_with": str(link["_id"]).removeprefix("enroll:")[:12],
+        "created_at": iso(now()),
+        "last_used_at": None,
+        "revoked": False,
+    }
+
+
+async def _save_then_use_link(
+    store: IdentityStore, link: JSONDict, user_id: str, credential: JSONDict
+) -> JSONDict:
+    """Save the passkey first, then consume the link: if two phones race for one link, the loser's passkey
+    is removed again, and a crash in between leaves a usable link rather than a lost enrollment."""
+    doc = await store.save_credential(credential)
     if not await store.mark_used(link):
         await store.db.delete(str(doc["_id"]), str(doc["_rev"]))
         raise Refusal(
@@ -304,7 +340,7 @@ async def finish_registration(
             event="enroll_refused",
             user_id=user_id,
         )
-    return Enrolled(user=user, credential=doc)
+    return doc
 
 
 # ---- login ----------------------------------------------------------------------------------------
@@ -324,8 +360,24 @@ async def login_options(store: IdentityStore, binding: str) -> JSONDict:
 
 
 async def finish_login(store: IdentityStore, credential: JSONDict, binding: str | None) -> Enrolled:
+    """Sign in with a passkey: a known, live credential of an active user, verified, counter checked."""
     _, challenge = await consume_challenge(store, credential, "login", binding)
     credential_id = str(credential.get("id") or "")
+    doc = await _live_credential(store, credential_id)
+    user_id = str(doc["user_id"])
+    user = await _active_user(store, user_id, credential_id)
+    verified = _verified_login(store, credential, challenge, doc, user_id, credential_id)
+    _check_login_answer(credential, user, doc, credential_id, verified.new_sign_count)
+    doc = await record_counter(store, doc, verified.new_sign_count, "login")
+    return Enrolled(user=user, credential=doc)
+
+
+def _login_refusal(message: str, user_id: str, credential_id: str, event: str = "login_failed") -> Refusal:
+    return Refusal(401, "unauthorized", message, event=event, user_id=user_id, credential_id=credential_id)
+
+
+async def _live_credential(store: IdentityStore, credential_id: str) -> JSONDict:
+    """The stored passkey offered at login, unless unknown or revoked."""
     doc = await store.get_credential(credential_id) if credential_id else None
     if doc is None:
         raise Refusal(
@@ -335,28 +387,32 @@ async def finish_login(store: IdentityStore, credential: JSONDict, binding: str 
             event="login_failed",
             credential_id=credential_id[:16] or None,
         )
-    user_id = str(doc["user_id"])
     if doc.get("revoked"):
-        raise Refusal(
-            401,
-            "unauthorized",
+        raise _login_refusal(
             "Passkey ini sudah dicabut; minta tautan pendaftaran baru. (This passkey was revoked.)",
-            event="login_failed",
-            user_id=user_id,
-            credential_id=credential_id,
+            str(doc["user_id"]),
+            credential_id,
         )
+    return doc
+
+
+async def _active_user(store: IdentityStore, user_id: str, credential_id: str) -> JSONDict:
     user = await store.get_user(user_id)
     if user is None or user.get("revoked"):
-        raise Refusal(
-            401,
-            "unauthorized",
-            "Akun ini dinonaktifkan. (This account is disabled.)",
-            event="login_failed",
-            user_id=user_id,
-            credential_id=credential_id,
-        )
+        raise _login_refusal("Akun ini dinonaktifkan. (This account is disabled.)", user_id, credential_id)
+    return user
+
+
+def _verified_login(
+    store: IdentityStore,
+    credential: JSONDict,
+    challenge: bytes,
+    doc: JSONDict,
+    user_id: str,
+    credential_id: str,
+) -> VerifiedAuthentication:
     try:
-        verified = verify_authentication_response(
+        return verify_authentication_response(
             credential=credential,
             expected_challenge=challenge,
             expected_rp_id=store.settings.rp_id,
@@ -366,36 +422,24 @@ async def finish_login(store: IdentityStore, credential: JSONDict, binding: str 
             require_user_verification=True,
         )
     except WebAuthnException as exc:
-        raise Refusal(
-            401,
-            "unauthorized",
-            f"Passkey tidak dapat diverifikasi: {exc} (Passkey not verified.)",
-            event="login_failed",
-            user_id=user_id,
-            credential_id=credential_id,
+        raise _login_refusal(
+            f"Passkey tidak dapat diverifikasi: {exc} (Passkey not verified.)", user_id, credential_id
         ) from exc
+
+
+def _check_login_answer(
+    credential: JSONDict, user: JSONDict, doc: JSONDict, credential_id: str, new_sign_count: int
+) -> None:
+    """The authenticator answered for this user, and its counter did not go back (a cloned passkey)."""
+    user_id = str(doc["user_id"])
     handle = credential.get("response", {}).get("userHandle")
     if handle and handle != user.get("user_handle"):
-        raise Refusal(
-            401,
-            "unauthorized",
-            "Passkey tidak cocok dengan akunnya. (Passkey/user mismatch.)",
-            event="login_failed",
-            user_id=user_id,
-            credential_id=credential_id,
+        raise _login_refusal(
+            "Passkey tidak cocok dengan akunnya. (Passkey/user mismatch.)", user_id, credential_id
         )
-    problem = login_counter_problem(int(doc.get("sign_count") or 0), verified.new_sign_count)
+    problem = login_counter_problem(int(doc.get("sign_count") or 0), new_sign_count)
     if problem:
-        raise Refusal(
-            401,
-            "unauthorized",
-            problem,
-            event="counter_refused",
-            user_id=user_id,
-            credential_id=credential_id,
-        )
-    doc = await record_counter(store, doc, verified.new_sign_count, "login")
-    return Enrolled(user=user, credential=doc)
+        raise _login_refusal(problem, user_id, credential_id, event="counter_refused")
 
 
 async def record_counter(store: IdentityStore, doc: JSONDict, counter: int, what: str) -> JSONDict:

@@ -47,7 +47,6 @@ from server.identity.sessions import (
 from server.identity.store import IdentityStore
 from server.settings import Settings
 from server.templating import templates
-from sync.signatures import verify_handoff
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -447,31 +446,6 @@ async def issue_enrollment_link(request: Request) -> Response:
     )
 
 
-# ---- signatures -----------------------------------------------------------------------------------
-
-
-async def verify_signature(request: Request) -> Response:
-    """Verify a signed record of the signed-in user, as the sync gateway does on every pushed handoff."""
-    principal = require(request)
-    body = await _json_body(request)
-    record = body.get("record")
-    if not isinstance(record, dict):
-        raise AppError(400, "bad_request", 'Kirim {"record": {...}}. (Send the record to verify.)')
-    settings = _settings(request)
-    verdict = await verify_handoff(
-        request.app.state.couch,
-        settings.identity_db,
-        record,
-        principal,
-        origin=settings.origin,
-        rp_id=settings.rp_id,
-    )
-    payload = {"status": verdict.status, "reason": verdict.reason, "credential_id": verdict.credential_id}
-    if verdict.status == "invalid":
-        return JSONResponse({"error": "invalid_signature", **payload}, status_code=422)
-    return JSONResponse(payload)
-
-
 routes: list[BaseRoute] = [
     Route("/auth/me", me),
     Route("/auth/logout", logout, methods=["POST"]),
@@ -484,5 +458,4 @@ routes: list[BaseRoute] = [
     Route("/auth/office/users", office_users),
     Route("/auth/office/users/{user_id}/enroll-link", issue_enrollment_link, methods=["POST"]),
     Route("/auth/office/users/{user_id}/revoke", revoke_office_user, methods=["POST"]),
-    Route("/auth/verify-signature", verify_signature, methods=["POST"]),
 ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from records.principal import ROLES
 from records.types import JSONDict
+from server.ratelimit import count_hit
 from server.settings import Settings
 from store.couch import CouchClient, CouchConflict, Database
 
@@ -341,25 +342,10 @@ class IdentityStore:
     async def count_attempt(self, key: str, window_s: int) -> int:
         """Count one attempt for `key` in the current time window; returns the count including this one.
 
-        One document per key and window, updated with CouchDB's revision check, so every app instance
-        counts into the same number.
+        One document per key and window (`server.ratelimit`), updated with CouchDB's revision check, so
+        every app instance counts into the same number.
         """
-        window = int(now() // window_s)
-        doc_id = f"ratelimit:{key}:{window}"
-        for _ in range(8):
-            doc = await self.db.get_or_none(doc_id) or {
-                "_id": doc_id,
-                "type": "ratelimit",
-                "count": 0,
-                "expires_at": (window + 1) * window_s,
-            }
-            doc["count"] = int(doc["count"]) + 1
-            try:
-                await self.db.put(doc)
-            except CouchConflict:
-                continue
-            return int(doc["count"])
-        return 1_000_000  # hammered so hard the counter cannot be written: treat as over the limit
+        return await count_hit(self.db, key, window_s, at=now(), attempts=8)
 
     # ---- housekeeping ----------------------------------------------------------------------------------
 

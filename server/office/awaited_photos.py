@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from records.shapes import Handoff
 from records.types import JSONDict
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger, create_once, now_iso
@@ -39,7 +40,7 @@ class AwaitedRound:
 
 
 async def note_awaited(
-    ledger: Ledger, config: OfficeConfig, handoff: JSONDict, photos_present: Iterable[str]
+    ledger: Ledger, config: OfficeConfig, handoff: Handoff, photos_present: Iterable[str]
 ) -> bool:
     """Note a handoff whose named photos are not all on the server yet; True when a note was created."""
     named = [str(photo_id) for photo_id in handoff.get("photos") or []]

@@ -23,7 +23,7 @@ handoffs append-only; the timeline and `verify-chain` show such an edit).
 from __future__ import annotations
 
 from records.custody import CanonicalFormError, record_hash
-from records.types import JSONDict
+from records.shapes import Handoff, as_handoff
 from server.office.ledger import Ledger, key
 
 #: Handoffs read on each side of the one checked, looking for the one it names.
@@ -32,12 +32,12 @@ NEIGHBOURS = 16
 SIBLINGS = 8
 
 
-def _order(handoff: JSONDict) -> tuple[str, int, str]:
+def _order(handoff: Handoff) -> tuple[str, int, str]:
     """The timeline's order (`timeline.order_handoffs`): device time, then seq, then id."""
     return (str(handoff.get("device_time")), int(handoff.get("seq") or 0), str(handoff["_id"]))
 
 
-async def broken_link(ledger: Ledger, handoff: JSONDict) -> str | None:
+async def broken_link(ledger: Ledger, handoff: Handoff) -> str | None:
     """Why this handoff's link does not hold (for the `chain_broken` finding), or None when it holds."""
     prev_hash = handoff.get("prev_hash")
     try:
@@ -54,7 +54,7 @@ async def broken_link(ledger: Ledger, handoff: JSONDict) -> str | None:
     return await _taken_link(ledger, handoff)
 
 
-async def _predecessor_found(ledger: Ledger, handoff: JSONDict, prev_hash: str) -> bool:
+async def _predecessor_found(ledger: Ledger, handoff: Handoff, prev_hash: str) -> bool:
     document_id = handoff["document_id"]
     here = [document_id, handoff.get("device_time"), handoff.get("seq")]
     for params in (
@@ -76,7 +76,7 @@ async def _predecessor_found(ledger: Ledger, handoff: JSONDict, prev_hash: str) 
     return False
 
 
-async def _taken_link(ledger: Ledger, handoff: JSONDict) -> str | None:
+async def _taken_link(ledger: Ledger, handoff: Handoff) -> str | None:
     """Another handoff, earlier in the timeline's order, already follows the same predecessor."""
     rows = await ledger.records.view(
         "records",
@@ -85,7 +85,7 @@ async def _taken_link(ledger: Ledger, handoff: JSONDict) -> str | None:
         include_docs=True,
         limit=SIBLINGS,
     )
-    siblings = [row["doc"] for row in rows.get("rows", []) if row.get("doc")]
+    siblings = [as_handoff(row["doc"]) for row in rows.get("rows", []) if row.get("doc")]
     first = min([handoff, *siblings], key=_order)
     if first["_id"] == handoff["_id"]:
         return None

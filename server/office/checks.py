@@ -25,6 +25,7 @@ from PIL import Image, UnidentifiedImageError
 
 from records.images import ImageError, check_dimensions, read_header
 from records.receipt_proof import ReceiptKey
+from records.shapes import Document, Handoff, Seal, as_document, as_handoff
 from records.types import JSONDict
 from server.office.awaited_photos import close_on_arrival, note_awaited, present_ids
 from server.office.chain_links import broken_link
@@ -162,7 +163,7 @@ async def check_record(
     if kind == "photo":
         return await _check_photo(ledger, doc)
     if kind == "handoff":
-        return await _check_handoff(ledger, config, doc, receipt_key)
+        return await _check_handoff(ledger, config, as_handoff(doc), receipt_key)
     if str(doc.get("_id", "")).startswith("receipt:") and _signature_invalid(doc):
         subject = str(doc.get("record_id") or str(doc["_id"])[len("receipt:") :])
         return int(
@@ -186,17 +187,11 @@ def _signature_invalid(receipt: JSONDict) -> bool:
 
 
 async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
+    """A seal photo's image, once it arrived: its digest, whether it opens, and whether it was used before."""
     await close_on_arrival(ledger, photo)
-    name = str(photo.get("attachment"))
-    if name not in (photo.get("_attachments") or {}):
-        return 0  # still waiting for its image: listed as photo_missing by the exceptions view
-    try:
-        response = await ledger.records.client.request(
-            "GET", f"{ledger.records.doc_path(str(photo['_id']))}/{name}"
-        )
-    except CouchNotFound:
+    data = await _photo_bytes(ledger, photo)
+    if data is None:
         return 0
-    data = response.content
     office, document_id, photo_id = str(photo["office"]), str(photo["document_id"]), str(photo["_id"])
     count = 0
     if hashlib.sha256(data).hexdigest() != photo.get("sha256"):
@@ -219,6 +214,27 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
             document_id,
             f"Foto tidak dapat dibuka sebagai bukti: {exc.reason}",
         )
+    await _record_phash(ledger, photo, phash)
+    return count + await _flag_reuses(ledger, photo, phash)
+
+
+async def _photo_bytes(ledger: Ledger, photo: JSONDict) -> bytes | None:
+    """The image of a photo record, or None while it has not arrived (listed as photo_missing meanwhile)."""
+    name = str(photo.get("attachment"))
+    if name not in (photo.get("_attachments") or {}):
+        return None  # still waiting for its image: listed as photo_missing by the exceptions view
+    try:
+        response = await ledger.records.client.request(
+            "GET", f"{ledger.records.doc_path(str(photo['_id']))}/{name}"
+        )
+    except CouchNotFound:
+        return None
+    return response.content
+
+
+async def _record_phash(ledger: Ledger, photo: JSONDict, phash: str) -> None:
+    """Keep the photo's perceptual hash (`photo_check:`), which later photos are compared with."""
+    office, document_id, photo_id = str(photo["office"]), str(photo["document_id"]), str(photo["_id"])
     await create_once(
         ledger.office,
         {
@@ -232,6 +248,12 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
             "created_at": now_iso(),
         },
     )
+
+
+async def _flag_reuses(ledger: Ledger, photo: JSONDict, phash: str) -> int:
+    """A finding for each document whose seal photo shows the same picture as an earlier one of another."""
+    office, document_id, photo_id = str(photo["office"]), str(photo["document_id"]), str(photo["_id"])
+    count = 0
     mine = SimilarPhoto(document_id, photo_id, str(photo.get("captured_at") or ""))
     for reused, earlier in _reuses(mine, await _similar_photos(ledger, office, phash)):
         count += await _finding(
@@ -261,9 +283,9 @@ def _phash(data: bytes, content_type: str) -> str:
 
 async def _check_delivery(
     ledger: Ledger,
-    handoff: JSONDict,
-    document: JSONDict,
-    seals: list[JSONDict],
+    handoff: Handoff,
+    document: Document,
+    seals: list[Seal],
     receipt_key: ReceiptKey | None,
 ) -> int:
     """The last link: the resident's code and the bound seal, judged once (`delivery_checks`)."""
@@ -350,7 +372,7 @@ async def _similar_photos(ledger: Ledger, office: str, phash: str) -> list[Simil
 
 
 async def _check_handoff(
-    ledger: Ledger, config: OfficeConfig, handoff: JSONDict, receipt_key: ReceiptKey | None
+    ledger: Ledger, config: OfficeConfig, handoff: Handoff, receipt_key: ReceiptKey | None
 ) -> int:
     office, document_id = str(handoff["office"]), str(handoff["document_id"])
     count = 0
@@ -360,7 +382,7 @@ async def _check_handoff(
         document = await ledger.records.get_or_none(document_id) or {}
     if document:
         seals = await seals_of_document(ledger, document_id)
-        count += await _check_delivery(ledger, handoff, document, seals, receipt_key)
+        count += await _check_delivery(ledger, handoff, as_document(document), seals, receipt_key)
     if handoff.get("kind") == "delivered" and isinstance(place, dict):
         address = (document.get("resident") or {}).get("address") or {}
         if "lat" in address and "lon" in address:

@@ -17,10 +17,11 @@ created once and never edited, so every step is safe to repeat and to run on sev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from records.receipt_proof import ReceiptKey, codes_equal
+from records.shapes import Document, Handoff, Seal
 from records.types import JSONDict
 from server.office.ledger import Ledger, create_once, docs_by_ids, now_iso
 
@@ -75,7 +76,7 @@ def judge_code(handoff: Mapping[str, object], document: Mapping[str, object], ke
     return "matched" if codes_equal(given, expected) else "mismatch"
 
 
-def expected_seal(handoff: Mapping[str, object], seals: list[JSONDict]) -> str | None:
+def expected_seal(handoff: Mapping[str, object], seals: Sequence[Seal]) -> str | None:
     """The seal the office had bound to the envelope when the handoff happened (the latest before it)."""
     when = str(handoff.get("device_time") or "")
     ordered = sorted(seals, key=lambda seal: str(seal.get("bound_at")))
@@ -85,9 +86,9 @@ def expected_seal(handoff: Mapping[str, object], seals: list[JSONDict]) -> str |
 
 
 def judge_delivery(
-    handoff: Mapping[str, object],
-    document: Mapping[str, object],
-    seals: list[JSONDict],
+    handoff: Handoff,
+    document: Document,
+    seals: Sequence[Seal],
     key: ReceiptKey | None,
 ) -> DeliveryVerdict:
     scanned = handoff.get("seal_number_scanned")
@@ -110,9 +111,9 @@ def _day(handoff: Mapping[str, object]) -> str:
 
 async def check_delivery(
     ledger: Ledger,
-    handoff: JSONDict,
-    document: JSONDict,
-    seals: list[JSONDict],
+    handoff: Handoff,
+    document: Document,
+    seals: Sequence[Seal],
     key: ReceiptKey | None,
 ) -> DeliveryVerdict:
     """Judge one delivered handoff once; its findings are written by the caller (`checks.py`)."""
@@ -121,7 +122,7 @@ async def check_delivery(
     return verdict
 
 
-def verdict_record(handoff: JSONDict, verdict: DeliveryVerdict) -> JSONDict:
+def verdict_record(handoff: Handoff, verdict: DeliveryVerdict) -> JSONDict:
     """The `delivery_check:` document for a verdict: what the worker stores, and what a page shows, unstored,
     for a delivery the worker has not reached yet."""
     return {

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from records.shapes import Seal, as_seal
 from records.types import JSONDict
 from server.settings import Settings
 from store.couch import CouchClient, CouchConflict, Database
@@ -51,15 +52,6 @@ def new_id() -> str:
 def now_iso(moment: datetime | None = None) -> str:
     """RFC 3339 with seconds and the office offset, as the record schemas want."""
     return (moment or datetime.now(OFFICE_TZ)).astimezone(OFFICE_TZ).isoformat(timespec="seconds")
-
-
-def parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
 
 
 async def create_once(db: Database, doc: JSONDict) -> bool:
@@ -110,7 +102,7 @@ async def records_of_document(ledger: Ledger, document_id: str) -> list[JSONDict
     return [row["doc"] for row in rows["rows"] if row.get("doc")]
 
 
-async def seals_of_document(ledger: Ledger, document_id: str) -> list[JSONDict]:
+async def seals_of_document(ledger: Ledger, document_id: str) -> list[Seal]:
     """The seals bound to one document (`records/seals_by_document`), without the rest of its history."""
     rows = await ledger.records.view("records", "seals_by_document", key=key(document_id), include_docs=True)
-    return [row["doc"] for row in rows["rows"] if row.get("doc")]
+    return [as_seal(row["doc"]) for row in rows["rows"] if row.get("doc")]

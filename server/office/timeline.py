@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from records.custody import record_hash, verify_chain
 from records.receipt_proof import ReceiptKey
+from records.shapes import Document, Seal, as_document, as_handoff, as_seal
 from records.types import JSONDict
 from server.office.delivery_checks import CODE_LABELS, SEAL_LABELS, judge_delivery, verdict_record
 from server.office.ledger import Ledger, docs_by_ids, key, records_of_document
@@ -144,9 +145,9 @@ class Event:
 
 @dataclass
 class Timeline:
-    document: JSONDict
+    document: Document
     events: list[Event] = field(default_factory=list)
-    seals: list[JSONDict] = field(default_factory=list)
+    seals: list[Seal] = field(default_factory=list)
     complaints: list[JSONDict] = field(default_factory=list)
     office_entries: list[JSONDict] = field(default_factory=list)
     chain: ChainStatus = field(default_factory=lambda: ChainStatus(ok=True))
@@ -207,11 +208,11 @@ def verify_links(ordered: list[JSONDict]) -> tuple[list[bool], ChainStatus]:
 async def load_timeline(ledger: Ledger, document: JSONDict) -> Timeline:
     document_id = str(document["_id"])
     related = await records_of_document(ledger, document_id)
-    timeline = Timeline(document=document)
+    timeline = Timeline(document=as_document(document))
     handoffs = [doc for doc in related if doc.get("type") == "handoff"]
     photos = {str(doc["_id"]): doc for doc in related if doc.get("type") == "photo"}
     timeline.seals = sorted(
-        (d for d in related if d.get("type") == "seal"), key=lambda d: str(d.get("bound_at"))
+        (as_seal(d) for d in related if d.get("type") == "seal"), key=lambda d: str(d.get("bound_at"))
     )
     timeline.complaints = [doc for doc in related if doc.get("type") == "complaint"]
     ordered = order_handoffs(handoffs)
@@ -244,8 +245,9 @@ def judge_unchecked(timeline: Timeline, key: ReceiptKey | None) -> Timeline:
     page and the later stored verdict agree. Marked `provisional` for the page to say so."""
     for event in timeline.events:
         if event.delivery_state == "unchecked":
-            verdict = judge_delivery(event.handoff, timeline.document, timeline.seals, key)
-            event.delivery_check = {**verdict_record(event.handoff, verdict), "provisional": True}
+            handoff = as_handoff(event.handoff)
+            verdict = judge_delivery(handoff, timeline.document, timeline.seals, key)
+            event.delivery_check = {**verdict_record(handoff, verdict), "provisional": True}
     return timeline
 
 

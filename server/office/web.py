@@ -25,10 +25,8 @@ def ledger_of(request: Request) -> Ledger:
 
 
 def config_of(request: Request) -> OfficeConfig:
-    config = getattr(request.app.state, "office_config", None)
-    if config is None:
-        config = OfficeConfig.from_env()
-        request.app.state.office_config = config
+    """The office settings, read from the environment once, when the app was made (`create_app`)."""
+    config: OfficeConfig = request.app.state.office_config
     return config
 
 

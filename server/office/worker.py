@@ -2,7 +2,8 @@
 
 Each round folds new handoffs into the open deliveries, runs the checks (which judge deliveries and queue
 the residents' messages), sends the outbox, flags seal photos that never arrived, and closes the
-assignments of documents delivered (returned, lost) longer ago than the grace period. Web instances only
+assignments of documents delivered (returned, lost) longer ago than the grace period, and deletes the
+resident page's rate-limit counters of windows that ended. Web instances only
 serve: a page load never sends a message or writes a rollup, so what happens does not depend on which
 instance a person happens to reach, and a slow round never slows a page.
 
@@ -28,6 +29,7 @@ from server.office.deliveries import update_open_deliveries
 from server.office.ledger import Ledger
 from server.office.notifications import RetryPolicy, deliver_pending
 from server.office.senders import Sender, sender_from_settings
+from server.ratelimit import purge_expired_counters
 from server.settings import Settings, open_couch
 from store.bootstrap import bootstrap
 from store.couch import CouchClient, CouchError, CouchUnavailable
@@ -43,6 +45,7 @@ class WorkDone:
     sent: int
     closed: int = 0
     photos_flagged: int = 0
+    counters_purged: int = 0  # housekeeping, not work: a round that only purged is still an idle one
 
     @property
     def any(self) -> bool:
@@ -58,7 +61,8 @@ async def run_once(
     sent = await deliver_pending(ledger, sender, policy=RetryPolicy.of(config))
     awaited = await settle_awaited(ledger, config)
     closure = await close_ended_assignments(ledger, config)
-    return WorkDone(rolled, checks.checked, checks.findings, sent, closure.closed, awaited.flagged)
+    purged = await purge_expired_counters(ledger.office)
+    return WorkDone(rolled, checks.checked, checks.findings, sent, closure.closed, awaited.flagged, purged)
 
 
 async def _bootstrapped(couch: CouchClient, settings: Settings, stop: asyncio.Event) -> bool:

@@ -26,13 +26,15 @@ from server.office.ledger import Ledger, create_once, new_id, now_iso
 from server.office.notifications import enqueue
 from server.office.timeline import Timeline, judge_unchecked, load_timeline
 from server.office.web import config_of, ledger_of
+from server.ratelimit import count_hit, hashed_key
 from server.residents.links import document_for, token_hash
-from server.residents.ratelimit import count_hit
 from server.residents.story import plain_story
 from server.templating import templates
 
 NONCE_COOKIE = "segel_r"
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
+#: The resident page's rate-limit window: `resident_rate_per_hour` requests per link (or misses per address).
+HOUR_S = 3600
 COMPLAINT_KINDS = {
     "seal_broken": "Segel rusak atau terbuka",
     "not_received": "Dokumen belum saya terima",
@@ -67,14 +69,14 @@ async def _open(request: Request) -> tuple[Ledger, str, JSONDict]:
     document = await document_for(ledger, token)
     if document is None:
         client = request.client.host if request.client else "unknown"
-        if await count_hit(ledger.office, f"resident-miss:{client}") > limit:
+        if await count_hit(ledger.office, hashed_key(f"resident-miss:{client}", 24), HOUR_S) > limit:
             raise too_many
         raise AppError(
             404,
             "not_found",
             "Tautan ini tidak dikenal. Buka tautan dari pesan Disdukcapil, atau hubungi kantor.",
         )
-    if await count_hit(ledger.office, f"resident-link:{token_hash(token)}") > limit:
+    if await count_hit(ledger.office, hashed_key(f"resident-link:{token_hash(token)}", 24), HOUR_S) > limit:
         raise too_many
     return ledger, token, document
 

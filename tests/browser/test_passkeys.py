@@ -1,18 +1,23 @@
 """Passkeys in real headless Chromium with its virtual authenticator: enroll from a link, log out, log in,
-sign a record while offline with passkey.js, then verify it on the server once back online."""
+sign a record while offline with passkey.js, then verify it as the gateway verifies a pushed handoff."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TypeVar
 
 from playwright.sync_api import BrowserContext, Page, expect
 
 from records.custody import record_hash
+from records.principal import Principal
+from records.types import JSONDict
 from server.settings import Settings, open_couch
 from store.couch import CouchClient
+from sync.signatures import verify_handoff
+from sync.verdicts import SignatureVerdict
 from tests.browser.conftest import VirtualAuthenticator
 from tests.support.identity import enrollment_token, make_office, make_user
 from tests.support.records import pickup
@@ -82,23 +87,23 @@ def test_enroll_logout_login_and_sign_offline(
     assert set(signature) >= {"credential_id", "authenticator_data", "client_data_json", "signature"}
     context.set_offline(False)
 
-    verdict = page.evaluate(
-        """(record) => fetch('/auth/verify-signature', {method: 'POST', credentials: 'same-origin',
-             headers: {'Content-Type': 'application/json'}, body: JSON.stringify({record})})
-           .then(async (r) => ({status: r.status, body: await r.json()}))""",
-        {**record, "signature": signature},
+    # Verified as the gateway verifies a pushed handoff, with the origin and passkey of the live server.
+    live = replace(settings, origin=base, rp_id="localhost")
+    andi = Principal(user_id="gojek.andi", role="courier", office="6471", partner="gojek")
+
+    def verdict_of(signed: JSONDict) -> SignatureVerdict:
+        return _run(
+            settings,
+            lambda couch: verify_handoff(
+                couch, live.identity_db, signed, andi, origin=live.origin, rp_id=live.rp_id
+            ),
+        )
+
+    assert verdict_of({**record, "signature": signature}) == SignatureVerdict(
+        "verified", None, me["credential_ids"][0]
     )
-    assert verdict == {
-        "status": 200,
-        "body": {"status": "verified", "reason": None, "credential_id": me["credential_ids"][0]},
-    }
-    altered = page.evaluate(
-        """(record) => fetch('/auth/verify-signature', {method: 'POST', credentials: 'same-origin',
-             headers: {'Content-Type': 'application/json'}, body: JSON.stringify({record})})
-           .then((r) => r.status)""",
-        {**record, "signature": signature, "seq": record["seq"] + 1},
-    )
-    assert altered == 422
+    altered = verdict_of({**record, "signature": signature, "seq": record["seq"] + 1})
+    assert altered.status == "invalid"
 
 
 def test_browser_without_passkeys_gets_a_clear_message(

@@ -87,7 +87,7 @@ async def _rate_docs(ledger: Ledger) -> list[dict[str, Any]]:
         await ledger.office.client.json(
             "GET",
             f"{ledger.office.path}/_all_docs",
-            params={"startkey": '"rate:"', "endkey": '"rate:\ufff0"', "include_docs": "true"},
+            params={"startkey": '"ratelimit:"', "endkey": '"ratelimit:\ufff0"', "include_docs": "true"},
         )
     )["rows"]
     return [row["doc"] for row in rows]
