@@ -47,7 +47,9 @@ ensure_node_env() {
     || die "Node.js 20 or newer is needed (found $(node --version))"
   local want; want="$(stamp_of package.json package-lock.json)"
   if [ "$(cat node_modules/.segel-stamp 2>/dev/null)" != "$want" ]; then
-    say "Installing npm packages (exact versions from package-lock.json)"
+    # Without --omit=dev: the build (esbuild), the node-side sync tests (pouchdb) and the JS checks
+    # (eslint, tsc) are devDependencies, and scripts/run and scripts/test need all of them.
+    say "Installing npm packages (exact versions from package-lock.json, devDependencies included)"
     npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed; check the network to the npm registry"
     echo "$want" > node_modules/.segel-stamp
   fi
