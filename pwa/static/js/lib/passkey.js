@@ -28,7 +28,8 @@ export function passkeysSupported() {
 
 /** The RP ID: given, or from `<meta name="segel-rp-id">`, else the browser's default (this host). */
 export function rpIdFor(options = {}) {
-  return options.rpId || globalThis.document?.querySelector(/** @type {'meta'} */ ('meta[name="segel-rp-id"]'))?.content || undefined;
+  return options.rpId || /** @type {HTMLMetaElement|null} */ (
+    globalThis.document?.querySelector('meta[name="segel-rp-id"]'))?.content || undefined;
 }
 
 /** @param {string} hashHex 64 hex digits @returns {Uint8Array<ArrayBuffer>} the 32 bytes */
