@@ -8,7 +8,8 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 # The bundle needs no native module (sqlite3 and leveldown serve the development database only), so no
 # install script runs; esbuild finds its binary in the platform package npm installs from the lock file.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# esbuild is a devDependency: --include=dev keeps it even where NODE_ENV=production would leave it out.
+RUN npm ci --ignore-scripts --include=dev --no-audit --no-fund
 COPY pwa/build.mjs ./pwa/build.mjs
 COPY pwa/static ./pwa/static
 RUN node pwa/build.mjs

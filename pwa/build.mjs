@@ -6,6 +6,11 @@
 //   assets   — logical name -> URL (templates use {{ asset('app.js') }}),
 //   precache — what the service worker caches at install (the app shell: everything the first screen needs),
 //   lazy     — what is fetched only when first needed and then cached (the seal scanner and its 1 MB wasm).
+//
+// package.json: `dependencies` are what ends up in the bundle (and the embedded development database);
+// esbuild itself is a devDependency. `events` is there for PouchDB: pouchdb-browser imports node's
+// EventEmitter ("events") without declaring it, and esbuild bundles the npm polyfill in its place.
+// `zxing-wasm` is read by path below (its wasm is copied, not imported), so it is declared too.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';

@@ -13,12 +13,16 @@ const NAVIGATION_TIMEOUT_MS = 3000;
 // a staff member's /app answers with (staff go to /office).
 const HASHED = /\.([0-9a-f]{8,}|[A-Z0-9]{8})\.[a-z0-9]+$/;
 
-self.addEventListener('install', (event) => {
+// `self`, typed as what it is here (lib.webworker types it as any worker's scope), so tsc knows the
+// service worker's events (install, activate, message, fetch) and its clients.
+const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
+
+sw.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(BUILD.shell.map((url) => new Request(url,
     HASHED.test(url) ? { cache: 'default' } : { cache: 'no-cache', credentials: 'omit' })))));
 });
 
-self.addEventListener('activate', (event) => {
+sw.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     // Carry over lazily fetched files (the scanner's wasm) that this version still uses: hashed names, same bytes.
     const current = await caches.open(CACHE);
@@ -32,12 +36,12 @@ self.addEventListener('activate', (event) => {
       }
       await caches.delete(key);
     }
-    await self.clients.claim();
+    await sw.clients.claim();
   })());
 });
 
-self.addEventListener('message', (event) => {
-  if (event.data?.type === 'SKIP_WAITING') self.skipWaiting();
+sw.addEventListener('message', (event) => {
+  if (event.data?.type === 'SKIP_WAITING') sw.skipWaiting();
   if (event.data?.type === 'CACHE_LAZY') {
     // The page asks for the lazily loaded files (the scanner's wasm) while there is signal.
     const reply = event.ports[0];
@@ -54,10 +58,10 @@ function fromNetworkWithin(request, ms) {
   });
 }
 
-self.addEventListener('fetch', (event) => {
+sw.addEventListener('fetch', (event) => {
   const { request } = event;
   const url = new URL(request.url);
-  if (request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (request.method !== 'GET' || url.origin !== sw.location.origin) return;
   if (url.pathname.startsWith('/sync/') || url.pathname.startsWith('/auth/') || url.pathname.startsWith('/api/')
     || url.pathname === '/healthz' || url.pathname === '/sw.js') return;
   if (request.mode === 'navigate' && (url.pathname === '/' || url.pathname === '/app')) {

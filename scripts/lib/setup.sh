@@ -46,9 +46,13 @@ ensure_node_env() {
   node -e 'process.exit(parseInt(process.versions.node) < 20 ? 1 : 0)' \
     || die "Node.js 20 or newer is needed (found $(node --version))"
   local want; want="$(stamp_of package.json package-lock.json)"
-  if [ "$(cat node_modules/.segel-stamp 2>/dev/null)" != "$want" ]; then
-    say "Installing npm packages (exact versions from package-lock.json)"
-    npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed; check the network to the npm registry"
+  # Also when a tool is missing (an install that left devDependencies out, e.g. with NODE_ENV=production).
+  if [ "$(cat node_modules/.segel-stamp 2>/dev/null)" != "$want" ] || [ ! -x node_modules/.bin/esbuild ] \
+    || [ ! -x node_modules/.bin/eslint ] || [ ! -x node_modules/.bin/tsc ]; then
+    # --include=dev (even where NODE_ENV=production): the build (esbuild), the node-side sync tests (pouchdb)
+    # and the JS checks (eslint, tsc) are devDependencies, and scripts/run and scripts/test need all of them.
+    say "Installing npm packages (exact versions from package-lock.json, devDependencies included)"
+    npm ci --include=dev --no-audit --no-fund --loglevel=error || die "npm ci failed; check the network to the npm registry"
     echo "$want" > node_modules/.segel-stamp
   fi
 }

@@ -125,6 +125,7 @@ async function raw(step) {
     body: step.body === undefined ? undefined : (typeof step.body === 'string' ? step.body : JSON.stringify(step.body)),
   });
   const text = await response.text();
+  /** @type {any} */
   let body = text;
   try { body = JSON.parse(text); } catch { /* not JSON */ }
   return {status: response.status, body};

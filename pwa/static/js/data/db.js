@@ -111,7 +111,7 @@ let queue = Promise.resolve();
  * Device state kept next to the records (never replicated: `_local`):
  * @typedef {{me: object|null, lastSync: string|null, outbox: string[], photoOutbox: string[],
  *   denials: Object<string, {reason: string, at: string, kind: string}>, seq: Object<string, number>,
- *   purged: string[]}} DeviceState
+ *   purged: string[], _rev?: string}} DeviceState
  * @returns {Promise<DeviceState>}
  */
 export async function readState() {

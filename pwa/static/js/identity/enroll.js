@@ -4,7 +4,7 @@ import {
 } from './ceremony.js';
 
 const section = document.getElementById('enroll');
-const button = document.getElementById('enroll-button');
+const button = /** @type {HTMLButtonElement|null} */ (document.getElementById('enroll-button'));
 const status = document.getElementById('status');
 
 async function enroll() {
@@ -14,7 +14,7 @@ async function enroll() {
   try {
     const { options } = await postJSON('/auth/enroll/options', { token });
     const credential = await navigator.credentials.create({ publicKey: creationOptions(options) });
-    const label = document.getElementById('label').value.trim();
+    const label = /** @type {HTMLInputElement} */ (document.getElementById('label')).value.trim();
     const answer = await postJSON('/auth/enroll/verify', { token, label, credential: credentialJSON(credential) });
     say(status, 'Passkey terdaftar dan Anda sudah masuk. (Passkey registered; you are signed in.)');
     status.dataset.state = 'enrolled';

@@ -2,7 +2,7 @@
 import { credentialJSON, explain, NO_SUPPORT, passkeysSupported, postJSON, requestOptions, say } from './ceremony.js';
 
 const section = document.getElementById('login');
-const button = document.getElementById('login-button');
+const button = /** @type {HTMLButtonElement|null} */ (document.getElementById('login-button'));
 const status = document.getElementById('status');
 
 async function login() {

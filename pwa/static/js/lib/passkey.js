@@ -14,7 +14,7 @@ export function base64urlEncode(bytes) {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-/** @param {string} text base64url (padding optional) @returns {Uint8Array} */
+/** @param {string} text base64url (padding optional) @returns {Uint8Array<ArrayBuffer>} */
 export function base64urlDecode(text) {
   const base64 = text.replace(/-/g, '+').replace(/_/g, '/');
   const binary = atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4));
@@ -28,10 +28,11 @@ export function passkeysSupported() {
 
 /** The RP ID: given, or from `<meta name="segel-rp-id">`, else the browser's default (this host). */
 export function rpIdFor(options = {}) {
-  return options.rpId || globalThis.document?.querySelector('meta[name="segel-rp-id"]')?.content || undefined;
+  return options.rpId || /** @type {HTMLMetaElement|null} */ (
+    globalThis.document?.querySelector('meta[name="segel-rp-id"]'))?.content || undefined;
 }
 
-/** @param {string} hashHex 64 hex digits @returns {Uint8Array} the 32 bytes */
+/** @param {string} hashHex 64 hex digits @returns {Uint8Array<ArrayBuffer>} the 32 bytes */
 export function hexToBytes(hashHex) {
   if (!/^[0-9a-f]{64}$/.test(hashHex)) throw new TypeError('record hash must be 64 lowercase hex digits');
   return Uint8Array.from(hashHex.match(/../g), (pair) => parseInt(pair, 16));
@@ -52,7 +53,7 @@ export async function signRecordHash(hashHex, allowCredentialIds = [], options =
     error.name = 'NotSupportedError';
     throw error;
   }
-  const assertion = await navigator.credentials.get({
+  const assertion = /** @type {PublicKeyCredential} */ (await navigator.credentials.get({
     publicKey: {
       challenge: hexToBytes(hashHex),
       ...(rpIdFor(options) ? { rpId: rpIdFor(options) } : {}),
@@ -60,7 +61,7 @@ export async function signRecordHash(hashHex, allowCredentialIds = [], options =
       timeout: 120000,
       allowCredentials: allowCredentialIds.map((id) => ({ type: 'public-key', id: base64urlDecode(id) })),
     },
-  });
+  }));
   const response = /** @type {AuthenticatorAssertionResponse} */ (assertion.response);
   const signature = {
     credential_id: base64urlEncode(assertion.rawId),

@@ -3,6 +3,7 @@
 // the first time a seal is scanned: its 1 MB is not part of the app shell.
 /* global __ZXING_WASM_URL__ */
 
+/** @type {import('barcode-detector/ponyfill').BarcodeFormat[]} */
 const FORMATS = ['qr_code', 'code_128', 'code_39', 'data_matrix', 'ean_13', 'itf'];
 let detectorPromise = null;
 

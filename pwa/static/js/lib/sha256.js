@@ -2,7 +2,7 @@
 
 /** @param {Blob|ArrayBuffer|Uint8Array|string} data */
 export async function sha256Hex(data) {
-  let bytes = data;
+  let bytes = /** @type {BufferSource} */ (data);
   if (typeof data === 'string') bytes = new TextEncoder().encode(data);
   else if (typeof Blob !== 'undefined' && data instanceof Blob) bytes = await data.arrayBuffer();
   const digest = await crypto.subtle.digest('SHA-256', bytes);

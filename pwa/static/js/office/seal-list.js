@@ -1,7 +1,7 @@
 // Drive-thru seal list: counts the seals scanned so far and flags a seal scanned twice.
 // Progressive enhancement only: without this script the form works the same, and the server checks everything.
-const field = document.querySelector('textarea[name="seals"]');
-const status = document.querySelector('[data-role="seal-count"]');
+const field = /** @type {HTMLTextAreaElement|null} */ (document.querySelector('textarea[name="seals"]'));
+const status = /** @type {HTMLElement|null} */ (document.querySelector('[data-role="seal-count"]'));
 
 /** @param {string} text @returns {{count: number, repeated: string[]}} */
 function summarise(text) {

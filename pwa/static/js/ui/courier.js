@@ -142,77 +142,102 @@ export async function pickupScreen(ctx) {
 export async function handoffScreen(ctx, kind, documentId) {
   const item = await data.getDocument(ctx.me, documentId);
   if (!item) return h('div', {}, h('h1', {}, t('doc.missing')), h('a', { class: 'button', href: '#/' }, t('back')));
+  const fields = handoffFields(item, kind);
+  const submit = h('button', { type: 'submit',
+    class: kind === 'lost' ? 'danger block' : 'primary block' }, t(`submit.${kind}`));
+  const form = handoffForm(item, kind, documentId, fields, submit);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    await saveHandoffForm(ctx, item, kind, documentId, fields, submit);
+  });
+  return form;
+}
+
+/**
+ * The controls every handoff has (the seal and its photo, except for a loss; the seal's condition, a note,
+ * the GPS choice) and the ones its kind adds (who received a delivery, why an attempt failed).
+ */
+function handoffFields(item, kind) {
   const lost = kind === 'lost';
   const seal = lost ? null : sealInput(item.seal?.number || '');
   const photo = lost ? null : photoInput();
-  const condition = select(['intact', 'damaged', 'missing', 'not_checked'].map((c) => [c, t(`condition.${c}`)]),
-    { 'data-role': 'seal-condition' });
+  const condition = select(['intact', 'damaged', 'missing', 'not_checked']
+    .map((c) => [c, t(`condition.${c}`)]), { 'data-role': 'seal-condition' });
   const errors = h('div', { role: 'alert', class: 'errors' });
   const note = h('textarea', { rows: 3, maxlength: 500, 'data-role': 'note' });
   const gps = checkbox(t('form.gps'), { checked: true });
-  const parts = [];
-  let receiver = null;
-  let receiptCode = null;
-  let repName = null;
-  let repRelation = null;
-  let reason = null;
-  if (kind === 'delivered') {
-    receiver = select([['resident', t('deliver.resident')], ['representative', t('deliver.representative')]],
-      { 'data-role': 'receiver' });
-    receiptCode = h('input', { type: 'text', autocomplete: 'off', autocapitalize: 'characters', maxlength: 6,
-      'data-role': 'receipt-code' });
-    repName = h('input', { type: 'text', autocomplete: 'off', 'data-role': 'rep-name' });
-    repRelation = h('input', { type: 'text', autocomplete: 'off', list: 'relations', 'data-role': 'rep-relation' });
-    const residentPart = h('div', {}, field(t('deliver.receiptCode'), receiptCode, t('deliver.receiptHint')));
-    const repPart = h('div', { hidden: true }, field(t('deliver.repName'), repName), field(t('deliver.repRelation'), repRelation),
-      h('datalist', { id: 'relations' }, ['istri', 'suami', 'anak', 'orang tua', 'kakak', 'adik', 'tetangga', 'ketua RT']
-        .map((r) => h('option', { value: r }))));
-    receiver.addEventListener('change', () => {
-      residentPart.hidden = receiver.value !== 'resident';
-      repPart.hidden = receiver.value !== 'representative';
-    });
-    parts.push(field(t('deliver.receiver'), receiver), residentPart, repPart);
-  }
-  if (kind === 'failed_attempt') {
-    reason = select(['not_at_home', 'address_not_found', 'refused', 'damaged', 'other'].map((r) => [r, t(`fail.${r}`)]),
-      { 'data-role': 'failure-reason' });
-    parts.push(field(t('fail.reason'), reason));
-  }
+  const delivery = kind === 'delivered' ? deliveryFields() : null;
+  const failure = kind === 'failed_attempt' ? failureFields() : null;
   if (lost) condition.value = 'missing';
-  const submit = h('button', { type: 'submit', class: lost ? 'danger block' : 'primary block' }, t(`submit.${kind}`));
-  const form = h('form', { class: 'stack', novalidate: true },
+  return { seal, photo, condition, errors, note, gps, delivery, failure };
+}
+
+/** Who received the document: the resident (with the receipt code) or a representative (name, relation). */
+function deliveryFields() {
+  const receiver = select([['resident', t('deliver.resident')],
+    ['representative', t('deliver.representative')]], { 'data-role': 'receiver' });
+  const receiptCode = h('input', { type: 'text', autocomplete: 'off',
+    autocapitalize: 'characters', maxlength: 6, 'data-role': 'receipt-code' });
+  const repName = h('input', { type: 'text', autocomplete: 'off', 'data-role': 'rep-name' });
+  const repRelation = h('input', { type: 'text', autocomplete: 'off', list: 'relations',
+    'data-role': 'rep-relation' });
+  const residentPart = h('div', {}, field(t('deliver.receiptCode'), receiptCode, t('deliver.receiptHint')));
+  const repPart = h('div', { hidden: true }, field(t('deliver.repName'), repName), field(t('deliver.repRelation'), repRelation),
+    h('datalist', { id: 'relations' }, ['istri', 'suami', 'anak', 'orang tua', 'kakak', 'adik', 'tetangga', 'ketua RT']
+      .map((r) => h('option', { value: r }))));
+  receiver.addEventListener('change', () => {
+    residentPart.hidden = receiver.value !== 'resident';
+    repPart.hidden = receiver.value !== 'representative';
+  });
+  return { receiver, receiptCode, repName, repRelation,
+    parts: [field(t('deliver.receiver'), receiver), residentPart, repPart] };
+}
+
+/** Why a delivery attempt failed. */
+function failureFields() {
+  const reason = select(['not_at_home', 'address_not_found', 'refused', 'damaged', 'other']
+    .map((r) => [r, t(`fail.${r}`)]), { 'data-role': 'failure-reason' });
+  return { reason, parts: [field(t('fail.reason'), reason)] };
+}
+
+function handoffForm(item, kind, documentId, { seal, photo, condition, errors, note, gps, delivery, failure }, submit) {
+  const lost = kind === 'lost';
+  return h('form', { class: 'stack', novalidate: true },
     h('h1', {}, t(`title.${kind}`)),
     h('section', { class: 'card' }, residentCard(item.document, { compact: kind !== 'delivered' })),
     lost ? h('p', { class: 'alarm' }, t('lost.warning')) : null,
-    seal?.el, photo?.el, field(t('form.condition'), condition), ...parts,
+    seal?.el, photo?.el, field(t('form.condition'), condition), ...(delivery?.parts ?? []), ...(failure?.parts ?? []),
     field(lost ? t('lost.note') : t('form.note'), note), gps.el, errors, submit,
     h('a', { class: 'button', href: `#/doc/${encodeURIComponent(documentId)}` }, t('back')));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    errors.textContent = '';
-    if (lost && note.value.trim().length < 3) {
-      errors.append(h('p', {}, t('lost.needNote')));
-      return;
-    }
-    submit.disabled = true;
-    const representative = receiver?.value === 'representative'
-      ? { name: repName.value.trim(), relation: repRelation.value.trim() } : undefined;
-    try {
-      const handoff = await data.saveHandoff({
-        me: ctx.me, item, kind, sealScanned: seal ? seal.value() : null, sealCondition: condition.value,
-        photos: photo ? await photo.photos() : [], place: gps.input.checked ? await currentPlace() : null,
-        failureReason: reason?.value, representative,
-        receiptCode: receiver?.value === 'resident' ? receiptCode.value.trim().toUpperCase() : undefined,
-        note: note.value.trim() || undefined,
-      });
-      seal?.stop();
-      ctx.flash(handoff.seal_match || lost ? t('saved', { what: t(`status.${kind}`) })
-        : t('saved.mismatch', { what: t(`status.${kind}`) }));
-      ctx.navigate(`#/doc/${encodeURIComponent(documentId)}`);
-    } catch (error) {
-      showProblems(errors, error);
-      submit.disabled = false;
-    }
-  });
-  return form;
+}
+
+/** Saves the handoff (a loss needs a note saying what happened) and goes back to the document. */
+async function saveHandoffForm(ctx, item, kind, documentId, fields, /** @type {HTMLButtonElement} */ submit) {
+  const { seal, photo, condition, errors, note, gps, delivery, failure } = fields;
+  const lost = kind === 'lost';
+  errors.textContent = '';
+  if (lost && note.value.trim().length < 3) {
+    errors.append(h('p', {}, t('lost.needNote')));
+    return;
+  }
+  submit.disabled = true;
+  const receiver = delivery?.receiver.value;
+  const representative = receiver === 'representative'
+    ? { name: delivery.repName.value.trim(), relation: delivery.repRelation.value.trim() } : undefined;
+  try {
+    const handoff = await data.saveHandoff({
+      me: ctx.me, item, kind, sealScanned: seal ? seal.value() : null, sealCondition: condition.value,
+      photos: photo ? await photo.photos() : [], place: gps.input.checked ? await currentPlace() : null,
+      failureReason: failure?.reason.value, representative,
+      receiptCode: receiver === 'resident' ? delivery.receiptCode.value.trim().toUpperCase() : undefined,
+      note: note.value.trim() || undefined,
+    });
+    seal?.stop();
+    ctx.flash(handoff.seal_match || lost ? t('saved', { what: t(`status.${kind}`) })
+      : t('saved.mismatch', { what: t(`status.${kind}`) }));
+    ctx.navigate(`#/doc/${encodeURIComponent(documentId)}`);
+  } catch (error) {
+    showProblems(errors, error);
+    submit.disabled = false;
+  }
 }

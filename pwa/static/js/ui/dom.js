@@ -1,8 +1,15 @@
 // A tiny DOM builder: h('button', {class: 'primary', onclick}, 'Simpan'). Text is always set as text, never
 // as HTML, so record content can never inject markup.
 
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Object<string, any>|null} [attrs]  attributes; `on…` functions become listeners; `value` and `checked` are set as properties
+ * @param {...any} children  nodes, text, or (nested) arrays of them; null, undefined and false are skipped
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
+  const el = /** @type {HTMLElementTagNameMap[K] & {value?: unknown, checked?: boolean}} */ (document.createElement(tag));
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
@@ -32,11 +39,13 @@ export function field(label, control, hint) {
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
 }
 
+/** @returns {{input: HTMLInputElement, el: HTMLLabelElement}} */
 export function checkbox(label, attrs = {}) {
   const input = h('input', { type: 'checkbox', id: nextId('c'), ...attrs });
   return { input, el: h('label', { class: 'check', for: input.id }, input, h('span', {}, label)) };
 }
 
+/** @param {[string, string][]} options  value and label of each option */
 export function select(options, attrs = {}) {
   return h('select', attrs, options.map(([value, label]) => h('option', { value }, label)));
 }

@@ -10,7 +10,7 @@ import { showProblems } from './forms.js';
 const SERIAL_KEY = 'segel.captureDeviceSerial';
 const FEVER_C = 37.5;
 
-export async function stopsScreen(ctx) {
+export async function stopsScreen(_ctx) {
   const today = localDate();
   const stops = await data.listStops();
   const todays = stops.filter((s) => s.stop.date === today);
@@ -71,97 +71,142 @@ function captureRow(key, withFingers) {
   };
 }
 
+/** The visit form: the resident, the health protocol, each capture's outcome, and who recorded it. */
 export async function visitScreen(ctx, stopId) {
   const stopItem = stopId ? await data.getStop(stopId) : null;
-  const nik = h('input', { type: 'text', inputmode: 'numeric', maxlength: 16, autocomplete: 'off', 'data-role': 'nik' });
+  const fields = visitFields(ctx);
+  watchNik(fields.nik, fields.nikInfo);
+  watchHealth(fields.health);
+  const submit = h('button', { type: 'submit', class: 'primary block' }, t('visit.save'));
+  const form = visitForm(stopItem, fields, submit);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    await saveVisitForm(ctx, stopItem, fields, submit);
+  });
+  return form;
+}
+
+/** Every control of the visit form, made in the order they appear. */
+function visitFields(ctx) {
+  const nik = h('input', { type: 'text', inputmode: 'numeric', maxlength: 16,
+    autocomplete: 'off', 'data-role': 'nik' });
   const nikInfo = h('p', { class: 'hint', role: 'status', 'data-role': 'nik-status' });
   const name = h('input', { type: 'text', autocomplete: 'off', 'data-role': 'resident-name' });
+  const health = healthFields();
+  const captures = {
+    fingerprints: captureRow('fingerprints', true), iris: captureRow('iris'), face: captureRow('face'),
+    signature: captureRow('signature'),
+  };
+  const serial = h('input', { type: 'text', autocomplete: 'off',
+    value: localStorage.getItem(SERIAL_KEY) || '', 'data-role': 'device-serial' });
+  const operators = h('input', { type: 'text', autocomplete: 'off',
+    value: ctx.me?.user_id || '', 'data-role': 'operators' });
+  const outcome = select(['recorded', 'failed', 'revisit_needed']
+    .map((o) => [o, t(`outcome.${o}`)]), { 'data-role': 'outcome' });
+  const errors = h('div', { role: 'alert', class: 'errors' });
+  return { nik, nikInfo, name, health, captures, serial, operators, outcome, errors };
+}
+
+/** The health protocol: both temperatures, the three checks, and the emergency reason it may call for. */
+function healthFields() {
   const opTemp = numberInput({ 'data-role': 'operator-temp' });
   const apTemp = numberInput({ 'data-role': 'applicant-temp' });
   const disinfected = checkbox(t('health.disinfected'), { 'data-role': 'disinfected' });
   const gloves = checkbox(t('health.gloves'), { 'data-role': 'gloves' });
   const sanitiser = checkbox(t('health.sanitiser'), { 'data-role': 'sanitiser' });
-  const emergency = h('textarea', { rows: 3, maxlength: 1000, 'data-role': 'emergency-reason' });
+  const emergency = h('textarea', { rows: 3, maxlength: 1000,
+    'data-role': 'emergency-reason' });
   const emergencyBox = h('div', { class: 'alarm-box', hidden: true },
     h('p', { class: 'alarm', role: 'alert' }, t('health.suspended')), field(t('health.emergency'), emergency));
-  const captures = {
-    fingerprints: captureRow('fingerprints', true), iris: captureRow('iris'), face: captureRow('face'),
-    signature: captureRow('signature'),
-  };
-  const serial = h('input', { type: 'text', autocomplete: 'off', value: localStorage.getItem(SERIAL_KEY) || '',
-    'data-role': 'device-serial' });
-  const operators = h('input', { type: 'text', autocomplete: 'off', value: ctx.me?.user_id || '', 'data-role': 'operators' });
-  const outcome = select(['recorded', 'failed', 'revisit_needed'].map((o) => [o, t(`outcome.${o}`)]), { 'data-role': 'outcome' });
-  const errors = h('div', { role: 'alert', class: 'errors' });
+  return { opTemp, apTemp, disinfected, gloves, sanitiser, emergency, emergencyBox };
+}
 
+/** A fever or a missed check suspends recording: the emergency box asks why the visit goes on anyway. */
+function watchHealth({ opTemp, apTemp, disinfected, gloves, sanitiser, emergencyBox }) {
   const suspended = () => Number(opTemp.value) >= FEVER_C || Number(apTemp.value) >= FEVER_C
     || !disinfected.input.checked || !gloves.input.checked || !sanitiser.input.checked;
   const checkHealth = () => { emergencyBox.hidden = !(opTemp.value && apTemp.value && suspended()); };
   [opTemp, apTemp, disinfected.input, gloves.input, sanitiser.input].forEach((el) => el.addEventListener('input', checkHealth));
+}
+
+/** While the NIK is typed, says what is wrong with it, or what it encodes (region, birth date, sex). */
+function watchNik(/** @type {HTMLInputElement} */ nik, /** @type {HTMLElement} */ nikInfo) {
   nik.addEventListener('input', () => {
     const value = nik.value.trim();
     const problem = value.length ? checkNik(value) : null;
     nikInfo.className = problem ? 'hint warn' : 'hint';
     if (!value) nikInfo.textContent = '';
     else if (problem) nikInfo.textContent = t(problem.code, problem.params);
-    else {
-      const parts = describeNik(value);
-      nikInfo.textContent = t('nik.ok', {
-        region: `${parts.province}.${parts.regency}.${parts.district}`,
-        birth: `${String(parts.birthDay).padStart(2, '0')}-${String(parts.birthMonth).padStart(2, '0')}-${String(parts.birthYear2d).padStart(2, '0')}`,
-        sex: t(parts.female ? 'nik.female' : 'nik.male'), masked: maskNik(value),
-      });
-    }
+    else nikInfo.textContent = nikSummary(value);
   });
+}
 
-  const submit = h('button', { type: 'submit', class: 'primary block' }, t('visit.save'));
-  const form = h('form', { class: 'stack', novalidate: true },
+/** @param {string} value  a valid NIK */
+function nikSummary(value) {
+  const parts = describeNik(value);
+  const twoDigits = (/** @type {number} */ n) => String(n).padStart(2, '0');
+  return t('nik.ok', {
+    region: `${parts.province}.${parts.regency}.${parts.district}`,
+    birth: `${twoDigits(parts.birthDay)}-${twoDigits(parts.birthMonth)}-${twoDigits(parts.birthYear2d)}`,
+    sex: t(parts.female ? 'nik.female' : 'nik.male'), masked: maskNik(value),
+  });
+}
+
+function visitForm(stopItem, { nik, nikInfo, name, health, captures, serial, operators, outcome, errors }, submit) {
+  return h('form', { class: 'stack', novalidate: true },
     h('h1', {}, t('visit.title')),
     stopItem ? h('p', { class: 'muted' }, stopItem.stop.place_name, ' · ', stopItem.stop.date) : null,
     field(t('visit.nik'), nik, t('visit.nikHint')), nikInfo, field(t('visit.name'), name),
     h('fieldset', {}, h('legend', {}, t('health.title')),
-      field(t('health.operatorTemp'), opTemp), field(t('health.applicantTemp'), apTemp),
-      disinfected.el, gloves.el, sanitiser.el),
-    emergencyBox,
+      field(t('health.operatorTemp'), health.opTemp), field(t('health.applicantTemp'), health.apTemp),
+      health.disinfected.el, health.gloves.el, health.sanitiser.el),
+    health.emergencyBox,
     h('fieldset', {}, h('legend', {}, t('capture.title')), Object.values(captures).map((c) => c.el)),
     field(t('visit.serial'), serial), field(t('visit.operators'), operators, t('visit.operatorsHint')),
     field(t('visit.outcome'), outcome), errors, submit, h('a', { class: 'button', href: '#/stops' }, t('back')));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    errors.textContent = '';
-    const problem = checkNik(nik.value.trim());
-    if (problem) {
-      errors.append(h('p', {}, t('visit.nikInvalid'), ' ', t(problem.code, problem.params)));
-      nik.focus();
-      return;
-    }
-    if (!ctx.me?.van) {
-      errors.append(h('p', {}, t('visit.noVan')));
-      return;
-    }
-    submit.disabled = true;
-    const values = {
-      operators: operators.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean),
-      resident_nik: nik.value.trim(), resident_name: name.value.trim(),
-      health: {
-        operator_temperature_c: Number(opTemp.value), applicant_temperature_c: Number(apTemp.value),
-        equipment_disinfected: disinfected.input.checked, gloves_and_masks: gloves.input.checked,
-        hand_sanitiser: sanitiser.input.checked,
-      },
-      captures: Object.fromEntries(Object.entries(captures).map(([key, c]) => [key, c.value()])),
-      capture_device_serial: serial.value.trim(), outcome: outcome.value,
-      ...(stopItem ? { stop_id: stopItem.stop._id } : {}),
-      ...(emergency.value.trim() ? { emergency_reason: emergency.value.trim() } : {}),
-    };
-    try {
-      await data.saveVisit(ctx.me, values);
-      localStorage.setItem(SERIAL_KEY, values.capture_device_serial);
-      ctx.flash(t('visit.saved', { name: values.resident_name }));
-      ctx.navigate('#/stops');
-    } catch (error) {
-      showProblems(errors, error);
-      submit.disabled = false;
-    }
-  });
-  return form;
+}
+
+/** Checks the NIK and the crew's van, then saves the visit (to the outbox) or shows what to fix. */
+async function saveVisitForm(ctx, stopItem, fields, /** @type {HTMLButtonElement} */ submit) {
+  const { nik, errors } = fields;
+  errors.textContent = '';
+  const problem = checkNik(nik.value.trim());
+  if (problem) {
+    errors.append(h('p', {}, t('visit.nikInvalid'), ' ', t(problem.code, problem.params)));
+    nik.focus();
+    return;
+  }
+  if (!ctx.me?.van) {
+    errors.append(h('p', {}, t('visit.noVan')));
+    return;
+  }
+  submit.disabled = true;
+  const values = visitValues(stopItem, fields);
+  try {
+    await data.saveVisit(ctx.me, values);
+    localStorage.setItem(SERIAL_KEY, values.capture_device_serial);
+    ctx.flash(t('visit.saved', { name: values.resident_name }));
+    ctx.navigate('#/stops');
+  } catch (error) {
+    showProblems(errors, error);
+    submit.disabled = false;
+  }
+}
+
+/** The visit record's fields as the form holds them (data.saveVisit adds ids, times and the van). */
+function visitValues(stopItem, { nik, name, health, captures, serial, operators, outcome }) {
+  const { opTemp, apTemp, disinfected, gloves, sanitiser, emergency } = health;
+  return {
+    operators: operators.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean),
+    resident_nik: nik.value.trim(), resident_name: name.value.trim(),
+    health: {
+      operator_temperature_c: Number(opTemp.value), applicant_temperature_c: Number(apTemp.value),
+      equipment_disinfected: disinfected.input.checked, gloves_and_masks: gloves.input.checked,
+      hand_sanitiser: sanitiser.input.checked,
+    },
+    captures: Object.fromEntries(Object.entries(captures).map(([key, c]) => [key, c.value()])),
+    capture_device_serial: serial.value.trim(), outcome: outcome.value,
+    ...(stopItem ? { stop_id: stopItem.stop._id } : {}),
+    ...(emergency.value.trim() ? { emergency_reason: emergency.value.trim() } : {}),
+  };
 }
