@@ -391,7 +391,7 @@ def _verifier(request: Request) -> push.Verifier:
         )
 
         async def write_audit() -> None:
-            await write_audit_entries(couch, settings.identity_db, entries)
+            await write_audit_entries(couch, None, entries, audit_db=settings.audit_db)
 
         return [(str(v.status), str(v.reason or ""), v.credential_id) for v in verdicts], write_audit
 

@@ -465,6 +465,7 @@ async def verify_signature(request: Request) -> Response:
         principal,
         origin=settings.origin,
         rp_id=settings.rp_id,
+        audit_db=settings.audit_db,
     )
     payload = {"status": verdict.status, "reason": verdict.reason, "credential_id": verdict.credential_id}
     if verdict.status == "invalid":

@@ -34,6 +34,7 @@ from server.office.ledger import Ledger, create_once, now_iso, seals_of_document
 from server.office.notifications import enqueue
 from server.residents.links import issue_link
 from store.couch import CouchError, CouchNotFound, CouchUnavailable
+from store.records import RecordsStore
 
 logger = logging.getLogger(__name__)
 
@@ -191,12 +192,9 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
     if name not in (photo.get("_attachments") or {}):
         return 0  # still waiting for its image: listed as photo_missing by the exceptions view
     try:
-        response = await ledger.records.client.request(
-            "GET", f"{ledger.records.doc_path(str(photo['_id']))}/{name}"
-        )
+        data = await RecordsStore(ledger.records).photo_bytes(str(photo["_id"]), name)
     except CouchNotFound:
         return 0
-    data = response.content
     office, document_id, photo_id = str(photo["office"]), str(photo["document_id"]), str(photo["_id"])
     count = 0
     if hashlib.sha256(data).hexdigest() != photo.get("sha256"):

@@ -1,0 +1,271 @@
+"""Design documents of the office's databases, as data: the views the office pages read (counts per day,
+per courier, exceptions, timelines), the records views behind the timeline and the chain checks, and the
+office ledger's views. `DATABASES` hands them to bootstrap (`server/databases.py`).
+
+Every office page answers from these views (reduce views keyed by office first) instead of scanning records,
+so a page over 100,000 documents costs a few index lookups. Day keys are the first ten characters of the
+record's own timestamp, which is written with the office's UTC offset: a "day" is the office's local day.
+
+`OFFICE_DESIGN` lives in the office ledger database (`<prefix>_office`), which holds what the office writes
+about records (findings, resolutions, handovers, liabilities, resident links, the notification outbox) and is
+never exposed by the sync gateway.
+"""
+
+from __future__ import annotations
+
+from records.types import JSONDict
+from store.design_docs import DatabaseSpec
+
+_DAY = "function day(t) { return typeof t === 'string' ? t.slice(0, 10) : null; }"
+
+REPORTS_DESIGN: JSONDict = {
+    "_id": "_design/reports",
+    "language": "javascript",
+    "views": {
+        # Dashboard tiles and chart: [office, day, kind] -> count. Kinds: ready (document registered),
+        # handoff kinds (picked_up, delivered, failed_attempt, returned, lost, ...), complaint.
+        "daily": {
+            "map": (
+                "function (doc) { " + _DAY + " if (!doc.office) { return; } "
+                "if (doc.type === 'document') "
+                "{ emit([doc.office, day(doc.created_at), 'ready'], null); } "
+                "else if (doc.type === 'handoff') "
+                "{ emit([doc.office, day(doc.device_time), doc.kind], null); } "
+                "else if (doc.type === 'complaint') "
+                "{ emit([doc.office, day(doc.created_at), 'complaint'], null); }"
+                " }"
+            ),
+            "reduce": "_count",
+        },
+        # Throughput per courier: [office, day, courier, kind] -> count. The courier is the one taking the
+        # envelope at pickup and the one giving it up afterwards.
+        "by_courier": {
+            "map": (
+                "function (doc) { "
+                + _DAY
+                + " if (doc.type !== 'handoff' || doc.kind === 'sealed') { return; } "
+                "var c = doc.kind === 'picked_up' ? doc.to : doc.from; "
+                "var id = (c && c.party === 'courier' && c.id) ? c.id : doc.author; "
+                "emit([doc.office, day(doc.device_time), id, doc.kind], null); }"
+            ),
+            "reduce": "_count",
+        },
+        # Which partner each courier works for, from the documents' assignments: [office, courier, partner].
+        "courier_partner": {
+            "map": (
+                "function (doc) { if (doc.type === 'document' && doc.assignment) "
+                "{ emit([doc.office, doc.assignment.courier, doc.assignment.partner], null); } }"
+            ),
+            "reduce": "_count",
+        },
+        # Overdue deliveries: pickups by time, and the documents whose custody has ended.
+        "picked_up_at": {
+            "map": (
+                "function (doc) { if (doc.type === 'handoff' && doc.kind === 'picked_up') "
+                "{ emit([doc.office, doc.device_time], doc.document_id); } }"
+            ),
+        },
+        "closed": {
+            "map": (
+                "function (doc) { if (doc.type === 'handoff' && (doc.kind === 'delivered' || "
+                "doc.kind === 'returned' || doc.kind === 'lost' || doc.kind === 'reprinted')) "
+                "{ emit(doc.document_id, doc.kind); } }"
+            ),
+        },
+        # Custody that ended, for closing assignments after a grace period (server/office/closure.py):
+        # [clock, UTC time, record id]. Clock 'device': delivered/returned/lost handoffs by device time
+        # (value: document id); clock 'server': the gateway's receipts of handoffs by arrival time (value:
+        # null; the receipt does not know the handoff's kind). UTC so offsets (WIB, WITA, WIT) compare.
+        "custody_ended": {
+            "map": (
+                "function (doc) { function utc(t) { var d = new Date(t); "
+                "return (typeof t === 'string' && !isNaN(d.getTime())) ? d.toISOString() : null; } "
+                "if (doc.type === 'handoff' && (doc.kind === 'delivered' || doc.kind === 'returned' || "
+                "doc.kind === 'lost')) { var t = utc(doc.device_time); "
+                "if (t) { emit(['device', t, doc._id], doc.document_id); } } "
+                "else if (doc.type === 'receipt' && doc.record_type === 'handoff' && doc.record_id) "
+                "{ var r = utc(doc.received_at); if (r) { emit(['server', r, doc.record_id], null); } } }"
+            ),
+        },
+        # The office's documents, newest first: the intake desk's worklist.
+        "documents": {
+            "map": (
+                "function (doc) { if (doc.type === 'document') "
+                "{ emit([doc.office, doc.created_at], null); } }"
+            ),
+        },
+        # Finding a document at the desk: [office, field, value] for its receipt code, the resident's NIK,
+        # phone and name (lower case, searched by prefix).
+        "lookup": {
+            "map": (
+                "function (doc) { if (doc.type !== 'document') { return; } var r = doc.resident || {}; "
+                "if (doc.receipt_code) { emit([doc.office, 'code', doc.receipt_code], null); } "
+                "if (r.nik) { emit([doc.office, 'nik', r.nik], null); } "
+                "if (r.phone) { emit([doc.office, 'phone', r.phone], null); } "
+                "if (r.name) { emit([doc.office, 'name', r.name.toLowerCase()], null); } }"
+            ),
+        },
+        # Everything about one document, the document itself first: the custody timeline in one query.
+        "by_document": {
+            "map": (
+                "function (doc) { if (doc.type === 'document') { emit([doc._id, 0, doc.created_at], null); } "
+                "else if (doc.document_id) "
+                "{ emit([doc.document_id, 1, doc.device_time || doc.bound_at || doc.created_at], null); } }"
+            ),
+        },
+        # Exceptions that a record shows by itself: [office, kind, time, record id]; the id makes every key
+        # unique, so the queue can page on past resolved items from the last key it read. Refusals show as
+        # one tally per user and hour (sync/refusals.py); a refusal without a tally is from before tallies.
+        "exceptions": {
+            "map": (
+                "function (doc) { if (!doc.office) { return; } var t = doc.device_time || doc.created_at; "
+                "if (doc._conflicts && doc._conflicts.length) "
+                "{ emit([doc.office, 'conflict', t, doc._id], null); } "
+                "if (doc.type === 'handoff') { "
+                "  if (doc.seal_match === false) { emit([doc.office, 'seal_mismatch', t, doc._id], null); } "
+                "  var atDesk = doc.from && doc.from.party === 'office' && "
+                "doc.to && doc.to.party === 'office'; "
+                "  if (doc.unsigned_reason && !atDesk) { emit([doc.office, 'unsigned', t, doc._id], null); } "
+                "  if (doc.seal_condition === 'damaged' || doc.seal_condition === 'missing') "
+                "  { emit([doc.office, 'seal_damaged', t, doc._id], null); } "
+                "  if ((!doc.photos || doc.photos.length === 0) && (doc.kind === 'picked_up' || "
+                "doc.kind === 'delivered' || doc.kind === 'failed_attempt' || doc.kind === 'returned')) "
+                "  { emit([doc.office, 'photo_missing', t, doc._id], null); } "
+                "} else if (doc.type === 'photo' && !(doc._attachments && doc._attachments[doc.attachment])) "
+                "{ emit([doc.office, 'photo_missing', t, doc._id], null); } "
+                "else if (doc.type === 'complaint') { emit([doc.office, 'complaint', t, doc._id], null); } "
+                "else if (doc.type === 'refusal' && !doc.tally) "
+                "{ emit([doc.office, 'refused', doc.refused_at, doc._id], null); } "
+                "else if (doc.type === 'refusal_tally') "
+                "{ emit([doc.office, 'refused', doc.first_refused_at, doc._id], null); } }"
+            ),
+            "reduce": "_count",
+        },
+        # Van visits: [office, van, day, outcome] -> count, and protocol checks missed.
+        "visits": {
+            "map": (
+                "function (doc) { " + _DAY + " if (doc.type !== 'visit') { return; } "
+                "var d = day(doc.device_time); emit([doc.office, doc.van, d, doc.outcome], null); "
+                "var h = doc.health || {}; var missed = 0; "
+                "if (h.equipment_disinfected === false) { missed++; } "
+                "if (h.gloves_and_masks === false) { missed++; } "
+                "if (h.hand_sanitiser === false) { missed++; } "
+                "if (h.operator_temperature_c >= 37.5 || h.applicant_temperature_c >= 37.5) { missed++; } "
+                "if (missed) { emit([doc.office, doc.van, d, 'protocol_missed'], null); } }"
+            ),
+            "reduce": "_count",
+        },
+    },
+}
+
+OFFICE_DESIGN: JSONDict = {
+    "_id": "_design/office",
+    "language": "javascript",
+    "views": {
+        # Findings of the background checks: [office, kind, time, finding id] -> subject record id.
+        "findings": {
+            "map": (
+                "function (doc) { if (doc.type === 'finding') "
+                "{ emit([doc.office, doc.kind, doc.created_at, doc._id], doc.subject); } }"
+            ),
+            "reduce": "_count",
+        },
+        # Deliveries as the server judged them (server/office/delivery_checks.py): [office, day, state] ->
+        # count; state proven (code and seal matched) or disputed, and settled for disputed ones that
+        # staff or the resident later confirmed. Delivered = proven + settled; waiting = disputed - settled.
+        "deliveries": {
+            "map": (
+                "function (doc) { if (!doc.office || !doc.day) { return; } "
+                "if (doc.type === 'delivery_check') "
+                "{ emit([doc.office, doc.day, doc.proven ? 'proven' : 'disputed'], null); } "
+                "else if (doc.type === 'delivery_settled') "
+                "{ emit([doc.office, doc.day, 'settled'], null); } }"
+            ),
+            "reduce": "_count",
+        },
+        # Perceptual hash of every checked photo: the same picture used for two documents shows here.
+        # The 64-bit hash in 8 bands of 8 bits: two pictures within Hamming distance 7 share a band, so
+        # near-duplicates (a re-saved or re-compressed copy) are found with 8 key lookups.
+        "photos_by_phash": {
+            "map": (
+                "function (doc) { if (doc.type === 'photo_check' && doc.phash && doc.phash.length === 16) "
+                "{ for (var i = 0; i < 8; i++) { emit([doc.office, i, doc.phash.substr(i * 2, 2)], "
+                "[doc.document_id, doc.phash, doc.photo_id, doc.captured_at || '']); } } }"
+            ),
+        },
+        # What the office wrote about one document: liability, reprint, resolutions, handovers, confirmations.
+        "by_document": {
+            "map": (
+                "function (doc) { var shown = ['liability', 'reprint_request', 'resolution', 'handover', "
+                "'conflict_history', 'finding', 'resident_confirmation', 'closure']; "
+                "if (shown.indexOf(doc.type) < 0) { return; } "
+                "if (doc.document_id) { emit([doc.document_id, doc.created_at], null); } "
+                "if (doc.documents) { for (var i = 0; i < doc.documents.length; i++) "
+                "{ emit([doc.documents[i].document_id, doc.created_at], null); } } }"
+            ),
+        },
+        "handovers": {
+            "map": (
+                "function (doc) { if (doc.type === 'handover') "
+                "{ emit([doc.office, doc.created_at], null); } }"
+            ),
+        },
+        "outbox": {
+            "map": (
+                "function (doc) { if (doc.type === 'notification') "
+                "{ emit([doc.status, doc.event_at || '', doc.event_seq || 0, doc.queued_us || 0], null); } }"
+            ),
+        },
+        # Envelopes on the road (picked up, not yet delivered/returned/lost): overdue is a range over these.
+        "open_deliveries": {
+            "map": (
+                "function (doc) { if (doc.type === 'open_delivery' && doc.picked_up_at && "
+                "(!doc.closed_at || doc.picked_up_at > doc.closed_at)) "
+                "{ emit([doc.office, doc.picked_up_at], doc.document_id); } }"
+            ),
+        },
+        "resident_links": {
+            "map": ("function (doc) { if (doc.type === 'resident_link') { emit(doc.document_id, null); } }"),
+        },
+    },
+}
+
+RECORDS_DESIGN: JSONDict = {
+    "_id": "_design/records",
+    "language": "javascript",
+    "views": {
+        # Counting records by type lets /healthz-style checks and the office dashboard answer without scans.
+        "by_type": {
+            "map": "function (doc) { if (doc.type) { emit([doc.type, doc.office || null], null); } }",
+            "reduce": "_count",
+        },
+        # Every custody event of one document, in device-time order: the timeline and the chain verifier.
+        "handoffs_by_document": {
+            "map": (
+                "function (doc) { if (doc.type === 'handoff') "
+                "{ emit([doc.document_id, doc.device_time, doc.seq], null); } }"
+            ),
+        },
+        # Which handoffs name the same predecessor ([document, prev_hash], null for the first): the office
+        # checks find a forked or twice-started chain from one handoff without reading the whole history.
+        "handoff_links": {
+            "map": (
+                "function (doc) { if (doc.type === 'handoff') "
+                "{ emit([doc.document_id, doc.prev_hash === undefined ? null : doc.prev_hash], null); } }"
+            ),
+        },
+        # The seals bound to one document, for judging a delivery's seal without its whole history.
+        "seals_by_document": {
+            "map": "function (doc) { if (doc.type === 'seal') { emit(doc.document_id, doc.bound_at); } }",
+        },
+    },
+}
+
+#: A Mango index over every record's type and office, for ad-hoc `_find` queries by operators.
+TYPE_OFFICE_INDEX: JSONDict = {"index": {"fields": ["type", "office"]}, "name": "type-office", "ddoc": "idx-type-office"}
+
+#: What the office installs: its views in the records database, and the office ledger database.
+DATABASES: tuple[DatabaseSpec, ...] = (
+    DatabaseSpec(suffix="records", design_docs=(RECORDS_DESIGN, REPORTS_DESIGN), indexes=(TYPE_OFFICE_INDEX,)),
+    DatabaseSpec(suffix="office", design_docs=(OFFICE_DESIGN,)),
+)
