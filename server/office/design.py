@@ -262,10 +262,16 @@ RECORDS_DESIGN: JSONDict = {
 }
 
 #: A Mango index over every record's type and office, for ad-hoc `_find` queries by operators.
-TYPE_OFFICE_INDEX: JSONDict = {"index": {"fields": ["type", "office"]}, "name": "type-office", "ddoc": "idx-type-office"}
+TYPE_OFFICE_INDEX: JSONDict = {
+    "index": {"fields": ["type", "office"]},
+    "name": "type-office",
+    "ddoc": "idx-type-office",
+}
 
 #: What the office installs: its views in the records database, and the office ledger database.
 DATABASES: tuple[DatabaseSpec, ...] = (
-    DatabaseSpec(suffix="records", design_docs=(RECORDS_DESIGN, REPORTS_DESIGN), indexes=(TYPE_OFFICE_INDEX,)),
+    DatabaseSpec(
+        suffix="records", design_docs=(RECORDS_DESIGN, REPORTS_DESIGN), indexes=(TYPE_OFFICE_INDEX,)
+    ),
     DatabaseSpec(suffix="office", design_docs=(OFFICE_DESIGN,)),
 )

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from records.types import JSONDict
 from server.app import create_app
 from server.cli import main
+from server.databases import SEGEL_DATABASES
 from server.demo import generate_demo
 from server.identity.audit import events
 from server.identity.demo import demo_login_hint
@@ -125,7 +126,7 @@ def test_demo_login_hint_is_idempotent_and_its_links_work(settings: Settings) ->
     async def go() -> tuple[str, str, int]:
         couch = open_couch(settings)
         try:
-            await bootstrap(couch, settings.db_prefix)
+            await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
             first = await demo_login_hint(couch, settings)
             second = await demo_login_hint(couch, settings)
             users = await IdentityStore(couch, settings).users_of_office("6471")
