@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from server.identity import design as identity_design
 from server.office import design as office_design
-from store.design_docs import DatabaseSpec, merge_specs
+from store.design_docs import DatabaseSpec, merge_specs, register_application_databases
 from sync import gateway_design
 
 #: Records (the office's views, then the gateway's), the office ledger, identity and the audit log.
 SEGEL_DATABASES: tuple[DatabaseSpec, ...] = merge_specs(
     office_design.DATABASES, gateway_design.DATABASES, identity_design.DATABASES
 )
+
+# For callers of bootstrap that pass no list (development scripts and benchmarks written before it was an
+# argument): they import `server`, whose package module loads this one.
+register_application_databases(SEGEL_DATABASES)

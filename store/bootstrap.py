@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from records.types import JSONDict
 from store.couch import CouchClient, CouchError, CouchUnavailable, Database
-from store.design_docs import DatabaseSpec
+from store.design_docs import DatabaseSpec, application_databases
 
 logger = logging.getLogger(__name__)
 
@@ -75,13 +75,17 @@ def _content(doc: JSONDict) -> JSONDict:
 async def bootstrap(
     client: CouchClient,
     prefix: str,
-    specs: Sequence[DatabaseSpec],
+    specs: Sequence[DatabaseSpec] | None = None,
     *,
     build_timeout: float = STAGED_BUILD_TIMEOUT_S,
 ) -> BootstrapReport:
     """Create what is missing and update what differs; never delete anything but finished staging copies.
 
-    `specs` is every database with its design documents and indexes (`server.databases.SEGEL_DATABASES`)."""
+    `specs` is every database with its design documents and indexes (`server.databases.SEGEL_DATABASES`).
+    Left out, it is the list the application registered (`store.design_docs.application_databases`), for
+    the callers written before the list was an argument."""
+    if specs is None:
+        specs = application_databases()
     report = BootstrapReport()
     for spec in specs:
         name = database_name(prefix, spec.suffix)

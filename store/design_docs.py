@@ -47,3 +47,25 @@ def merge_specs(*owners: Iterable[DatabaseSpec]) -> tuple[DatabaseSpec, ...]:
                 indexes=known.indexes + spec.indexes,
             )
     return tuple(merged.values())
+
+
+#: The application's databases, registered by the application itself (`server/databases.py`, loaded with the
+#: `server` package) so a caller of `bootstrap` that names no list still gets them, without `store/`
+#: importing anything above it. Transitional: callers should pass their list.
+_application_databases: tuple[DatabaseSpec, ...] | None = None
+
+
+def register_application_databases(specs: Iterable[DatabaseSpec]) -> None:
+    """Name what `bootstrap(client, prefix)` installs when its caller passes no list."""
+    global _application_databases
+    _application_databases = tuple(specs)
+
+
+def application_databases() -> tuple[DatabaseSpec, ...]:
+    """The registered list; raises, saying what to do, when no application registered one."""
+    if _application_databases is None:
+        raise RuntimeError(
+            "bootstrap needs the databases to install: pass them (server.databases.SEGEL_DATABASES) or "
+            "import the application that registers them"
+        )
+    return _application_databases

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import store.bootstrap
+import store.design_docs
 from server.databases import SEGEL_DATABASES as DATABASES
 from server.settings import Settings, open_couch
 from store.bootstrap import ADMIN_ONLY_SECURITY, bootstrap
@@ -146,4 +147,24 @@ async def test_bootstrap_installs_only_the_databases_it_is_given(
 
     assert report.created_databases == [f"{settings.db_prefix}_probe"]
     assert report.written_design_docs == [f"{settings.db_prefix}_probe/_design/probe"]
+    assert not await couch.db(settings.records_db).exists()
+
+
+async def test_bootstrap_without_a_list_installs_what_the_application_registered(
+    couch: CouchClient, settings: Settings
+) -> None:
+    """Scripts written before the list was an argument call `bootstrap(client, prefix)`: loading the server
+    registers Segel's databases, so they still get every one of them."""
+    report = await bootstrap(couch, settings.db_prefix)
+
+    assert sorted(report.created_databases) == sorted(f"{settings.db_prefix}_{s.suffix}" for s in DATABASES)
+
+
+async def test_bootstrap_without_a_list_and_nothing_registered_says_what_to_pass(
+    couch: CouchClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store.design_docs, "_application_databases", None)
+
+    with pytest.raises(RuntimeError, match="SEGEL_DATABASES"):
+        await bootstrap(couch, settings.db_prefix)
     assert not await couch.db(settings.records_db).exists()
