@@ -3,7 +3,8 @@
 Read from the source (Python's own parser), so the rules are exact rather than a text search:
 
 * a *raw client call* is a `.json(...)`, `.request(...)` or `.stream(...)` call whose first argument is an
-  HTTP method string (`client.json("POST", ...)`);
+  HTTP method string (`client.json("POST", ...)`), or any such call on a database's client
+  (`db.client.json(method, ...)`, whatever the method);
 * a *CouchDB path* is a string or f-string holding `/_changes`, `/_bulk_docs`, `/_all_docs`, `/_find`,
   `/_bulk_get`, `/_revs_diff`, `/_index`, `/_security`, `/_purge`, `/_local/`, `/_design/` or `/_view/`, or
   an f-string built on a database's `.path` or `.doc_path(...)`. Document ids are data, not paths:
@@ -98,6 +99,14 @@ def storage_violations(tree: ast.Module) -> list[tuple[int, str]]:
             and node.args[0].value in HTTP_METHODS
         ):
             found.append((node.lineno, f"raw client call .{node.func.attr}({node.args[0].value!r}, ...)"))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("json", "request", "stream")
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr == "client"
+        ):
+            found.append((node.lineno, f"raw client call .client.{node.func.attr}(...)"))
         elif isinstance(node, ast.JoinedStr) and id(node) not in skip:
             literal = "".join(
                 p.value for p in node.values if isinstance(p, ast.Constant) and isinstance(p.value, str)
@@ -171,9 +180,10 @@ def test_the_rules_catch_what_they_name() -> None:
             "    await db.client.json('POST', f'{db.path}/_all_docs', json={})\n"
             "    await couch.request('GET', '/records/_changes')\n"
             "    x = f'{db.doc_path(i)}/photo.jpg'\n"
+            "    await db.client.request(method, path)\n"
         )
     )
-    assert [line for line, _ in caught] == [2, 2, 3, 3, 4]
+    assert [line for line, _ in caught] == [2, 2, 3, 3, 4, 5]
     allowed = storage_violations(
         ast.parse(
             "DESIGN = {'_id': '_design/gateway'}\n"
@@ -182,6 +192,8 @@ def test_the_rules_catch_what_they_name() -> None:
             "def f():\n"
             "    '''Reads `/db/_changes` (prose).'''\n"
             "    raise bad_request('_revs_diff expects an object.')\n"
+            "    host = request.client.host\n"
+            "    await self.client.post(url, json=body)\n"
         )
     )
     assert allowed == []
