@@ -22,6 +22,7 @@ from devtools.demo.identities import demo_login_hint
 from devtools.demo.loader import load_demo
 from devtools.embedded import EmbeddedCouch, EmbeddedCouchError
 from server.app import create_app
+from server.databases import SEGEL_DATABASES
 from server.logs import configure_logging
 from server.settings import Settings, data_dir_from_env, open_couch
 from store.bootstrap import bootstrap
@@ -89,7 +90,7 @@ async def run_dev() -> int:
     stop_worker = asyncio.Event()
     try:
         couch = open_couch(settings)
-        await bootstrap(couch, settings.db_prefix)
+        await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
         loaded = await load_demo(couch, settings)
         if loaded:
             await _first_office_round(couch, settings, env)

@@ -18,6 +18,7 @@ from records.schemas import schema_files
 from server import shell
 from server.access import AuthMiddleware
 from server.compression import CompressionMiddleware
+from server.databases import SEGEL_DATABASES
 from server.errors import AppError, handle_app_error, handle_http_exception, handle_server_error
 from server.headers import SecurityHeadersMiddleware
 from server.health import healthz
@@ -47,7 +48,7 @@ async def _bootstrap_until_done(app: Starlette) -> None:
     delay = 0.5
     while True:
         try:
-            await bootstrap(app.state.couch, app.state.settings.db_prefix)
+            await bootstrap(app.state.couch, app.state.settings.db_prefix, SEGEL_DATABASES)
         except (CouchUnavailable, CouchError) as exc:
             logger.warning("bootstrap failed, retrying in %.0fs: %s", delay, exc)
             await asyncio.sleep(delay)

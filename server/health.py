@@ -12,7 +12,7 @@ async def check_couch(couch: CouchClient, records_db: str) -> str | None:
     """None when CouchDB answers for the records database, else the reason in words."""
     try:
         # One attempt with a short timeout: a health check must answer fast, not wait out the retries.
-        await couch.request("GET", couch.db(records_db).path, retries=0, timeout=3.0)
+        await couch.db(records_db).ping(timeout=3.0)
     except CouchUnavailable:
         return "CouchDB tidak dapat dihubungi (CouchDB is unreachable)"
     except CouchError as exc:

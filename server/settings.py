@@ -78,6 +78,10 @@ class Settings:
         return f"{self.db_prefix}_audit"
 
     @property
+    def office_db(self) -> str:
+        return f"{self.db_prefix}_office"
+
+    @property
     def secure_cookies(self) -> bool:
         """Cookies are Secure everywhere but on plain-HTTP localhost, where browsers would drop them."""
         return urlparse(self.origin).scheme == "https"

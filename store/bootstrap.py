@@ -10,6 +10,10 @@ of it only after rebuilding its index, which on an office's database takes minut
 cht-core does: written as `_design/:staged:<name>`, its index built by querying it while the old one keeps
 serving, and only then copied over the live one. Identical view code has an identical index signature, so
 the live design document takes over the built index at once.
+
+What to install is an argument: the owners of the databases list their design documents
+(`store.design_docs.DatabaseSpec`) and the application passes them in (`server/databases.py`), so this module
+imports nothing from `server/` or `sync/`.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from records.types import JSONDict
 from store.couch import CouchClient, CouchError, CouchUnavailable, Database
-from store.design_docs import DATABASES, DatabaseSpec
+from store.design_docs import DatabaseSpec, application_databases
 
 logger = logging.getLogger(__name__)
 
@@ -70,11 +75,17 @@ def _content(doc: JSONDict) -> JSONDict:
 async def bootstrap(
     client: CouchClient,
     prefix: str,
-    specs: tuple[DatabaseSpec, ...] = DATABASES,
+    specs: Sequence[DatabaseSpec] | None = None,
     *,
     build_timeout: float = STAGED_BUILD_TIMEOUT_S,
 ) -> BootstrapReport:
-    """Create what is missing and update what differs; never delete anything but finished staging copies."""
+    """Create what is missing and update what differs; never delete anything but finished staging copies.
+
+    `specs` is every database with its design documents and indexes (`server.databases.SEGEL_DATABASES`).
+    Left out, it is the list the application registered (`store.design_docs.application_databases`), for
+    the callers written before the list was an argument."""
+    if specs is None:
+        specs = application_databases()
     report = BootstrapReport()
     for spec in specs:
         name = database_name(prefix, spec.suffix)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json as jsonlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -239,6 +240,11 @@ class CouchClient:
         return Database(self, name)
 
 
+def json_text(value: object) -> str:
+    """A query value CouchDB reads as JSON (`open_revs`, view keys)."""
+    return jsonlib.dumps(value)
+
+
 def _param(value: str | int | bool) -> str:
     """CouchDB wants JSON-ish query values: `true`, not `True`."""
     if isinstance(value, bool):
@@ -321,6 +327,74 @@ class Database:
     async def changes(self, **params: str | int | bool) -> JSONDict:
         result: JSONDict = await self.client.json("GET", f"{self.path}/_changes", params=params)
         return result
+
+    async def rows_for_keys(self, keys: list[str], **params: str | int | bool) -> list[JSONDict]:
+        """The `_all_docs` rows of these ids in one request (keys travel in the body, so a long list fits)."""
+        result: JSONDict = await self.client.json(
+            "POST", f"{self.path}/_all_docs", params=params or None, json={"keys": keys}
+        )
+        rows: list[JSONDict] = result.get("rows", [])
+        return rows
+
+    async def view_rows(self, ddoc: str, view: str, **params: str | int | bool) -> list[JSONDict]:
+        """The rows of a view queried with GET parameters (`startkey`, `limit`...)."""
+        result: JSONDict = await self.client.json(
+            "GET", f"{self.path}/_design/{ddoc}/_view/{view}", params=params
+        )
+        rows: list[JSONDict] = result.get("rows", [])
+        return rows
+
+    async def view_keys(self, ddoc: str, view: str, keys: Sequence[object]) -> list[JSONDict]:
+        """The rows of a view for several exact keys, in one request (POST with `keys`)."""
+        result: JSONDict = await self.client.json(
+            "POST", f"{self.path}/_design/{ddoc}/_view/{view}", json={"keys": list(keys)}
+        )
+        rows: list[JSONDict] = result.get("rows", [])
+        return rows
+
+    async def revs_diff(self, offered: Mapping[str, list[str]]) -> JSONDict:
+        """Which of the offered revisions the database lacks (`{id: {"missing": [...]}}`)."""
+        diff: JSONDict = await self.client.json("POST", f"{self.path}/_revs_diff", json=dict(offered))
+        return diff
+
+    async def bulk_get(self, docs: list[JSONDict], **params: str | int | bool) -> list[JSONDict]:
+        """`_bulk_get` results (one per requested id, each with its `docs` of `ok` or `error` entries)."""
+        result: JSONDict = await self.client.json(
+            "POST", f"{self.path}/_bulk_get", params=params or None, json={"docs": docs}
+        )
+        results: list[JSONDict] = result.get("results", [])
+        return results
+
+    async def read(self, doc_id: str, **params: str | int | bool) -> Any:
+        """A document read whose answer may be a list (`open_revs`) as well as one document."""
+        return await self.client.json("GET", self.doc_path(doc_id), params=params)
+
+    async def open_revs(self, doc_id: str, revs: list[str]) -> list[JSONDict]:
+        """These leaf revisions of one document, as `[{"ok": doc} | {"missing": rev}, ...]`."""
+        answer: list[JSONDict] = await self.read(doc_id, open_revs=json_text(revs))
+        return answer
+
+    async def put_attachment(
+        self, doc_id: str, name: str, rev: str, data: bytes, content_type: str
+    ) -> JSONDict:
+        """Store one attachment on revision `rev` of `doc_id`; CouchDB's answer (`ok`, `id`, `rev`)."""
+        result: JSONDict = await self.client.json(
+            "PUT",
+            f"{self.doc_path(doc_id)}/{quote_id(name)}",
+            params={"rev": rev},
+            content=data,
+            headers={"Content-Type": content_type},
+        )
+        return result
+
+    async def attachment_bytes(self, doc_id: str, name: str) -> bytes:
+        """The whole body of one (small) attachment; `open_attachment` streams a large one."""
+        response = await self.client.request("GET", f"{self.doc_path(doc_id)}/{quote_id(name)}")
+        return response.content
+
+    async def ping(self, *, timeout: float) -> None:
+        """One attempt to read the database's info, raising as `request` does: a health check's question."""
+        await self.client.request("GET", self.path, retries=0, timeout=timeout)
 
     async def security(self) -> JSONDict:
         result: JSONDict = await self.client.json("GET", f"{self.path}/_security")

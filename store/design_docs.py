@@ -1,17 +1,20 @@
-"""Design documents and Mango indexes that bootstrap installs, as data.
+"""What bootstrap installs in one database, as data: the type each owner fills in.
 
-Each feature adds its views here rather than creating them at run time, so a fresh CouchDB, a cluster and
-PouchDB Server all end up with the same set, and `bootstrap` can compare instead of blindly rewriting (a
-rewritten design document makes CouchDB rebuild its index).
+Each package owns its databases' design documents and Mango indexes (the gateway's views in
+`sync/gateway_design.py`, the office's in `server/office/design.py`, identity's in
+`server/identity/design.py`) and lists them as `DatabaseSpec`s; the caller that starts the application
+hands the owners' lists to `store.bootstrap.bootstrap`, merged with `merge_specs`. So `store/` depends on no
+package above it, a fresh CouchDB, a cluster and PouchDB Server all end up with the same set, and
+`bootstrap` can compare instead of blindly rewriting (a rewritten design document makes CouchDB rebuild its
+index).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from records.types import JSONDict
-from sync.gateway_design import GATEWAY_DESIGN
-from sync.reports_design import OFFICE_DESIGN, REPORTS_DESIGN
 
 
 @dataclass(frozen=True)
@@ -23,61 +26,46 @@ class DatabaseSpec:
     indexes: tuple[JSONDict, ...] = field(default_factory=tuple)
 
 
-RECORDS_DESIGN: JSONDict = {
-    "_id": "_design/records",
-    "language": "javascript",
-    "views": {
-        # Counting records by type lets /healthz-style checks and the office dashboard answer without scans.
-        "by_type": {
-            "map": "function (doc) { if (doc.type) { emit([doc.type, doc.office || null], null); } }",
-            "reduce": "_count",
-        },
-        # Every custody event of one document, in device-time order: the timeline and the chain verifier.
-        "handoffs_by_document": {
-            "map": (
-                "function (doc) { if (doc.type === 'handoff') "
-                "{ emit([doc.document_id, doc.device_time, doc.seq], null); } }"
-            ),
-        },
-        # Which handoffs name the same predecessor ([document, prev_hash], null for the first): the office
-        # checks find a forked or twice-started chain from one handoff without reading the whole history.
-        "handoff_links": {
-            "map": (
-                "function (doc) { if (doc.type === 'handoff') "
-                "{ emit([doc.document_id, doc.prev_hash === undefined ? null : doc.prev_hash], null); } }"
-            ),
-        },
-        # The seals bound to one document, for judging a delivery's seal without its whole history.
-        "seals_by_document": {
-            "map": "function (doc) { if (doc.type === 'seal') { emit(doc.document_id, doc.bound_at); } }",
-        },
-    },
-}
+def merge_specs(*owners: Iterable[DatabaseSpec]) -> tuple[DatabaseSpec, ...]:
+    """One spec per database from several owners' lists, in the order first named; design documents and
+    indexes keep each owner's order. Two owners naming the same design document id is a mistake (the
+    second would silently replace the first's views), so it raises."""
+    merged: dict[str, DatabaseSpec] = {}
+    for specs in owners:
+        for spec in specs:
+            known = merged.get(spec.suffix)
+            if known is None:
+                merged[spec.suffix] = spec
+                continue
+            taken = {str(doc["_id"]) for doc in known.design_docs}
+            clash = taken.intersection(str(doc["_id"]) for doc in spec.design_docs)
+            if clash:
+                raise ValueError(f"design documents {sorted(clash)} of {spec.suffix} are named by two owners")
+            merged[spec.suffix] = replace(
+                known,
+                design_docs=known.design_docs + spec.design_docs,
+                indexes=known.indexes + spec.indexes,
+            )
+    return tuple(merged.values())
 
-IDENTITY_DESIGN: JSONDict = {
-    "_id": "_design/identity",
-    "language": "javascript",
-    "views": {
-        # A user's passkeys (for /auth/me, login options and revocation) without scanning the database.
-        "credentials_by_user": {
-            "map": "function (doc) { if (doc.type === 'credential') { emit(doc.user_id, null); } }",
-        },
-        # Device tokens of a user, so revoking a user can list them.
-        "tokens_by_user": {
-            "map": "function (doc) { if (doc.type === 'token') { emit(doc.user_id, null); } }",
-        },
-    },
-}
 
-DATABASES: tuple[DatabaseSpec, ...] = (
-    DatabaseSpec(
-        suffix="records",
-        design_docs=(RECORDS_DESIGN, REPORTS_DESIGN, GATEWAY_DESIGN),
-        indexes=(
-            {"index": {"fields": ["type", "office"]}, "name": "type-office", "ddoc": "idx-type-office"},
-        ),
-    ),
-    DatabaseSpec(suffix="identity", design_docs=(IDENTITY_DESIGN,)),
-    DatabaseSpec(suffix="audit"),
-    DatabaseSpec(suffix="office", design_docs=(OFFICE_DESIGN,)),
-)
+#: The application's databases, registered by the application itself (`server/databases.py`, loaded with the
+#: `server` package) so a caller of `bootstrap` that names no list still gets them, without `store/`
+#: importing anything above it. Transitional: callers should pass their list.
+_application_databases: tuple[DatabaseSpec, ...] | None = None
+
+
+def register_application_databases(specs: Iterable[DatabaseSpec]) -> None:
+    """Name what `bootstrap(client, prefix)` installs when its caller passes no list."""
+    global _application_databases
+    _application_databases = tuple(specs)
+
+
+def application_databases() -> tuple[DatabaseSpec, ...]:
+    """The registered list; raises, saying what to do, when no application registered one."""
+    if _application_databases is None:
+        raise RuntimeError(
+            "bootstrap needs the databases to install: pass them (server.databases.SEGEL_DATABASES) or "
+            "import the application that registers them"
+        )
+    return _application_databases

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from records.principal import Principal
 from records.types import JSONDict
 from store.couch import CouchConflict, CouchNotFound, Database
+from store.records import RecordsStore
 from sync.errors import GatewayError, bad_request, forbidden, not_found
 from sync.replication import now_iso
 from sync.validation import IMAGE_TYPES, MAX_IMAGE_BYTES, check_id, check_image_bytes
@@ -66,13 +67,7 @@ async def put_photo_attachment(
     if refusal:
         raise forbidden(refusal.reason)
     try:
-        result: JSONDict = await db.client.json(
-            "PUT",
-            f"{db.doc_path(doc_id)}/{name}",
-            params={"rev": rev},
-            content=bytes(data),
-            headers={"Content-Type": content_type},
-        )
+        result = await RecordsStore(db).put_photo(doc_id, name, rev, bytes(data), content_type)
     except CouchConflict as exc:
         raise GatewayError(409, "conflict", "Document update conflict.") from exc
     receipt_id = f"receipt:{doc_id}"

@@ -18,9 +18,7 @@ from dataclasses import dataclass, field
 from records.principal import Principal
 from records.types import JSONDict
 from store.couch import Database
-
-#: Ids per `_all_docs` request (keys travel in the body).
-KEYS_PER_REQUEST = 500
+from store.records import RecordsStore
 
 
 @dataclass
@@ -33,21 +31,13 @@ class Stored:
 
 async def read_stored(db: Database, ids: Iterable[str]) -> Stored:
     """The winning revision of each id that exists (with its conflicts listed), in one request per 500 ids."""
-    wanted = sorted(set(ids))
     stored = Stored()
-    for start in range(0, len(wanted), KEYS_PER_REQUEST):
-        result = await db.client.json(
-            "POST",
-            f"{db.path}/_all_docs",
-            params={"include_docs": True, "conflicts": True},
-            json={"keys": wanted[start : start + KEYS_PER_REQUEST]},
-        )
-        for row in result.get("rows", []):
-            doc = row.get("doc")
-            if isinstance(doc, dict):
-                stored.current[str(row["id"])] = doc
-            elif isinstance(row.get("value"), dict) and row["value"].get("deleted"):
-                stored.removed.add(str(row["id"]))
+    for row in await RecordsStore(db).current_rows(ids, conflicts=True):
+        doc = row.get("doc")
+        if isinstance(doc, dict):
+            stored.current[str(row["id"])] = doc
+        elif isinstance(row.get("value"), dict) and row["value"].get("deleted"):
+            stored.removed.add(str(row["id"]))
     return stored
 
 
@@ -63,9 +53,8 @@ async def read_branches(db: Database, docs: Iterable[Mapping[str, object]]) -> d
     ]
     if not wanted:
         return {}
-    result = await db.client.json("POST", f"{db.path}/_bulk_get", json={"docs": wanted})
     branches: dict[str, list[JSONDict]] = {}
-    for item in result.get("results", []):
+    for item in await RecordsStore(db).bulk_get(wanted):
         for entry in item.get("docs", []):
             doc = entry.get("ok")
             if isinstance(doc, dict) and not doc.get("_deleted"):
@@ -89,8 +78,11 @@ async def office_conflicts(db: Database, principal: Principal, office: str | Non
     if office is not None:
         params["startkey"] = json.dumps([office])
         params["endkey"] = json.dumps([office, {}])
-    result = await db.client.json("GET", f"{db.path}/_design/gateway/_view/conflicts", params=params)
-    rows = [row for row in result.get("rows", []) if isinstance(row.get("value"), list)]
+    rows = [
+        row
+        for row in await db.view_rows("gateway", "conflicts", **params)
+        if isinstance(row.get("value"), list)
+    ]
     branches = await read_branches(db, ({"_id": row["id"], "_conflicts": row["value"]} for row in rows))
     answer = []
     for row in rows:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from records.principal import Principal
 from records.types import JSONDict
 from store.couch import CouchError, CouchUnavailable, Database
+from store.records import RecordsStore
 from sync.replication import linked_documents, visible
 from sync.visibility import follows_links, root_scopes, sees_everything
 
@@ -156,8 +157,9 @@ async def _read_initial(
             "endkey": json.dumps([scope, {}]),
             "limit": limit + 1,
         }
-        result = await db.client.json("GET", f"{db.path}/_design/gateway/_view/by_scope", params=params)
-        rows = [row for row in result.get("rows", []) if row["id"] != last_id][:limit]
+        rows = [row for row in await db.view_rows("gateway", "by_scope", **params) if row["id"] != last_id][
+            :limit
+        ]
         if not rows:
             index, last_id = index + 1, None
             continue
@@ -173,11 +175,8 @@ async def _read_initial(
 
 async def _linked_rows(db: Database, document_ids: list[str]) -> dict[str, list[tuple[str, list[str]]]]:
     """Seals, handoffs and photos of these documents (one view request), by document id."""
-    result = await db.client.json(
-        "POST", f"{db.path}/_design/gateway/_view/by_link", json={"keys": document_ids}
-    )
     linked: dict[str, list[tuple[str, list[str]]]] = {}
-    for row in result.get("rows", []):
+    for row in await db.view_keys("gateway", "by_link", document_ids):
         linked.setdefault(str(row["key"]), []).append((str(row["id"]), list(row["value"])))
     return linked
 
@@ -193,16 +192,7 @@ async def _read_feed(
             # for minutes. Live replication (the PWA) just asks again from there; a one-shot pull ends here
             # and goes on from its checkpoint next time.
             break
-        feed = await db.client.json(
-            "GET",
-            f"{db.path}/_changes",
-            params={
-                "since": _seq_param(since),
-                "limit": FEED_PAGE,
-                "style": "all_docs",
-                "include_docs": True,
-            },
-        )
+        feed = await RecordsStore(db).changes_since(since, FEED_PAGE)
         changes = feed.get("results", [])
         if not changes:
             since = feed.get("last_seq", since)
@@ -235,10 +225,6 @@ async def _read_feed(
             break
     page.feed_seq = since
     page.last_seq = signer.encode(Position("feed", since))
-
-
-def _seq_param(seq: object) -> str:
-    return seq if isinstance(seq, str) else json.dumps(seq)
 
 
 class ChangeWatcher:
@@ -281,12 +267,7 @@ class ChangeWatcher:
             elif time.monotonic() - idle_since > self.IDLE_S:
                 return
             try:
-                feed = await self.db.client.json(
-                    "GET",
-                    f"{self.db.path}/_changes",
-                    params={"since": _seq_param(since), "feed": "longpoll", "timeout": 20_000, "limit": 1},
-                    timeout=40,
-                )
+                feed = await RecordsStore(self.db).wait_for_change(since)
             except (CouchUnavailable, CouchError):
                 await asyncio.sleep(1.0)
                 continue

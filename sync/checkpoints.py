@@ -12,6 +12,7 @@ import re
 from records.principal import Principal
 from records.types import JSONDict
 from store.couch import CouchConflict, CouchNotFound, Database
+from store.records import RecordsStore
 from sync.errors import GatewayError, bad_request, not_found
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.+=-]{1,200}$")
@@ -26,7 +27,7 @@ def stored_id(principal: Principal, client_id: str) -> str:
 
 async def get_checkpoint(db: Database, principal: Principal, client_id: str) -> JSONDict:
     try:
-        doc = await db.get(stored_id(principal, client_id))
+        doc = await RecordsStore(db).checkpoint(stored_id(principal, client_id))
     except CouchNotFound as exc:
         raise not_found() from exc
     doc["_id"] = f"_local/{client_id}"
@@ -39,19 +40,17 @@ async def put_checkpoint(db: Database, principal: Principal, client_id: str, bod
     doc = dict(body)
     doc["_id"] = stored_id(principal, client_id)
     try:
-        result: JSONDict = await db.client.json("PUT", db.doc_path(doc["_id"]), json=doc)
+        rev = await RecordsStore(db).save_checkpoint(doc)
     except CouchConflict as exc:
         raise GatewayError(409, "conflict", "Document update conflict.") from exc
-    return {"ok": True, "id": f"_local/{client_id}", "rev": result.get("rev")}
+    return {"ok": True, "id": f"_local/{client_id}", "rev": rev}
 
 
 async def delete_checkpoint(db: Database, principal: Principal, client_id: str, rev: str | None) -> JSONDict:
     try:
-        result: JSONDict = await db.client.json(
-            "DELETE", db.doc_path(stored_id(principal, client_id)), params={"rev": rev or ""}
-        )
+        new_rev = await RecordsStore(db).delete_checkpoint(stored_id(principal, client_id), rev or "")
     except CouchNotFound as exc:
         raise not_found() from exc
     except CouchConflict as exc:
         raise GatewayError(409, "conflict", "Document update conflict.") from exc
-    return {"ok": True, "id": f"_local/{client_id}", "rev": result.get("rev")}
+    return {"ok": True, "id": f"_local/{client_id}", "rev": new_rev}

@@ -390,7 +390,7 @@ def _verifier(request: Request) -> push.Verifier:
         )
 
         async def write_audit() -> None:
-            await write_audit_entries(couch, settings.identity_db, entries)
+            await write_audit_entries(couch, None, entries, audit_db=settings.audit_db)
 
         return verdicts, write_audit
 

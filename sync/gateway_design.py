@@ -1,4 +1,4 @@
-"""Views the sync gateway reads, as data (installed by bootstrap through `store/design_docs.py`).
+"""Views the sync gateway reads, as data; `DATABASES` hands them to bootstrap (`server/databases.py`).
 
 `by_scope` and `by_link` are the index behind an initial pull: rows keyed by scope, so a courier's first
 sync reads their own rows, not the database. Their map functions mirror `sync.visibility.record_scopes` and
@@ -9,6 +9,7 @@ Values carry the winning revision and any conflicting ones, which is what a `_ch
 from __future__ import annotations
 
 from records.types import JSONDict
+from store.design_docs import DatabaseSpec
 
 _REVS = "var revs = [doc._rev].concat(doc._conflicts || []);"
 _SYNCED = "var synced = {document: 1, seal: 1, handoff: 1, photo: 1, visit: 1, complaint: 1, stop: 1};"
@@ -54,3 +55,6 @@ GATEWAY_DESIGN: JSONDict = {
         "conflicts": {"map": CONFLICTS_MAP},
     },
 }
+
+#: What the gateway installs: its views in the records database it replicates.
+DATABASES: tuple[DatabaseSpec, ...] = (DatabaseSpec(suffix="records", design_docs=(GATEWAY_DESIGN,)),)

@@ -21,6 +21,7 @@ from records.schemas import RecordError, validate_record
 from records.shapes import Handoff, as_handoff
 from records.types import JSONDict
 from store.couch import CouchConflict, Database
+from store.records import RecordsStore
 from sync.branches import Stored, read_branches, read_stored
 from sync.errors import bad_request
 from sync.refusals import trim_reason, write_refusals
@@ -460,7 +461,7 @@ async def _known_revisions(db: Database, docs: list[JSONDict]) -> set[tuple[str,
             offered.setdefault(str(doc["_id"]), []).append(str(doc["_rev"]))
     if not offered:
         return set()
-    diff: JSONDict = await db.client.json("POST", f"{db.path}/_revs_diff", json=offered)
+    diff = await RecordsStore(db).revs_diff(offered)
     known: set[tuple[str, str]] = set()
     for doc_id, revs in offered.items():
         missing = set(diff.get(doc_id, {}).get("missing", []))

@@ -16,6 +16,7 @@ from typing import Any
 from records.principal import Principal
 from records.types import JSONDict
 from store.couch import CouchError, CouchNotFound, Database
+from store.records import RecordsStore
 from sync.errors import bad_request, not_found
 from sync.projection import project
 from sync.validation import (
@@ -41,18 +42,7 @@ def now_iso() -> str:
 
 async def fetch_docs(db: Database, ids: Iterable[str]) -> dict[str, JSONDict]:
     """The current (winning, non-deleted) revision of each id that exists, in one request per 500 ids."""
-    wanted = sorted(set(ids))
-    found: dict[str, JSONDict] = {}
-    for start in range(0, len(wanted), 500):
-        keys = wanted[start : start + 500]
-        result = await db.client.json(
-            "POST", f"{db.path}/_all_docs", params={"include_docs": True}, json={"keys": keys}
-        )
-        for row in result.get("rows", []):
-            doc = row.get("doc")
-            if isinstance(doc, dict):
-                found[str(row["id"])] = doc
-    return found
+    return await RecordsStore(db).current(ids)
 
 
 async def linked_documents(
@@ -102,7 +92,7 @@ async def revs_diff(db: Database, principal: Principal, body: object) -> JSONDic
     }
     if not valid:
         return answer
-    diff: JSONDict = await db.client.json("POST", f"{db.path}/_revs_diff", json=valid)
+    diff = await RecordsStore(db).revs_diff(valid)
     # CouchDB reveals a stored record two ways: fewer revisions "missing" than offered, and (Apache CouchDB)
     # `possible_ancestors`, the revisions it holds. Either one is only passed on for a record the user sees.
     held = [
@@ -160,10 +150,10 @@ async def stream_bulk_get(
     first = True
     for start in range(0, len(requests), slice_size):
         chunk = requests[start : start + slice_size]
-        result = await db.client.json("POST", f"{db.path}/_bulk_get", params=params, json={"docs": chunk})
+        results = await RecordsStore(db).bulk_get(chunk, **params)
         found = [
             entry["ok"]
-            for item in result.get("results", [])
+            for item in results
             for entry in item.get("docs", [])
             if isinstance(entry.get("ok"), dict)
         ]
@@ -190,9 +180,7 @@ async def get_document(db: Database, principal: Principal, doc_id: str, query: M
         raise not_found()
     params = {key: query[key] for key in DOC_PARAMS if key in query}
     try:
-        answer = await db.client.json(
-            "GET", db.doc_path(doc_id), params=params, headers={"Accept": "application/json"}
-        )
+        answer = await RecordsStore(db).read_document(doc_id, params)
     except CouchNotFound as exc:
         raise not_found(exc.reason or "missing") from exc
     docs = (

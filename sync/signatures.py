@@ -10,8 +10,8 @@ Counter rule for signatures (docs/security.md): 0 is accepted from a passkey tha
 (synced passkeys); any value above 0 may arrive out of order (offline phones push late) but never twice for
 one credential with different records, and never 0 after the passkey has counted.
 
-This module reads the identity database directly and writes its audit entries itself, so `sync/` stays free
-of server code.
+This module reads the identity database through `store.identity` and writes its audit entries through
+`store.audit`, so `sync/` stays free of server code and of the identity database's document layout.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ from webauthn.helpers.exceptions import WebAuthnException
 from records.custody import CanonicalFormError, record_hash
 from records.principal import Principal
 from records.types import JSONDict
-from store.couch import CouchClient, CouchConflict, CouchError, CouchUnavailable, Database
+from store.audit import AuditLog
+from store.couch import CouchClient, CouchConflict, CouchError, CouchUnavailable
+from store.identity import IdentityDocs
 from sync.verdicts import SignatureVerdict
 
 logger = logging.getLogger(__name__)
@@ -68,8 +70,9 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def audit_db_for(identity_db: str) -> str:
-    """`<prefix>_identity` → `<prefix>_audit` (the gateway passes only the identity database's name)."""
+def _legacy_audit_db(identity_db: str) -> str:
+    """The audit database of a caller that still names only the identity database (the demo loader, until it
+    passes `audit_db=Settings.audit_db`). Remove with the `identity_db` parameter of `write_audit_entries`."""
     return identity_db.removesuffix("_identity") + "_audit"
 
 
@@ -81,11 +84,14 @@ async def verify_handoff(
     *,
     origin: str,
     rp_id: str,
+    audit_db: str | None = None,
 ) -> SignatureVerdict:
     """Check the passkey signature of one pushed handoff (see the module docstring).
 
     Audited, unless the handoff is unsigned (no passkey was used)."""
-    verdicts = await verify_handoffs(couch, identity_db, [record], principal, origin=origin, rp_id=rp_id)
+    verdicts = await verify_handoffs(
+        couch, identity_db, [record], principal, origin=origin, rp_id=rp_id, audit_db=audit_db
+    )
     return verdicts[0]
 
 
@@ -97,12 +103,13 @@ async def verify_handoffs(
     *,
     origin: str,
     rp_id: str,
+    audit_db: str | None = None,
 ) -> list[SignatureVerdict]:
     """`verify_handoff` for a pushed batch: one verdict per record, in order, audited in one bulk write."""
     verdicts, entries = await assess_handoffs(
         couch, identity_db, records, principal, origin=origin, rp_id=rp_id
     )
-    await write_audit_entries(couch, identity_db, entries)
+    await write_audit_entries(couch, identity_db, entries, audit_db=audit_db)
     return verdicts
 
 
@@ -121,7 +128,7 @@ async def assess_handoffs(
     Unsigned handoffs need no database at all; signed ones read and write their replay and counter markers,
     a few at a time, since two handoffs of one batch may share a passkey.
     """
-    db = couch.db(identity_db)
+    db = IdentityDocs(couch.db(identity_db))
     limit = asyncio.Semaphore(8)
 
     async def one(record: Mapping[str, Any]) -> SignatureVerdict:
@@ -154,14 +161,14 @@ async def assess_handoffs(
 
 
 async def _verify_signed(
-    db: Database, record: Mapping[str, Any], principal: Principal, *, origin: str, rp_id: str
+    db: IdentityDocs, record: Mapping[str, Any], principal: Principal, *, origin: str, rp_id: str
 ) -> SignatureVerdict:
     signature = record["signature"]
     if not isinstance(signature, dict):
         raise _Invalid("tanda tangan rusak (signature must be an object)")
     credential_id = str(signature.get("credential_id") or "")
     _b64url_decode(credential_id)
-    credential = await db.get_or_none(f"credential:{credential_id}") if credential_id else None
+    credential = await db.credential(credential_id) if credential_id else None
     if credential is None:
         raise _Invalid("passkey tidak terdaftar (unknown passkey)")
     owner = str(credential["user_id"])
@@ -231,10 +238,10 @@ def _client_data(signature: JSONDict) -> JSONDict:
 
 
 async def _check_replay_and_counter(
-    db: Database, credential: JSONDict, record: Mapping[str, Any], digest: str, counter: int
+    db: IdentityDocs, credential: JSONDict, record: Mapping[str, Any], digest: str, counter: int
 ) -> None:
     credential_id = str(credential["credential_id"])
-    seen = await db.get_or_none(f"signed:{digest}")
+    seen = await db.signed_marker(digest)
     if seen is not None:
         if seen.get("credential_id") == credential_id:
             return  # the same record pushed again (a retry): verified again, nothing new to record
@@ -243,16 +250,10 @@ async def _check_replay_and_counter(
     if problem:
         raise _Invalid(problem)
     if counter > 0:
-        marker = {
-            "_id": f"sigcount:{credential_id}:{counter}",
-            "type": "sigcount",
-            "record_hash": digest,
-            "at": _now_iso(),
-        }
         try:
-            await db.put(marker)
+            await db.add_counter_marker(credential_id, counter, {"record_hash": digest, "at": _now_iso()})
         except CouchConflict as exc:
-            other = await db.get_or_none(marker["_id"])
+            other = await db.counter_marker(credential_id, counter)
             if other is None or other.get("record_hash") != digest:
                 raise _Invalid(
                     f"penghitung passkey {counter} sudah dipakai untuk catatan lain: "
@@ -260,18 +261,17 @@ async def _check_replay_and_counter(
                     f"(counter {counter} seen twice: possible cloned passkey)"
                 ) from exc
     try:
-        await db.put(
+        await db.add_signed_marker(
+            digest,
             {
-                "_id": f"signed:{digest}",
-                "type": "signed",
                 "credential_id": credential_id,
                 "record_id": record.get("_id"),
                 "counter": counter,
                 "at": _now_iso(),
-            }
+            },
         )
     except CouchConflict as exc:
-        seen = await db.get_or_none(f"signed:{digest}")
+        seen = await db.signed_marker(digest)
         if seen is None or seen.get("credential_id") != credential_id:
             raise _Invalid(
                 "hash catatan ini sudah pernah ditandatangani (record hash seen before: replay)"
@@ -279,16 +279,16 @@ async def _check_replay_and_counter(
     await _raise_counter(db, credential, counter)
 
 
-async def _raise_counter(db: Database, credential: JSONDict, counter: int) -> None:
+async def _raise_counter(db: IdentityDocs, credential: JSONDict, counter: int) -> None:
     for _ in range(5):
         if int(credential.get("sign_count") or 0) >= counter:
             return
         credential["sign_count"] = counter
         try:
-            await db.put(credential)
+            await db.save_credential(credential)
             return
         except CouchConflict:
-            fresh = await db.get_or_none(str(credential["_id"]))
+            fresh = await db.credential(str(credential["credential_id"]))
             if fresh is None:
                 return
             credential = fresh
@@ -319,12 +319,20 @@ def _audit_entry(record: Mapping[str, Any], principal: Principal, verdict: Signa
     }
 
 
-async def write_audit_entries(couch: CouchClient, identity_db: str, entries: Sequence[JSONDict]) -> None:
-    """Append audit entries in one `_bulk_docs`; a database hiccup is logged, never turned into a refusal."""
+async def write_audit_entries(
+    couch: CouchClient, identity_db: str | None, entries: Sequence[JSONDict], *, audit_db: str | None = None
+) -> None:
+    """Append audit entries to `audit_db` (`Settings.audit_db`) in one `_bulk_docs`; a database hiccup is
+    logged, never turned into a refusal. `identity_db` is only read when `audit_db` is not given (a caller
+    not yet updated); pass `None` and `audit_db=`."""
     if not entries:
         return
+    if audit_db is None:
+        if identity_db is None:
+            raise ValueError("write_audit_entries needs audit_db (Settings.audit_db)")
+        audit_db = _legacy_audit_db(identity_db)
     try:
-        result = await couch.db(audit_db_for(identity_db)).bulk_docs(list(entries))
+        result = await AuditLog(couch.db(audit_db)).append_many(entries)
     except (CouchError, CouchUnavailable) as exc:
         logger.error("%d signature audit entries not written: %s", len(entries), exc)
         return

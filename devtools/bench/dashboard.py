@@ -26,6 +26,7 @@ import httpx
 from devtools.bench.chosen_database import add_db_option, describe_database, start_database
 from records.types import JSONDict
 from server.app import create_app
+from server.databases import SEGEL_DATABASES
 from server.identity.auth import device_id_for_credential
 from server.identity.sessions import SESSION_COOKIE, sign_session_id
 from server.identity.store import IdentityStore
@@ -172,7 +173,7 @@ async def run(choice: str | None, documents: int) -> None:
             couch = CouchClient(
                 settings.couchdb_url, settings.couchdb_user, settings.couchdb_password, timeout=3600
             )
-            await bootstrap(couch, settings.db_prefix)
+            await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
             written, load_s = await _load(couch, settings, documents)
             print(f"records written: {written} ({documents} documents) in {load_s:.1f} s")
             ledger = Ledger.of(couch, settings)

@@ -21,6 +21,7 @@ import httpx
 
 from devtools.bench.chosen_database import add_db_option, describe_database, start_database
 from records.types import JSONDict
+from server.databases import SEGEL_DATABASES
 from server.office import intake
 from server.office.checks import run_checks
 from server.office.config import OfficeConfig
@@ -82,7 +83,7 @@ async def measure(server_url: str, user: str, password: str, tmp: Path, history:
     transport = CountingTransport()
     couch = CouchClient(server_url, user, password, timeout=3600, transport=transport)
     try:
-        await bootstrap(couch, settings.db_prefix)
+        await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
         ledger = Ledger.of(couch, settings)
         config = OfficeConfig()
         document = await put_document(ledger)

@@ -44,6 +44,7 @@ from devtools.bench.chosen_database import (
     start_database,
 )
 from devtools.embedded import free_port
+from server.databases import SEGEL_DATABASES
 from server.settings import Settings
 from store.bootstrap import bootstrap
 from store.couch import CouchClient
@@ -150,7 +151,7 @@ async def bench_push(couch: DatabaseServer, workdir: Path, args: argparse.Namesp
     """The gateway's push and the direct one."""
     settings = make_settings(couch, "benchpush", workdir)
     client = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password, timeout=600)
-    await bootstrap(client, settings.db_prefix)
+    await bootstrap(client, settings.db_prefix, SEGEL_DATABASES)
     await make_user(client, settings, "kurir.bench", "courier")
     await make_user(client, settings, "kurir.direct", "courier")
     token = await issue_device_token(client, settings, "kurir.bench")
@@ -253,7 +254,7 @@ async def bench_pull(
 ) -> tuple[float, int, float]:
     settings = make_settings(couch, f"benchpull{label}", workdir)
     client = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password, timeout=3600)
-    await bootstrap(client, settings.db_prefix)
+    await bootstrap(client, settings.db_prefix, SEGEL_DATABASES)
     await make_user(client, settings, "kurir.pull", "courier")
     token = await issue_device_token(client, settings, "kurir.pull")
     await fill(client, settings, "kurir.pull", mine, total)

@@ -21,6 +21,7 @@ from server.identity.auth import principal_from_user
 from server.identity.store import IdentityStore
 from server.settings import Settings
 from store.couch import CouchClient
+from store.records import RecordsStore
 from sync.push import receipt_for, receipt_revision
 from sync.signatures import assess_handoffs, write_audit_entries
 
@@ -50,8 +51,7 @@ async def load_demo(couch: CouchClient, settings: Settings) -> bool:
     await signer.register(store)
     docs = [*demo.records, *demo.schedule]
     ids = [str(d["_id"]) for d in docs]
-    found = await couch.json("POST", f"{db.path}/_all_docs", json={"keys": ids})
-    present = {row["id"] for row in found["rows"] if "id" in row and not row.get("value", {}).get("deleted")}
+    present = await RecordsStore(db).present(ids)
     missing = [d for d in docs if d["_id"] not in present]
     for start in range(0, len(missing), 500):
         results = await db.bulk_docs(missing[start : start + 500])
@@ -81,15 +81,10 @@ async def _without_receipt(couch: CouchClient, settings: Settings, records: list
     ]
     if not ids:
         return []
-    receipts = await couch.json("POST", f"{db.path}/_all_docs", json={"keys": [f"receipt:{i}" for i in ids]})
-    judged = {str(row["key"]).removeprefix("receipt:") for row in receipts["rows"] if "id" in row}
-    stored = await couch.json(
-        "POST",
-        f"{db.path}/_all_docs",
-        params={"include_docs": True},
-        json={"keys": [i for i in ids if i not in judged]},
-    )
-    return [row["doc"] for row in stored["rows"] if isinstance(row.get("doc"), dict)]
+    records_store = RecordsStore(db)
+    judged = {i.removeprefix("receipt:") for i in await records_store.present(f"receipt:{i}" for i in ids)}
+    stored = await records_store.current(i for i in ids if i not in judged)
+    return [stored[i] for i in ids if i in stored]  # in the order they were signed (passkey counters)
 
 
 async def _receipts(
@@ -110,7 +105,7 @@ async def _receipts(
         verdicts, entries = await assess_handoffs(
             couch, settings.identity_db, records, principal, origin=settings.origin, rp_id=settings.rp_id
         )
-        await write_audit_entries(couch, settings.identity_db, entries)
+        await write_audit_entries(couch, settings.identity_db, entries, audit_db=settings.audit_db)
         for record, verdict in zip(records, verdicts, strict=True):
             verified += verdict.status == "verified"
             synced = datetime.fromisoformat(str(record["device_time"])) + SYNCED_AFTER

@@ -26,6 +26,7 @@ from server.identity.sessions import session_id_of
 from server.identity.store import IdentityStore, now, sha256_hex
 from server.settings import Settings
 from store.couch import CouchClient, CouchError, CouchUnavailable
+from store.identity import IdentityDocs
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +104,7 @@ async def _with_user(
     key = (store.db.name, doc_id)
     owner = owners.get(key)
     keys = [doc_id, f"user:{owner}"] if owner else [doc_id]
-    result = await store.db.client.json(
-        "POST", f"{store.db.path}/_all_docs", params={"include_docs": True}, json={"keys": keys}
-    )
-    found = {
-        row.get("key"): row.get("doc") for row in result.get("rows", []) if isinstance(row.get("doc"), dict)
-    }
+    found = await IdentityDocs(store.db).with_users(keys)
     doc = found.get(doc_id)
     if doc is None:
         return None, None

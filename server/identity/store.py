@@ -25,6 +25,7 @@ from records.types import JSONDict
 from server.ratelimit import count_hit
 from server.settings import Settings
 from store.couch import CouchClient, CouchConflict, Database
+from store.identity import IdentityDocs
 
 USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 OFFICE_CODE = re.compile(r"^[0-9]{4}$")
@@ -271,13 +272,10 @@ class IdentityStore:
 
     async def credentials_of(self, user_id: str) -> list[JSONDict]:
         """Every passkey of a user (revoked ones included, flagged), via the identity view."""
-        result = await self.db.view(
-            "identity", "credentials_by_user", key=json.dumps(user_id), include_docs=True
-        )
-        return [row["doc"] for row in result["rows"]]
+        return await IdentityDocs(self.db).credentials(user_id)
 
     async def get_credential(self, credential_id: str) -> JSONDict | None:
-        return await self.db.get_or_none(f"credential:{credential_id}")
+        return await IdentityDocs(self.db).credential(credential_id)
 
     async def save_credential(self, doc: JSONDict) -> JSONDict:
         doc["_rev"] = await self.db.put(doc)

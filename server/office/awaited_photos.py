@@ -24,6 +24,7 @@ from records.types import JSONDict
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger, create_once, now_iso
 from store.couch import CouchConflict, CouchNotFound
+from store.records import RecordsStore
 
 logger = logging.getLogger(__name__)
 
@@ -136,16 +137,7 @@ async def close_on_arrival(ledger: Ledger, photo: JSONDict) -> bool:
 
 async def present_ids(ledger: Ledger, photo_ids: list[str]) -> set[str]:
     """The ids among `photo_ids` that the records database holds (not deleted), in one request."""
-    if not photo_ids:
-        return set()
-    result = await ledger.records.client.json(
-        "POST", f"{ledger.records.path}/_all_docs", json={"keys": sorted(set(photo_ids))}
-    )
-    return {
-        str(row["id"])
-        for row in result.get("rows", [])
-        if "id" in row and not (row.get("value") or {}).get("deleted")
-    }
+    return await RecordsStore(ledger.records).present(photo_ids)
 
 
 async def _drop(ledger: Ledger, note: JSONDict) -> int:

@@ -35,6 +35,7 @@ from server.office.ledger import Ledger, create_once, now_iso, seals_of_document
 from server.office.notifications import enqueue
 from server.residents.links import issue_link
 from store.couch import CouchError, CouchNotFound, CouchUnavailable
+from store.records import RecordsStore
 
 logger = logging.getLogger(__name__)
 
@@ -224,12 +225,9 @@ async def _photo_bytes(ledger: Ledger, photo: JSONDict) -> bytes | None:
     if name not in (photo.get("_attachments") or {}):
         return None  # still waiting for its image: listed as photo_missing by the exceptions view
     try:
-        response = await ledger.records.client.request(
-            "GET", f"{ledger.records.doc_path(str(photo['_id']))}/{name}"
-        )
+        return await RecordsStore(ledger.records).photo_bytes(str(photo["_id"]), name)
     except CouchNotFound:
         return None
-    return response.content
 
 
 async def _record_phash(ledger: Ledger, photo: JSONDict, phash: str) -> None:

@@ -7,12 +7,11 @@ branches. If any step fails the history already holds every revision.
 
 from __future__ import annotations
 
-import json
-
 from records.principal import Principal
 from records.types import JSONDict
 from server.office.ledger import Ledger, create_once, new_id, now_iso
 from store.couch import CouchNotFound
+from store.records import RecordsStore
 
 
 class ConflictError(Exception):
@@ -28,12 +27,7 @@ async def load_revisions(ledger: Ledger, doc_id: str) -> tuple[JSONDict, list[JS
     except CouchNotFound as exc:
         raise ConflictError("Catatan tidak ditemukan.") from exc
     revs = [str(current["_rev"]), *[str(r) for r in current.get("_conflicts", [])]]
-    answer = await ledger.records.client.json(
-        "GET",
-        ledger.records.doc_path(doc_id),
-        params={"open_revs": json.dumps(revs)},
-        headers={"accept": "application/json"},
-    )
+    answer = await RecordsStore(ledger.records).open_revs(doc_id, revs)
     found = {str(item["ok"]["_rev"]): item["ok"] for item in answer if "ok" in item}
     return current, [found[rev] for rev in revs if rev in found]
 

@@ -36,7 +36,7 @@ class Ledger:
 
     @classmethod
     def of(cls, couch: CouchClient, settings: Settings) -> Ledger:
-        return cls(couch.db(settings.records_db), couch.db(f"{settings.db_prefix}_office"))
+        return cls(couch.db(settings.records_db), couch.db(settings.office_db))
 
 
 def new_id() -> str:
@@ -67,11 +67,8 @@ async def docs_by_ids(db: Database, ids: list[str]) -> dict[str, JSONDict]:
     """Fetch many documents in one request; missing ones are left out."""
     if not ids:
         return {}
-    result = await db.client.json(
-        "POST", f"{db.path}/_all_docs", params={"include_docs": True}, json={"keys": ids}
-    )
     found: dict[str, JSONDict] = {}
-    for row in result.get("rows", []):
+    for row in await db.rows_for_keys(ids, include_docs=True):
         doc = row.get("doc")
         if doc:
             found[str(doc["_id"])] = doc
@@ -85,9 +82,7 @@ def key(value: object) -> str:
 
 async def view_keys(db: Database, ddoc: str, view: str, keys: Sequence[object]) -> list[JSONDict]:
     """The rows of a view for several exact keys, in one request (POST with `keys`)."""
-    result = await db.client.json("POST", f"{db.path}/_design/{ddoc}/_view/{view}", json={"keys": list(keys)})
-    rows: list[JSONDict] = result.get("rows", [])
-    return rows
+    return await db.view_keys(ddoc, view, keys)
 
 
 async def records_of_document(ledger: Ledger, document_id: str) -> list[JSONDict]:

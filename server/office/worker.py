@@ -21,6 +21,7 @@ import signal
 from dataclasses import dataclass
 
 from records.receipt_proof import ReceiptKey
+from server.databases import SEGEL_DATABASES
 from server.office.awaited_photos import settle_awaited
 from server.office.checks import run_checks
 from server.office.closure import close_ended_assignments
@@ -70,7 +71,7 @@ async def _bootstrapped(couch: CouchClient, settings: Settings, stop: asyncio.Ev
     delay = 0.5
     while not stop.is_set():
         try:
-            await bootstrap(couch, settings.db_prefix)
+            await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
             return True
         except (CouchUnavailable, CouchError) as exc:
             logger.warning("worker: bootstrap failed, retrying in %.0fs: %s", delay, exc)

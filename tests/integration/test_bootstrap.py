@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 import store.bootstrap
+import store.design_docs
+from server.databases import SEGEL_DATABASES as DATABASES
 from server.settings import Settings, open_couch
 from store.bootstrap import ADMIN_ONLY_SECURITY, bootstrap
 from store.couch import CouchClient
-from store.design_docs import DATABASES, DatabaseSpec
+from store.design_docs import DatabaseSpec
 
 pytestmark = pytest.mark.anyio
 
@@ -29,9 +31,9 @@ async def _design_revs(couch: CouchClient, prefix: str) -> dict[str, str]:
 async def test_bootstrap_twice_changes_nothing_the_second_time(
     couch: CouchClient, settings: Settings
 ) -> None:
-    first = await bootstrap(couch, settings.db_prefix)
+    first = await bootstrap(couch, settings.db_prefix, DATABASES)
     revs_before = await _design_revs(couch, settings.db_prefix)
-    second = await bootstrap(couch, settings.db_prefix)
+    second = await bootstrap(couch, settings.db_prefix, DATABASES)
 
     assert sorted(first.created_databases) == sorted(f"{settings.db_prefix}_{s.suffix}" for s in DATABASES)
     assert not second.changed, f"second bootstrap changed {second}"
@@ -40,20 +42,20 @@ async def test_bootstrap_twice_changes_nothing_the_second_time(
 
 
 async def test_changed_design_document_is_updated_in_place(couch: CouchClient, settings: Settings) -> None:
-    await bootstrap(couch, settings.db_prefix)
+    await bootstrap(couch, settings.db_prefix, DATABASES)
     db = couch.db(settings.records_db)
     stale = await db.get("_design/records")
     stale["views"] = {"old": {"map": "function (doc) { emit(doc._id, null); }"}}
     await db.put(stale)
 
-    report = await bootstrap(couch, settings.db_prefix)
+    report = await bootstrap(couch, settings.db_prefix, DATABASES)
 
     assert report.written_design_docs == [f"{settings.records_db}/_design/records"]
     assert "by_type" in (await db.get("_design/records"))["views"]
 
 
 async def test_views_answer_after_bootstrap(couch: CouchClient, settings: Settings) -> None:
-    await bootstrap(couch, settings.db_prefix)
+    await bootstrap(couch, settings.db_prefix, DATABASES)
     db = couch.db(settings.records_db)
     await db.bulk_docs([{"_id": f"x{i}", "type": "document", "office": "6471"} for i in range(3)])
 
@@ -67,10 +69,12 @@ async def test_instances_bootstrapping_at_the_same_moment_all_succeed(settings: 
     Apache CouchDB the losers of the design-document and Mango-index races used to fail with 500."""
     clients = [open_couch(settings) for _ in range(4)]
     try:
-        reports = await asyncio.gather(*(bootstrap(client, settings.db_prefix) for client in clients))
+        reports = await asyncio.gather(
+            *(bootstrap(client, settings.db_prefix, DATABASES) for client in clients)
+        )
         created = {name for report in reports for name in report.created_databases}
         assert created == {f"{settings.db_prefix}_{spec.suffix}" for spec in DATABASES}
-        assert not (await bootstrap(clients[0], settings.db_prefix)).changed
+        assert not (await bootstrap(clients[0], settings.db_prefix, DATABASES)).changed
     finally:
         for client in clients:
             await client.aclose()
@@ -96,7 +100,7 @@ async def test_changed_view_is_built_before_it_replaces_the_live_one(
 ) -> None:
     """After a deploy that changes a view, the first query of it finds the index already built (answered
     from the index with update=false), and until then the old design document served unchanged."""
-    await bootstrap(couch, settings.db_prefix)
+    await bootstrap(couch, settings.db_prefix, DATABASES)
     db = couch.db(settings.records_db)
     await db.bulk_docs(
         [{"_id": f"document:{i:03d}", "type": "document", "office": "6471"} for i in range(40)]
@@ -126,3 +130,41 @@ async def test_changed_view_is_built_before_it_replaces_the_live_one(
     assert len(built["rows"]) == 40
     assert await db.get_or_none("_design/:staged:records") is None
     assert not (await bootstrap(couch, settings.db_prefix, specs)).changed
+
+
+async def test_bootstrap_installs_only_the_databases_it_is_given(
+    couch: CouchClient, settings: Settings
+) -> None:
+    """What to install is the caller's list: a deployment or a test naming one database gets that one, with
+    its design document, and none of Segel's others."""
+    probe = {
+        "_id": "_design/probe",
+        "language": "javascript",
+        "views": {"all": {"map": "function (doc) { emit(doc._id, null); }"}},
+    }
+
+    report = await bootstrap(couch, settings.db_prefix, (DatabaseSpec(suffix="probe", design_docs=(probe,)),))
+
+    assert report.created_databases == [f"{settings.db_prefix}_probe"]
+    assert report.written_design_docs == [f"{settings.db_prefix}_probe/_design/probe"]
+    assert not await couch.db(settings.records_db).exists()
+
+
+async def test_bootstrap_without_a_list_installs_what_the_application_registered(
+    couch: CouchClient, settings: Settings
+) -> None:
+    """Scripts written before the list was an argument call `bootstrap(client, prefix)`: loading the server
+    registers Segel's databases, so they still get every one of them."""
+    report = await bootstrap(couch, settings.db_prefix)
+
+    assert sorted(report.created_databases) == sorted(f"{settings.db_prefix}_{s.suffix}" for s in DATABASES)
+
+
+async def test_bootstrap_without_a_list_and_nothing_registered_says_what_to_pass(
+    couch: CouchClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store.design_docs, "_application_databases", None)
+
+    with pytest.raises(RuntimeError, match="SEGEL_DATABASES"):
+        await bootstrap(couch, settings.db_prefix)
+    assert not await couch.db(settings.records_db).exists()

@@ -15,6 +15,7 @@ from devtools.demo.office import demo_people
 from records.types import JSONDict
 from server.app import create_app
 from server.cli import main
+from server.databases import SEGEL_DATABASES
 from server.identity.audit import events
 from server.identity.store import IdentityStore
 from server.settings import Settings, open_couch
@@ -122,7 +123,7 @@ def test_demo_login_hint_is_idempotent_and_its_links_work(settings: Settings) ->
     async def go() -> tuple[str, str, int]:
         couch = open_couch(settings)
         try:
-            await bootstrap(couch, settings.db_prefix)
+            await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
             first = await demo_login_hint(couch, settings)
             second = await demo_login_hint(couch, settings)
             users = await IdentityStore(couch, settings).users_of_office("6471")

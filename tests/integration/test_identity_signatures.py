@@ -40,7 +40,13 @@ async def verify(
     couch: CouchClient, settings: Settings, record: JSONDict, who: Principal
 ) -> SignatureVerdict:
     return await verify_handoff(
-        couch, settings.identity_db, record, who, origin=settings.origin, rp_id=settings.rp_id
+        couch,
+        settings.identity_db,
+        record,
+        who,
+        origin=settings.origin,
+        rp_id=settings.rp_id,
+        audit_db=settings.audit_db,
     )
 
 

@@ -41,7 +41,13 @@ async def test_a_batch_gets_one_verdict_and_one_audit_entry_per_handoff_in_order
     who = Principal(user_id="gojek.andi", role="courier", office="6471", partner="gojek")
 
     verdicts = await verify_handoffs(
-        couch, settings.identity_db, batch, who, origin=settings.origin, rp_id=settings.rp_id
+        couch,
+        settings.identity_db,
+        batch,
+        who,
+        origin=settings.origin,
+        rp_id=settings.rp_id,
+        audit_db=settings.audit_db,
     )
 
     assert [v.status for v in verdicts] == ["verified", "invalid", "unsigned", "invalid", "verified"]

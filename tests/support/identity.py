@@ -22,6 +22,7 @@ import anyio
 from starlette.testclient import TestClient
 
 from records.types import JSONDict
+from server.databases import SEGEL_DATABASES
 from server.identity.auth import device_id_for_credential
 from server.identity.sessions import SESSION_COOKIE, sign_session_id
 from server.identity.store import IdentityStore
@@ -40,7 +41,7 @@ async def ensure_databases(couch: CouchClient, settings: Settings) -> None:
         return
     for attempt in range(10):
         try:
-            await bootstrap(couch, settings.db_prefix)
+            await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
             break
         except CouchConflict:  # the app's own start-up bootstrap is writing the same documents right now
             await anyio.sleep(0.05 * (attempt + 1))

@@ -1,4 +1,6 @@
-"""Views the office pages read: counts per day, per courier, exceptions, timelines, as data.
+"""Design documents of the office's databases, as data: the views the office pages read (counts per day,
+per courier, exceptions, timelines), the records views behind the timeline and the chain checks, and the
+office ledger's views. `DATABASES` hands them to bootstrap (`server/databases.py`).
 
 Every office page answers from these views (reduce views keyed by office first) instead of scanning records,
 so a page over 100,000 documents costs a few index lookups. Day keys are the first ten characters of the
@@ -12,6 +14,7 @@ never exposed by the sync gateway.
 from __future__ import annotations
 
 from records.types import JSONDict
+from store.design_docs import DatabaseSpec
 
 _DAY = "function day(t) { return typeof t === 'string' ? t.slice(0, 10) : null; }"
 
@@ -226,3 +229,49 @@ OFFICE_DESIGN: JSONDict = {
         },
     },
 }
+
+RECORDS_DESIGN: JSONDict = {
+    "_id": "_design/records",
+    "language": "javascript",
+    "views": {
+        # Counting records by type lets /healthz-style checks and the office dashboard answer without scans.
+        "by_type": {
+            "map": "function (doc) { if (doc.type) { emit([doc.type, doc.office || null], null); } }",
+            "reduce": "_count",
+        },
+        # Every custody event of one document, in device-time order: the timeline and the chain verifier.
+        "handoffs_by_document": {
+            "map": (
+                "function (doc) { if (doc.type === 'handoff') "
+                "{ emit([doc.document_id, doc.device_time, doc.seq], null); } }"
+            ),
+        },
+        # Which handoffs name the same predecessor ([document, prev_hash], null for the first): the office
+        # checks find a forked or twice-started chain from one handoff without reading the whole history.
+        "handoff_links": {
+            "map": (
+                "function (doc) { if (doc.type === 'handoff') "
+                "{ emit([doc.document_id, doc.prev_hash === undefined ? null : doc.prev_hash], null); } }"
+            ),
+        },
+        # The seals bound to one document, for judging a delivery's seal without its whole history.
+        "seals_by_document": {
+            "map": "function (doc) { if (doc.type === 'seal') { emit(doc.document_id, doc.bound_at); } }",
+        },
+    },
+}
+
+#: A Mango index over every record's type and office, for ad-hoc `_find` queries by operators.
+TYPE_OFFICE_INDEX: JSONDict = {
+    "index": {"fields": ["type", "office"]},
+    "name": "type-office",
+    "ddoc": "idx-type-office",
+}
+
+#: What the office installs: its views in the records database, and the office ledger database.
+DATABASES: tuple[DatabaseSpec, ...] = (
+    DatabaseSpec(
+        suffix="records", design_docs=(RECORDS_DESIGN, REPORTS_DESIGN), indexes=(TYPE_OFFICE_INDEX,)
+    ),
+    DatabaseSpec(suffix="office", design_docs=(OFFICE_DESIGN,)),
+)
