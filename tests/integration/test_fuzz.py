@@ -8,7 +8,8 @@ request stores nothing: the databases hold the same documents at the same revisi
 of attempts and audit entries aside, which a refusal is meant to write).
 
 The budget is fixed (100 + 50 + 50 examples) and derandomized, so every run (and CI) tries the same
-requests: about 75 s in all on PouchDB Server on a busy 2-core machine. Hypothesis keeps no example database (`database=None`).
+requests: about 75 s in all on PouchDB Server on a busy 2-core machine.
+Hypothesis keeps no example database (`database=None`).
 """
 
 from __future__ import annotations
