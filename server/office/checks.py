@@ -9,8 +9,8 @@ link is checked against its neighbours (`chain_links`), a delivery reads the doc
 index each round keeps current, see `RARELY_READ_VIEWS`), the photos a handoff awaits are looked up by id.
 A record whose check fails (a photo that cannot be opened, or any other error that is the record's own)
 becomes an exception for staff (`photo_unreadable`, `check_failed`) and the checks go on with the next
-one: one poison record never stops them. Only the
-database being unreachable or answering with an error stops a round, before its checkpoint moves.
+one: one poison record never stops them. Only the database being unreachable or answering with an error
+stops a round, before its checkpoint moves.
 """
 
 from __future__ import annotations
