@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -172,13 +173,37 @@ async def stream_bulk_get(
 # --- single documents and attachments -------------------------------------------------------------------
 
 DOC_PARAMS = ("rev", "revs", "open_revs", "latest", "attachments", "conflicts", "revs_info", "atts_since")
+_FLAG_PARAMS = ("revs", "latest", "attachments", "conflicts", "revs_info")
+_REV_TEXT = re.compile(r"^[1-9][0-9]{0,8}-[0-9a-zA-Z]{1,64}$")
+
+
+def _doc_params(query: Mapping[str, str]) -> dict[str, str]:
+    """The document parameters the gateway passes on, each checked first: the database would refuse a
+    malformed one with a 400 the gateway took for its own failure (a 502), and checking here answers the
+    same for a hidden record as for a missing one."""
+    params = {key: query[key] for key in DOC_PARAMS if key in query}
+    for flag in _FLAG_PARAMS:
+        if flag in params and params[flag] not in ("true", "false"):
+            raise bad_request(f"{flag} must be true or false.")
+    if "rev" in params and not _REV_TEXT.match(params["rev"]):
+        raise bad_request("The rev parameter is malformed.")
+    for name in ("open_revs", "atts_since"):
+        if name not in params or (name == "open_revs" and params[name] == "all"):
+            continue
+        try:
+            revs = json.loads(params[name])
+        except (ValueError, RecursionError):
+            revs = None
+        if not (isinstance(revs, list) and all(isinstance(r, str) and _REV_TEXT.match(r) for r in revs)):
+            raise bad_request(f"{name} must be a JSON list of revisions (open_revs may also be all).")
+    return params
 
 
 async def get_document(db: Database, principal: Principal, doc_id: str, query: Mapping[str, str]) -> Any:
     """One document (or its `open_revs`) as the principal is sent it (`sync.projection`), if visible."""
     if check_id(doc_id, READABLE_TYPES):
         raise not_found()
-    params = {key: query[key] for key in DOC_PARAMS if key in query}
+    params = _doc_params(query)
     try:
         answer = await RecordsStore(db).read_document(doc_id, params)
     except CouchNotFound as exc:

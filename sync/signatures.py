@@ -230,7 +230,7 @@ async def _verify_signed(
 def _client_data(signature: JSONDict) -> JSONDict:
     try:
         parsed = json.loads(_b64url_decode(signature.get("client_data_json")))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: `[[[[…` deeper than the parser's stack
         raise _Invalid("clientDataJSON rusak (malformed clientDataJSON)") from exc
     if not isinstance(parsed, dict):
         raise _Invalid("clientDataJSON rusak (malformed clientDataJSON)")

@@ -114,7 +114,7 @@ def _client_challenge(credential: JSONDict) -> str:
     try:
         client_data = json.loads(b64url_decode(str(credential["response"]["clientDataJSON"])))
         return str(client_data["challenge"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
         raise Refusal(
             400,
             "bad_request",

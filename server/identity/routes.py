@@ -47,6 +47,7 @@ from server.identity.sessions import (
 from server.identity.store import IdentityStore
 from server.settings import Settings
 from server.templating import templates
+from sync.gateway import MAX_JSON_DEPTH, json_depth
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -65,13 +66,27 @@ async def _json_body(request: Request) -> JSONDict:
         raise AppError(415, "unsupported_media_type", "Kirim JSON (Content-Type: application/json).")
     try:
         body = await request.json()
+    except RecursionError as exc:
+        # `[[[[...` a few thousand deep overflows the JSON parser's stack: a broken body, not a server fault.
+        raise _too_deep() from exc
     except ValueError as exc:
         raise AppError(
             400, "bad_request", "Isi permintaan bukan JSON yang sah. (Body is not valid JSON.)"
         ) from exc
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise _too_deep()
     if not isinstance(body, dict):
         raise AppError(400, "bad_request", "Isi permintaan harus objek JSON. (Body must be a JSON object.)")
     return body
+
+
+def _too_deep() -> AppError:
+    return AppError(
+        400,
+        "bad_request",
+        f"Isi permintaan bersarang terlalu dalam (lebih dari {MAX_JSON_DEPTH} tingkat). "
+        f"(The request body is nested deeper than {MAX_JSON_DEPTH} levels.)",
+    )
 
 
 async def _refused(request: Request, refusal: Refusal) -> AppError:
