@@ -34,6 +34,8 @@ PWA_DIR = CHECKOUT_DIR / "pwa" if CHECKOUT_DIR is not None else BUNDLED_PWA_DIR
 TEMPLATES_DIR = PWA_DIR / "templates"
 STATIC_DIR = PWA_DIR / "static"
 ASSET_MANIFEST = STATIC_DIR / "dist" / "asset-manifest.json"
+#: The translation catalogues (locale/<lang>/LC_MESSAGES/segel.po; server/_locale inside the wheel).
+LOCALE_DIR = CHECKOUT_DIR / "locale" if CHECKOUT_DIR is not None else PACKAGE_DIR / "_locale"
 
 
 def require_pwa() -> None:

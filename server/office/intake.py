@@ -18,6 +18,7 @@ from records.principal import Principal
 from records.schemas import RecordError, validate_record
 from records.types import JSONDict
 from server.office.ledger import Ledger, create_once, docs_by_ids, new_id, now_iso, records_of_document
+from server.problems import problem_line, reason
 from store.couch import CouchConflict, CouchNotFound
 
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -109,9 +110,7 @@ def parse_csv(text: str, office: str, author: str) -> ImportReport:
     for line, row in enumerate(reader, start=2):
         doc, errors = document_from_fields(row, office, author)
         if errors:
-            report.rejected.append(
-                (line, [f"{e.field}: {e.message}" if e.field else e.message for e in errors])
-            )
+            report.rejected.append((line, [problem_line(e) if e.field else reason(e) for e in errors]))
         else:
             report.accepted.append(doc)
     return report

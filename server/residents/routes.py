@@ -18,6 +18,8 @@ from records.images import JPEG, WEBP, ImageError, read_header
 from records.schemas import validate_record
 from records.types import JSONDict
 from server.errors import AppError
+from server.i18n import N_, Labels
+from server.i18n import gettext as _
 from server.identity.sessions import check_csrf_token, csrf_token
 from server.office.delivery_checks import settle_by_resident
 from server.office.handover import DOC_KIND_LABELS
@@ -33,11 +35,13 @@ from server.templating import templates
 
 NONCE_COOKIE = "segel_r"
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
-COMPLAINT_KINDS = {
-    "seal_broken": "Segel rusak atau terbuka",
-    "not_received": "Dokumen belum saya terima",
-    "wrong_document": "Dokumen yang diterima salah",
-}
+COMPLAINT_KINDS = Labels(
+    {
+        "seal_broken": N_("Segel rusak atau terbuka"),
+        "not_received": N_("Dokumen belum saya terima"),
+        "wrong_document": N_("Dokumen yang diterima salah"),
+    }
+)
 _PHOTO_NAMES = {JPEG: "photo.jpg", WEBP: "photo.webp"}
 
 
@@ -113,7 +117,7 @@ async def resident_page(request: Request) -> Response:
     complaints = [
         (
             str(c["created_at"])[:16].replace("T", " "),
-            COMPLAINT_KINDS.get(str(c["kind"]), "Lainnya"),
+            COMPLAINT_KINDS.get(str(c["kind"])) or _("Lainnya"),
             c["_id"] in answered,
         )
         for c in sorted(timeline.complaints, key=lambda c: str(c["created_at"]))
