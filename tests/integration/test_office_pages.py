@@ -115,7 +115,7 @@ async def test_invalid_form_shows_the_reasons_and_writes_nothing(
     response = client.post("/office/intake/document", data={"csrf": token, **document_fields(nik="12345")})
     assert response.status_code == 400
     assert "Dokumen belum disimpan" in response.text and "resident.nik" in response.text
-    # The field once, by its label, and the reason in the page's language: not "resident.nik: resident.nik: ...".
+    # The field once, by its label, and the reason in the page's language (not "resident.nik: resident.nik:").
     assert "<strong>NIK</strong>: NIK harus 16 angka (ini 5)" in response.text
     assert "resident.nik: " not in response.text
     rows = await Ledger.of(couch, settings).records.view("reports", "documents", reduce=False)
