@@ -72,6 +72,14 @@ _REASONS: tuple[tuple[re.Pattern[str], _Wording], ...] = (
         lambda m: _("NIK hanya berisi angka (16 angka, tanpa spasi atau titik)"),
     ),
     (re.compile(r"^is required"), lambda m: _("wajib diisi")),
+    (  # the values are what a CSV column must literally hold, so they stay as they are
+        re.compile(r"^must be one of (.+?)(?: \(got (.+)\))?$"),
+        lambda m: (
+            _("harus salah satu dari %(choices)s (tertulis %(got)s)") % {"choices": m[1], "got": m[2]}
+            if m[2]
+            else _("harus salah satu dari %(choices)s") % {"choices": m[1]}
+        ),
+    ),
     (
         re.compile(r"^must be at least (\d+) characters long"),
         lambda m: _("minimal %(n)s huruf") % {"n": m[1]},

@@ -22,6 +22,7 @@ from records.types import JSONDict
 from server.access import current_principal, require
 from server.errors import AppError, login_redirect
 from server.i18n import N_
+from server.i18n import gettext as _
 from server.identity.audit import record_event
 from server.identity.auth import device_id_for_credential
 from server.identity.enrollment import enrollment_url, qr_svg
@@ -375,7 +376,7 @@ async def _managed_user(request: Request) -> tuple[Principal, FormData, JSONDict
     user = await _store(request).get_user(user_id)
     if user is None or not principal.can_act_for_office(user.get("office")):
         # Another office's user answers like one that does not exist: no page tells who exists elsewhere.
-        raise AppError(404, "not_found", f"Pengguna {user_id!r} tidak ada. (No such user.)")
+        raise AppError(404, "not_found", _("Pengguna %(user)r tidak ada.") % {"user": user_id})
     if user["role"] == "admin" or (user["role"] == "staff" and principal.role != "admin"):
         raise AppError(403, "forbidden", N_("Hanya admin yang mengelola petugas."))
     return principal, form, user
@@ -453,7 +454,7 @@ async def verify_signature(request: Request) -> Response:
     body = await _json_body(request)
     record = body.get("record")
     if not isinstance(record, dict):
-        raise AppError(400, "bad_request", 'Kirim {"record": {...}}. (Send the record to verify.)')
+        raise AppError(400, "bad_request", N_('Kirim {"record": {...}} untuk diperiksa.'))
     settings = _settings(request)
     verdict = await verify_handoff(
         request.app.state.couch,

@@ -32,7 +32,7 @@ class Assignee:
 
     @property
     def label(self) -> str:
-        partner = "kantor sendiri" if self.partner == "office" else self.partner
+        partner = _("kantor sendiri") if self.partner == "office" else label("partner", self.partner)
         return f"{self.name} ({self.user_id}) · {partner}"
 
 

@@ -52,7 +52,7 @@ def _photo_type(data: bytes) -> str:
     except ImageError as exc:
         if exc.code == "image_too_large":
             raise AppError(413, "image_too_large", exc.reason.split(" (")[0]) from exc
-        raise AppError(400, "bad_request", "Foto harus berformat JPEG atau WebP.") from exc
+        raise AppError(400, "bad_request", N_("Foto harus berformat JPEG atau WebP.")) from exc
 
 
 async def _open(request: Request) -> tuple[Ledger, str, JSONDict]:
@@ -67,7 +67,7 @@ async def _open(request: Request) -> tuple[Ledger, str, JSONDict]:
     ledger = ledger_of(request)
     token = request.path_params["token"]
     limit = config_of(request).resident_rate_per_hour
-    too_many = AppError(429, "too_many_requests", "Terlalu banyak percobaan. Coba lagi satu jam lagi.")
+    too_many = AppError(429, "too_many_requests", N_("Terlalu banyak percobaan. Coba lagi satu jam lagi."))
     document = await document_for(ledger, token)
     if document is None:
         client = request.client.host if request.client else "unknown"
@@ -96,7 +96,7 @@ async def _checked_form(request: Request, token: str) -> FormData:
         _binding(request, token),
         submitted if isinstance(submitted, str) else None,
     ):
-        raise AppError(403, "forbidden", "Formulir kedaluwarsa. Muat ulang halaman lalu kirim lagi.")
+        raise AppError(403, "forbidden", N_("Formulir kedaluwarsa. Muat ulang halaman lalu kirim lagi."))
     return form
 
 
@@ -178,7 +178,9 @@ async def choose(request: Request) -> Response:
     choice = form.get("delivery")
     timeline = await load_timeline(ledger, document)
     if any(e.handoff["kind"] in ("picked_up", "delivered") for e in timeline.events):
-        raise AppError(400, "bad_request", "Dokumen sudah dalam pengantaran; pilihan tidak bisa diubah lagi.")
+        raise AppError(
+            400, "bad_request", N_("Dokumen sudah dalam pengantaran; pilihan tidak bisa diubah lagi.")
+        )
     try:
         await choose_delivery(ledger, str(document["_id"]), choice if isinstance(choice, str) else "")
     except IntakeError as exc:
@@ -208,7 +210,7 @@ async def complain(request: Request) -> Response:
     await form.close()
     if data is not None:
         if len(data) > MAX_PHOTO_BYTES:
-            raise AppError(413, "too_large", "Foto lebih dari 5 MB. Kirim foto yang lebih kecil.")
+            raise AppError(413, "too_large", N_("Foto lebih dari 5 MB. Kirim foto yang lebih kecil."))
         content_type = _photo_type(data)
         name = _PHOTO_NAMES[content_type]
         complaint["photo_attachment"] = name

@@ -12,6 +12,7 @@ import pytest
 
 from devtools.i18n import extracted, read_catalogue, untranslated
 from server import i18n
+from server.office.message_catalogue import CATALOGUE, label_of
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sr]|\{[a-zA-Z_]+\}")
@@ -113,3 +114,12 @@ def test_texts_follow_the_language_and_indonesian_is_the_source() -> None:
         i18n.set_language("id")
     assert i18n.gettext("Serah terima") == "Serah terima"
     assert i18n.label("partner", "pos_indonesia") == "Pos Indonesia"
+
+
+def test_the_names_of_resident_messages_have_their_english_in_the_catalogue() -> None:
+    i18n.set_language("en")
+    try:
+        assert {kind: label_of(kind) for kind in CATALOGUE} == {k: t.label_en for k, t in CATALOGUE.items()}
+    finally:
+        i18n.set_language("id")
+    assert label_of("document_ready") == "Dokumen siap"
