@@ -178,6 +178,7 @@ def test_office_pages_pdf_and_residents_page_in_indonesian_then_in_english(
         "exceptions": "/office/exceptions",
         "visits": "/office/visits",
         "users": "/auth/office/users",
+        "sign-in (signed in)": "/auth/login",
         "timeline, delivered": f"/office/documents/{data['delivered']['_id']}",
         "timeline, seal mismatch": f"/office/documents/{data['mismatch']['document_id']}",
         "timeline, failed with a damaged seal": f"/office/documents/{data['failed']['_id']}",
