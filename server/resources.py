@@ -40,9 +40,10 @@ LOCALE_DIR = CHECKOUT_DIR / "locale" if CHECKOUT_DIR is not None else PACKAGE_DI
 
 def require_pwa() -> None:
     """Fail at start, not on the first page view, when this install has no PWA files."""
-    if TEMPLATES_DIR.is_dir() and STATIC_DIR.is_dir():
+    if TEMPLATES_DIR.is_dir() and STATIC_DIR.is_dir() and (LOCALE_DIR / "en").is_dir():
         return
     raise RuntimeError(
-        f"The PWA's templates and static files are missing from {PWA_DIR}: install a wheel built from a "
-        "checkout after `node pwa/build.mjs` (see README, Packaging), or run Segel from the checkout."
+        f"The PWA's templates and static files (in {PWA_DIR}) or the translation catalogue (in {LOCALE_DIR}) "
+        "are missing: install a wheel built from a checkout after `node pwa/build.mjs` (see README, "
+        "Packaging), or run Segel from the checkout."
     )

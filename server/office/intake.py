@@ -106,7 +106,8 @@ def parse_csv(text: str, office: str, author: str) -> ImportReport:
     missing = [column for column in CSV_COLUMNS[:12] if column not in (reader.fieldnames or [])]
     if missing:
         raise IntakeError(
-            f"Kolom CSV kurang: {', '.join(missing)}. Unduh contoh CSV di halaman ini dan ikuti urutannya."
+            _("Kolom CSV kurang: %(columns)s. Unduh contoh CSV di halaman ini dan ikuti urutannya.")
+            % {"columns": ", ".join(missing)}
         )
     for line, row in enumerate(reader, start=2):
         doc, errors = document_from_fields(row, office, author)
@@ -173,7 +174,8 @@ async def bind_seal(ledger: Ledger, principal: Principal, document_id: str, seal
     existing = await sealed_number(ledger, document_id)
     if existing:
         raise IntakeError(
-            f"Dokumen ini sudah disegel dengan segel {existing}. Untuk segel baru, catat cetak ulang."
+            _("Dokumen ini sudah disegel dengan segel %(seal)s. Untuk segel baru, catat cetak ulang.")
+            % {"seal": existing}
         )
     return await seal_document(ledger, principal, document, number, office, prev_hash=None, kind="sealed")
 
@@ -204,7 +206,8 @@ async def seal_document(
     errors = validate_record(seal)
     if errors:
         raise IntakeError(
-            f"Nomor segel {number!r} tidak valid: 2 huruf besar lalu 6-10 angka, mis. BP00012345."
+            _("Nomor segel %(number)r tidak valid: 2 huruf besar lalu 6-10 angka, mis. BP00012345.")
+            % {"number": number}
         )
     if not await create_once(ledger.records, seal):
         raise IntakeError(
@@ -302,7 +305,10 @@ async def assign(
     admin's page for one office cannot hand another office's documents to its couriers.
     """
     if partner not in PARTNERS:
-        raise IntakeError(f"Mitra {partner!r} tidak dikenal; pilih salah satu: {', '.join(PARTNERS)}.")
+        raise IntakeError(
+            _("Mitra %(partner)r tidak dikenal; pilih salah satu: %(known)s.")
+            % {"partner": partner, "known": ", ".join(PARTNERS)}
+        )
     found = await docs_by_ids(ledger.records, document_ids)
     updated: list[JSONDict] = []
     for doc_id in document_ids:
@@ -333,7 +339,7 @@ async def assign(
     failed = [r for r in results if r.get("error")]
     if failed:
         raise IntakeError(
-            "Sebagian dokumen berubah di tempat lain saat ini; muat ulang halaman dan coba lagi."
+            _("Sebagian dokumen berubah di tempat lain saat ini; muat ulang halaman dan coba lagi.")
         )
     return [str(doc["_id"]) for doc in updated]
 

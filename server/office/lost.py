@@ -35,7 +35,7 @@ async def record_lost(ledger: Ledger, principal: Principal, document: JSONDict, 
     if last["kind"] != "lost":
         if holder.get("party") != "courier":
             raise LostError(
-                "Dokumen tidak sedang dibawa kurir; catat kehilangan hanya untuk amplop di kurir."
+                _("Dokumen tidak sedang dibawa kurir; catat kehilangan hanya untuk amplop di kurir.")
             )
         handoff = await office_handoff(
             ledger,

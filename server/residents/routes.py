@@ -76,7 +76,7 @@ async def _open(request: Request) -> tuple[Ledger, str, JSONDict]:
         raise AppError(
             404,
             "not_found",
-            "Tautan ini tidak dikenal. Buka tautan dari pesan Disdukcapil, atau hubungi kantor.",
+            N_("Tautan ini tidak dikenal. Buka tautan dari pesan Disdukcapil, atau hubungi kantor."),
         )
     if await count_hit(ledger.office, f"resident-link:{token_hash(token)}") > limit:
         raise too_many
@@ -154,7 +154,9 @@ async def confirm_receipt(request: Request) -> Response:
     timeline = await load_timeline(ledger, document)
     if not any(e.handoff["kind"] == "delivered" for e in timeline.events):
         raise AppError(
-            400, "bad_request", "Dokumen belum tercatat diantar. Jika sudah Anda terima, kirim pengaduan."
+            400,
+            "bad_request",
+            N_("Dokumen belum tercatat diantar. Jika sudah Anda terima, kirim pengaduan."),
         )
     timeline = await _judged_timeline(request, ledger, document)
     delivered = [e.handoff for e in timeline.events if e.handoff["kind"] == "delivered"]
@@ -221,7 +223,9 @@ async def complain(request: Request) -> Response:
     if errors:
         fields = {e.field for e in errors}
         reason = (
-            "Pilih jenis pengaduan." if "kind" in fields else "Ceritakan apa yang terjadi (minimal 5 huruf)."
+            N_("Pilih jenis pengaduan.")
+            if "kind" in fields
+            else N_("Ceritakan apa yang terjadi (minimal 5 huruf).")
         )
         raise AppError(400, "bad_request", reason)
     await ledger.records.put(complaint)

@@ -48,6 +48,7 @@ SOURCES = (
     "schemas",
     "pwa/templates",
     "pwa/static",
+    "locale",
 )
 
 
