@@ -1,7 +1,8 @@
 # Segel app image, in three stages: node bundles the PWA; a wheel is built that carries the bundle, the
 # templates, the JSON Schemas and the translation catalogue as package data (setup.py); the final image
 # installs only that wheel, with the pinned dependencies. No source tree, node or build tool is left in it.
-# It runs as the unprivileged user `segel`, and the one place it writes is SEGEL_DATA_DIR (/var/lib/segel, a volume: the notification outbox).
+# It runs as the unprivileged user `segel`, and the one place it writes is SEGEL_DATA_DIR (/var/lib/segel,
+# a volume: the notification outbox).
 
 FROM node:20-bookworm-slim AS pwa
 WORKDIR /src
