@@ -1,7 +1,8 @@
 # Segel app image, in three stages: node bundles the PWA; a wheel is built that carries the bundle, the
-# templates and the JSON Schemas as package data (setup.py); the final image installs only that wheel, with
-# the pinned dependencies. No source tree, node or build tool is left in it. It runs as the unprivileged user
-# `segel`, and the one place it writes is SEGEL_DATA_DIR (/var/lib/segel, a volume: the notification outbox).
+# templates, the JSON Schemas and the translation catalogue as package data (setup.py); the final image
+# installs only that wheel, with the pinned dependencies. No source tree, node or build tool is left in it.
+# It runs as the unprivileged user `segel`, and the one place it writes is SEGEL_DATA_DIR (/var/lib/segel,
+# a volume: the notification outbox).
 
 FROM node:20-bookworm-slim AS pwa
 WORKDIR /src
@@ -12,6 +13,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --include=dev --no-audit --no-fund
 COPY pwa/build.mjs ./pwa/build.mjs
 COPY pwa/static ./pwa/static
+# The app's texts: build.mjs turns the catalogue's pwa: entries into pwa/static/i18n/*.json for the bundle.
+COPY locale ./locale
 RUN node pwa/build.mjs
 
 FROM python:3.11-slim-bookworm AS wheel
@@ -25,6 +28,7 @@ COPY sync ./sync
 COPY records ./records
 COPY store ./store
 COPY schemas ./schemas
+COPY locale ./locale
 COPY pwa/templates ./pwa/templates
 COPY --from=pwa /src/pwa/static ./pwa/static
 RUN pip wheel --no-cache-dir --no-deps --no-build-isolation -w /wheels .

@@ -27,6 +27,7 @@ ASSETS: tuple[tuple[str, str, str], ...] = (
     ("schemas", "records/_schemas", "*.schema.json"),
     ("pwa/templates", "server/_pwa/templates", "**/*.html"),
     ("pwa/static", "server/_pwa/static", "**/*"),
+    ("locale", "server/_locale", "**/*.po"),
 )
 
 

@@ -26,6 +26,50 @@ const outdir = path.join(here, 'static', `.dist-${process.pid}`);
 const entries = { app: path.join(here, 'static', 'js', 'app.js') };
 const wasmSource = path.join(root, 'node_modules', 'zxing-wasm', 'dist', 'reader', 'zxing_reader.wasm');
 
+// The app's texts come from the one translation catalogue (locale/en/LC_MESSAGES/segel.po, entries with a
+// "pwa:<key>" context: msgid Indonesian, msgstr English), as JSON that lib/i18n.js imports and esbuild bundles.
+const catalogue = path.join(root, 'locale', 'en', 'LC_MESSAGES', 'segel.po');
+const i18nDir = path.join(here, 'static', 'i18n');
+
+/** The entries of a gettext .po file: [{ context, id, str }] (no plurals: the PWA's texts have none). */
+function parsePo(text) {
+  const entries = [];
+  let entry = {};
+  let field = null;
+  const unquote = (s) => JSON.parse(s); // a .po string's escapes (quote, backslash, n, t) are JSON's too
+  const flush = () => {
+    if (entry.id !== undefined) entries.push(entry);
+    entry = {};
+    field = null;
+  };
+  for (const line of text.split('\n')) {
+    const match = /^(msgctxt|msgid|msgstr)\s+(".*")\s*$/.exec(line);
+    if (match) {
+      if (match[1] === 'msgctxt' || (match[1] === 'msgid' && entry.str !== undefined)) flush();
+      field = { msgctxt: 'context', msgid: 'id', msgstr: 'str' }[match[1]];
+      entry[field] = unquote(match[2]);
+    } else if (/^".*"\s*$/.test(line) && field) {
+      entry[field] += unquote(line.trim());
+    } else if (!line.trim()) {
+      flush();
+    }
+  }
+  flush();
+  return entries;
+}
+
+const pwaTexts = { id: {}, en: {} };
+for (const { context, id, str } of parsePo(await readFile(catalogue, 'utf8'))) {
+  if (!context?.startsWith('pwa:')) continue;
+  const key = context.slice(4);
+  pwaTexts.id[key] = id;
+  if (str) pwaTexts.en[key] = str; // none: the app falls back to the Indonesian
+}
+await mkdir(i18nDir, { recursive: true });
+for (const [lang, texts] of Object.entries(pwaTexts)) {
+  await writeFile(path.join(i18nDir, `${lang}.json`), `${JSON.stringify(texts, null, 1)}\n`);
+}
+
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
 

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from records.principal import Principal, Role
 from server.errors import AppError
+from server.i18n import N_
 from server.identity.auth import authenticate
 
 
@@ -38,11 +39,9 @@ def require(request: Request, *roles: Role, office: str | None = None) -> Princi
     """The signed-in principal, if it has one of `roles` (any when none given) and may act for `office`."""
     principal = current_principal(request)
     if principal is None:
-        raise AppError(401, "unauthorized", "Silakan masuk dengan passkey Anda dulu. (Please sign in first.)")
+        raise AppError(401, "unauthorized", N_("Silakan masuk dengan passkey Anda dulu."))
     if roles and principal.role not in roles:
-        raise AppError(
-            403, "forbidden", "Peran Anda tidak diizinkan membuka ini. (Your role may not use this.)"
-        )
+        raise AppError(403, "forbidden", N_("Peran Anda tidak diizinkan membuka ini."))
     if office is not None and not principal.can_act_for_office(office):
-        raise AppError(403, "forbidden", "Ini milik kantor lain. (This belongs to another office.)")
+        raise AppError(403, "forbidden", N_("Ini milik kantor lain."))
     return principal

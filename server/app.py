@@ -22,6 +22,7 @@ from server.databases import SEGEL_DATABASES
 from server.errors import AppError, handle_app_error, handle_http_exception, handle_server_error
 from server.headers import SecurityHeadersMiddleware
 from server.health import healthz
+from server.i18n import LanguageMiddleware
 from server.identity import routes as identity_routes
 from server.identity.auth import SessionOwners
 from server.identity.csrf import CSRFMiddleware
@@ -109,6 +110,7 @@ def create_app(
     app.add_middleware(CSRFMiddleware)  # refuses cross-site writes riding on our cookies before auth runs
     app.add_middleware(CompressionMiddleware)  # gzips JSON, schemas and pages: most bytes of a first sync
     app.add_middleware(RequestIdMiddleware)  # every log line has the request id
+    app.add_middleware(LanguageMiddleware)  # ?lang= / the lang cookie: the texts of every response below
     app.add_middleware(SecurityHeadersMiddleware)  # on every response, refusals included
     app.add_middleware(ClientAddressMiddleware, proxies=settings.trusted_proxies)  # outermost: rate limits
     app.state.settings = settings

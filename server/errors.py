@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from server.i18n import N_
+from server.i18n import gettext as _
 from server.logs import loggable_path
 from server.templating import templates
 
@@ -44,15 +46,15 @@ def wants_json(request: Request) -> bool:
 
 
 _TITLES = {
-    400: ("Permintaan tidak valid", "Bad request"),
-    401: ("Silakan masuk dulu", "Please sign in"),
-    403: ("Tidak diizinkan", "Not allowed"),
-    404: ("Halaman tidak ditemukan", "Page not found"),
-    405: ("Metode tidak diizinkan", "Method not allowed"),
-    413: ("Data terlalu besar", "Too large"),
-    429: ("Terlalu banyak percobaan", "Too many attempts"),
-    500: ("Terjadi kesalahan di server", "Server error"),
-    503: ("Layanan sedang tidak tersedia", "Service unavailable"),
+    400: (N_("Permintaan tidak valid"), "Bad request"),
+    401: (N_("Silakan masuk dulu"), "Please sign in"),
+    403: (N_("Tidak diizinkan"), "Not allowed"),
+    404: (N_("Halaman tidak ditemukan"), "Page not found"),
+    405: (N_("Metode tidak diizinkan"), "Method not allowed"),
+    413: (N_("Data terlalu besar"), "Too large"),
+    429: (N_("Terlalu banyak percobaan"), "Too many attempts"),
+    500: (N_("Terjadi kesalahan di server"), "Server error"),
+    503: (N_("Layanan sedang tidak tersedia"), "Service unavailable"),
 }
 
 
@@ -74,6 +76,7 @@ def login_redirect(request: Request) -> Response:
 
 
 def render_error(request: Request, status: int, error: str, reason: str) -> Response:
+    reason = _(reason)  # reasons are catalogue msgids (marked N_ where raised), or already translated
     if wants_json(request):
         return JSONResponse({"error": error, "reason": reason}, status_code=status)
     if status == 401:
@@ -82,7 +85,7 @@ def render_error(request: Request, status: int, error: str, reason: str) -> Resp
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "title_id": title_id, "title_en": title_en, "reason": reason},
+        {"status": status, "title_id": _(title_id), "title_en": title_en, "reason": reason},
         status_code=status,
     )
 
@@ -102,8 +105,8 @@ _HTTP_WORDS = {
     429: "too_many_requests",
 }
 _HTTP_REASONS = {
-    404: "Alamat ini tidak ada. Periksa tautannya atau kembali ke beranda. (This address does not exist.)",
-    405: "Alamat ini tidak menerima metode tersebut. (This address does not accept that method.)",
+    404: N_("Alamat ini tidak ada. Periksa tautannya atau kembali ke beranda."),
+    405: N_("Alamat ini tidak menerima metode tersebut."),
 }
 
 
@@ -120,7 +123,8 @@ async def handle_server_error(request: Request, exc: Exception) -> Response:
         request,
         500,
         "internal_error",
-        "Terjadi kesalahan di server; data Anda tidak hilang. Coba lagi sebentar lagi, "
-        "dan hubungi kantor jika "
-        "berulang. (Something failed on the server; your data is safe. Try again shortly.)",
+        N_(
+            "Terjadi kesalahan di server; data Anda tidak hilang. Coba lagi sebentar lagi, dan hubungi "
+            "kantor jika berulang."
+        ),
     )

@@ -34,13 +34,16 @@ PWA_DIR = CHECKOUT_DIR / "pwa" if CHECKOUT_DIR is not None else BUNDLED_PWA_DIR
 TEMPLATES_DIR = PWA_DIR / "templates"
 STATIC_DIR = PWA_DIR / "static"
 ASSET_MANIFEST = STATIC_DIR / "dist" / "asset-manifest.json"
+#: The translation catalogues (locale/<lang>/LC_MESSAGES/segel.po; server/_locale inside the wheel).
+LOCALE_DIR = CHECKOUT_DIR / "locale" if CHECKOUT_DIR is not None else PACKAGE_DIR / "_locale"
 
 
 def require_pwa() -> None:
     """Fail at start, not on the first page view, when this install has no PWA files."""
-    if TEMPLATES_DIR.is_dir() and STATIC_DIR.is_dir():
+    if TEMPLATES_DIR.is_dir() and STATIC_DIR.is_dir() and (LOCALE_DIR / "en").is_dir():
         return
     raise RuntimeError(
-        f"The PWA's templates and static files are missing from {PWA_DIR}: install a wheel built from a "
-        "checkout after `node pwa/build.mjs` (see README, Packaging), or run Segel from the checkout."
+        f"The PWA's templates and static files (in {PWA_DIR}) or the translation catalogue (in {LOCALE_DIR}) "
+        "are missing: install a wheel built from a checkout after `node pwa/build.mjs` (see README, "
+        "Packaging), or run Segel from the checkout."
     )

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 from starlette.templating import Jinja2Templates
 
+from server import i18n, problems
 from server.resources import ASSET_MANIFEST, TEMPLATES_DIR
 
 
@@ -44,3 +45,17 @@ def shell_modules() -> list[str]:
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["asset"] = asset
 templates.env.globals["shell_modules"] = shell_modules
+
+# Texts: {% trans %} / _() in the request's language (server/i18n.py), label(kind, value) or |label(kind)
+# for identifiers, and the footer's switch link.
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
+)
+templates.env.globals["label"] = i18n.label
+templates.env.globals["choices"] = i18n.choices
+templates.env.globals["current_language"] = i18n.current_language
+templates.env.globals["switch_url"] = i18n.switch_url
+templates.env.filters["label"] = lambda value, kind: i18n.label(kind, value)
+templates.env.globals["field_label"] = problems.field_label
+templates.env.globals["problem_reason"] = problems.reason

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.errors import render_error
+from server.i18n import N_
 from server.identity.sessions import PRELOGIN_COOKIE, SESSION_COOKIE
 from server.logs import loggable_path
 
@@ -41,8 +42,7 @@ class CSRFMiddleware:
                 request,
                 403,
                 "forbidden",
-                "Permintaan dari situs lain ditolak. Buka Segel langsung lalu coba lagi. "
-                "(Request from another site refused: open Segel directly and try again.)",
+                N_("Permintaan dari situs lain ditolak. Buka Segel langsung lalu coba lagi."),
             )
             await response(scope, receive, send)
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from server.i18n import gettext as _
 from server.identity.passkeys import Refusal
 from server.identity.store import IdentityStore
 
@@ -26,7 +27,6 @@ async def check_rate(store: IdentityStore, action: str, client: str) -> Refusal 
     return Refusal(
         429,
         "too_many_requests",
-        f"Terlalu banyak percobaan. Tunggu {minutes} menit lalu coba lagi. "
-        f"(Too many attempts: wait {minutes} minutes and try again.)",
+        _("Terlalu banyak percobaan. Tunggu %(minutes)s menit lalu coba lagi.") % {"minutes": minutes},
         event="rate_limited",
     )

@@ -21,6 +21,8 @@ from records.principal import Principal
 from records.types import JSONDict
 from server.access import current_principal, require
 from server.errors import AppError, login_redirect
+from server.i18n import N_
+from server.i18n import gettext as _
 from server.identity.audit import record_event
 from server.identity.auth import device_id_for_credential
 from server.identity.enrollment import enrollment_url, qr_svg
@@ -70,13 +72,11 @@ async def _json_body(request: Request) -> JSONDict:
         # `[[[[...` a few thousand deep overflows the JSON parser's stack: a broken body, not a server fault.
         raise _too_deep() from exc
     except ValueError as exc:
-        raise AppError(
-            400, "bad_request", "Isi permintaan bukan JSON yang sah. (Body is not valid JSON.)"
-        ) from exc
+        raise AppError(400, "bad_request", N_("Isi permintaan bukan JSON yang sah.")) from exc
     if json_depth(body) > MAX_JSON_DEPTH:
         raise _too_deep()
     if not isinstance(body, dict):
-        raise AppError(400, "bad_request", "Isi permintaan harus objek JSON. (Body must be a JSON object.)")
+        raise AppError(400, "bad_request", N_("Isi permintaan harus objek JSON."))
     return body
 
 
@@ -117,7 +117,7 @@ async def _limit(request: Request, action: str) -> None:
 def _credential_of(body: JSONDict) -> JSONDict:
     credential = body.get("credential")
     if not isinstance(credential, dict):
-        raise AppError(400, "bad_request", "Jawaban passkey tidak ada. (Missing passkey answer.)")
+        raise AppError(400, "bad_request", N_("Jawaban passkey tidak ada."))
     return credential
 
 
@@ -211,9 +211,7 @@ async def logout(request: Request) -> Response:
         form = await request.form()
         token = form.get("csrf_token")
         if not check_csrf_token(settings, principal.session_id, token if isinstance(token, str) else None):
-            raise AppError(
-                403, "forbidden", "Formulir kedaluwarsa; muat ulang halaman. (Form token invalid.)"
-            )
+            raise AppError(403, "forbidden", N_("Formulir kedaluwarsa; muat ulang halaman."))
     if principal.session_id:
         await _store(request).end_session(principal.session_id)
     await record_event(
@@ -309,7 +307,7 @@ async def enroll_page(request: Request) -> Response:
 def _token_of(body: JSONDict) -> str:
     token = body.get("token")
     if not isinstance(token, str) or not token:
-        raise AppError(400, "bad_request", "Tautan pendaftaran tidak ada. (Missing enrollment token.)")
+        raise AppError(400, "bad_request", N_("Tautan pendaftaran tidak ada."))
     return token
 
 
@@ -350,7 +348,7 @@ async def enroll_finish(request: Request) -> Response:
 def _office_of_request(request: Request, principal: Principal) -> str:
     office = request.query_params.get("office") or principal.office
     if office is None:
-        raise AppError(400, "bad_request", "Pilih kantor: ?office=6471. (Choose an office.)")
+        raise AppError(400, "bad_request", N_("Pilih kantor: ?office=6471."))
     require(request, "staff", "admin", office=office)
     return office
 
@@ -387,14 +385,14 @@ async def _managed_user(request: Request) -> tuple[Principal, FormData, JSONDict
         principal.session_id or principal.user_id,
         token if isinstance(token, str) else None,
     ):
-        raise AppError(403, "forbidden", "Formulir kedaluwarsa; muat ulang halaman. (Form token invalid.)")
+        raise AppError(403, "forbidden", N_("Formulir kedaluwarsa; muat ulang halaman."))
     user_id = request.path_params["user_id"]
     user = await _store(request).get_user(user_id)
     if user is None or not principal.can_act_for_office(user.get("office")):
         # Another office's user answers like one that does not exist: no page tells who exists elsewhere.
-        raise AppError(404, "not_found", f"Pengguna {user_id!r} tidak ada. (No such user.)")
+        raise AppError(404, "not_found", _("Pengguna %(user)r tidak ada.") % {"user": user_id})
     if user["role"] == "admin" or (user["role"] == "staff" and principal.role != "admin"):
-        raise AppError(403, "forbidden", "Hanya admin yang mengelola petugas. (Admins only.)")
+        raise AppError(403, "forbidden", N_("Hanya admin yang mengelola petugas."))
     return principal, form, user
 
 

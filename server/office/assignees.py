@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from records.types import JSONDict
+from server.i18n import gettext as _
+from server.i18n import label
 from server.identity.store import IdentityStore
 from server.office.intake import PARTNERS, IntakeError
 from server.office.ledger import docs_by_ids
@@ -30,7 +32,7 @@ class Assignee:
 
     @property
     def label(self) -> str:
-        partner = "kantor sendiri" if self.partner == "office" else self.partner
+        partner = _("kantor sendiri") if self.partner == "office" else label("partner", self.partner)
         return f"{self.name} ({self.user_id}) · {partner}"
 
 
@@ -58,28 +60,34 @@ async def assignee_for(store: IdentityStore, office: str, user_id: str) -> Assig
     """
     chosen = user_id.strip()
     if not chosen:
-        raise IntakeError("Pilih kurir dari daftar. (Choose a courier from the list.)")
+        raise IntakeError(_("Pilih kurir dari daftar."))
     user = await store.get_user(chosen)
     if user is None or user.get("office") != office:
         raise IntakeError(
-            f"Kurir {chosen!r} tidak terdaftar di kantor {office}; pilih kurir dari daftar. Tidak ada yang "
-            f"diubah. (No such courier at this office; choose one from the list. Nothing was changed.)"
+            _(
+                "Kurir %(courier)r tidak terdaftar di kantor %(office)s; pilih kurir dari daftar. "
+                "Tidak ada yang diubah."
+            )
+            % {"courier": chosen, "office": office}
         )
     if user.get("role") not in ASSIGNABLE_ROLES:
         raise IntakeError(
-            f"{chosen} bukan kurir (peran: {user.get('role')}); pilih kurir dari daftar. Tidak ada yang "
-            "diubah. (This user is not a courier. Nothing was changed.)"
+            _("%(user)s bukan kurir (peran: %(role)s); pilih kurir dari daftar. Tidak ada yang diubah.")
+            % {"user": chosen, "role": label("role", user.get("role"))}
         )
     if user.get("revoked"):
         raise IntakeError(
-            f"Kurir {chosen} sudah dinonaktifkan; pilih kurir lain. Tidak ada yang diubah. "
-            "(This courier was deactivated; choose another one. Nothing was changed.)"
+            _("Kurir %(courier)s sudah dinonaktifkan; pilih kurir lain. Tidak ada yang diubah.")
+            % {"courier": chosen}
         )
     assignee = _as_assignee(user)
     if assignee.partner not in PARTNERS:
         raise IntakeError(
-            f"Mitra {assignee.partner!r} dari kurir {chosen} belum didukung Segel ({', '.join(PARTNERS)}); "
-            "minta admin memperbaiki data kurir. (The courier's partner is not supported.)"
+            _(
+                "Mitra %(partner)r dari kurir %(courier)s belum didukung Segel (%(known)s); "
+                "minta admin memperbaiki data kurir."
+            )
+            % {"partner": assignee.partner, "courier": chosen, "known": ", ".join(PARTNERS)}
         )
     return assignee
 

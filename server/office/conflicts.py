@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from records.principal import Principal
 from records.types import JSONDict
+from server.i18n import gettext as _
 from server.office.ledger import Ledger, create_once, new_id, now_iso
 from store.couch import CouchNotFound
 from store.records import RecordsStore
@@ -25,7 +26,7 @@ async def load_revisions(ledger: Ledger, doc_id: str) -> tuple[JSONDict, list[JS
     try:
         current = await ledger.records.get(doc_id, conflicts=True)
     except CouchNotFound as exc:
-        raise ConflictError("Catatan tidak ditemukan.") from exc
+        raise ConflictError(_("Catatan tidak ditemukan.")) from exc
     revs = [str(current["_rev"]), *[str(r) for r in current.get("_conflicts", [])]]
     answer = await RecordsStore(ledger.records).open_revs(doc_id, revs)
     found = {str(item["ok"]["_rev"]): item["ok"] for item in answer if "ok" in item}
@@ -49,13 +50,13 @@ async def resolve_conflict(
     current, every_revision = await load_revisions(ledger, doc_id)
     office = str(current.get("office"))
     if not principal.can_act_for_office(office):
-        raise ConflictError("Catatan tidak ditemukan.")
+        raise ConflictError(_("Catatan tidak ditemukan."))
     revisions = own_revisions(principal, every_revision)
     if len(revisions) < 2:
-        raise ConflictError("Catatan ini tidak (lagi) berkonflik; muat ulang halaman.")
+        raise ConflictError(_("Catatan ini tidak (lagi) berkonflik; muat ulang halaman."))
     chosen = next((r for r in revisions if r["_rev"] == winner_rev), None)
     if chosen is None:
-        raise ConflictError("Revisi yang dipilih tidak ada di antara revisi yang bertentangan.")
+        raise ConflictError(_("Revisi yang dipilih tidak ada di antara revisi yang bertentangan."))
     history: JSONDict = {
         "_id": f"conflict_history:{doc_id}:{new_id()}",
         "type": "conflict_history",

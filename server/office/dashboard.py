@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from server.i18n import N_, Labels
 from server.office.deliveries import open_before
 from server.office.ledger import OFFICE_TZ, Ledger, key
 
@@ -29,16 +30,18 @@ TILE_KINDS = (
     "lost",
     "complaint",
 )
-TILE_LABELS = {
-    "ready": "Siap (terdaftar)",
-    "picked_up": "Diserahkan ke kurir",
-    "delivered": "Diterima penduduk (terbukti)",
-    "delivery_pending": "Diantar, menunggu kepastian",
-    "failed_attempt": "Gagal antar",
-    "returned": "Dikembalikan",
-    "lost": "Hilang",
-    "complaint": "Pengaduan",
-}
+TILE_LABELS = Labels(
+    {
+        "ready": N_("Siap (terdaftar)"),
+        "picked_up": N_("Diserahkan ke kurir"),
+        "delivered": N_("Diterima penduduk (terbukti)"),
+        "delivery_pending": N_("Diantar, menunggu kepastian"),
+        "failed_attempt": N_("Gagal antar"),
+        "returned": N_("Dikembalikan"),
+        "lost": N_("Hilang"),
+        "complaint": N_("Pengaduan"),
+    }
+)
 
 
 @dataclass

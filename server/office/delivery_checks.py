@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from records.receipt_proof import ReceiptKey, codes_equal
 from records.shapes import Document, Handoff, Seal
 from records.types import JSONDict
+from server.i18n import N_, Labels
 from server.office.ledger import Ledger, create_once, docs_by_ids, now_iso
 
 #: The exceptions that keep a delivery from counting until they are resolved (or the resident confirms).
@@ -32,17 +33,21 @@ DELIVERY_KINDS = ("code_mismatch", "code_missing", "seal_mismatch", "seal_unexpe
 SETTLING_ACTIONS = frozenset({"resident_confirmed", "confirmed_by_phone", "checked_ok"})
 
 #: Code verdicts: what the server found when it opened the code the courier recorded.
-CODE_LABELS = {
-    "matched": "Kode penerimaan cocok",
-    "mismatch": "Kode penerimaan TIDAK cocok",
-    "unreadable": "Kode penerimaan tidak dapat dibaca (kunci lain atau rusak)",
-    "missing": "Tanpa kode penerimaan",
-}
-SEAL_LABELS = {
-    "matched": "Nomor segel cocok",
-    "mismatch": "Nomor segel TIDAK cocok",
-    "not_scanned": "Segel tidak dipindai",
-}
+CODE_LABELS = Labels(
+    {
+        "matched": N_("Kode penerimaan cocok"),
+        "mismatch": N_("Kode penerimaan TIDAK cocok"),
+        "unreadable": N_("Kode penerimaan tidak dapat dibaca (kunci lain atau rusak)"),
+        "missing": N_("Tanpa kode penerimaan"),
+    }
+)
+SEAL_LABELS = Labels(
+    {
+        "matched": N_("Nomor segel cocok"),
+        "mismatch": N_("Nomor segel TIDAK cocok"),
+        "not_scanned": N_("Segel tidak dipindai"),
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from records.principal import Principal
 from records.types import JSONDict
+from server.i18n import LABELS, N_, label
+from server.i18n import gettext as _
 from server.office.attachments import PhotoState, complaint_photo, complaint_photo_url
 from server.office.delivery_checks import DELIVERY_KINDS, settle_if_resolved
 from server.office.ledger import Ledger, create_once, docs_by_ids, key, now_iso
@@ -19,95 +21,107 @@ from store.couch import Database
 #: Kind -> (Indonesian label, allowed actions as (value, label)).
 KINDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "seal_mismatch": (
-        "Nomor segel tidak cocok",
+        N_("Nomor segel tidak cocok"),
         (
-            ("checked_ok", "Amplop diperiksa, isi benar"),
-            ("resident_confirmed", "Penduduk mengonfirmasi terima"),
-            ("reprint", "Batalkan dan cetak ulang"),
+            ("checked_ok", N_("Amplop diperiksa, isi benar")),
+            ("resident_confirmed", N_("Penduduk mengonfirmasi terima")),
+            ("reprint", N_("Batalkan dan cetak ulang")),
         ),
     ),
     "seal_unexpected": (
-        "Segel bukan yang dipasang kantor",
+        N_("Segel bukan yang dipasang kantor"),
         (
-            ("checked_ok", "Amplop diperiksa, isi benar"),
-            ("resident_confirmed", "Penduduk mengonfirmasi terima"),
-            ("reprint", "Batalkan dan cetak ulang"),
+            ("checked_ok", N_("Amplop diperiksa, isi benar")),
+            ("resident_confirmed", N_("Penduduk mengonfirmasi terima")),
+            ("reprint", N_("Batalkan dan cetak ulang")),
         ),
     ),
     "code_mismatch": (
-        "Kode penerimaan tidak cocok",
+        N_("Kode penerimaan tidak cocok"),
         (
-            ("confirmed_by_phone", "Penduduk dihubungi: dokumen sudah diterima"),
-            ("investigate", "Belum diterima: diselidiki bersama kurir"),
+            ("confirmed_by_phone", N_("Penduduk dihubungi: dokumen sudah diterima")),
+            ("investigate", N_("Belum diterima: diselidiki bersama kurir")),
         ),
     ),
     "code_missing": (
-        "Diserahkan tanpa kode penerimaan",
+        N_("Diserahkan tanpa kode penerimaan"),
         (
-            ("confirmed_by_phone", "Penduduk dihubungi: dokumen sudah diterima"),
-            ("investigate", "Belum diterima: diselidiki bersama kurir"),
+            ("confirmed_by_phone", N_("Penduduk dihubungi: dokumen sudah diterima")),
+            ("investigate", N_("Belum diterima: diselidiki bersama kurir")),
         ),
     ),
     "seal_damaged": (
-        "Segel rusak atau hilang",
-        (("checked_ok", "Amplop diperiksa, isi benar"), ("reprint", "Batalkan dan cetak ulang")),
+        N_("Segel rusak atau hilang"),
+        (("checked_ok", N_("Amplop diperiksa, isi benar")), ("reprint", N_("Batalkan dan cetak ulang"))),
     ),
     "photo_missing": (
-        "Foto segel tidak ada",
+        N_("Foto segel tidak ada"),
         (
-            ("accepted_without_photo", "Terima tanpa foto (beri alasan)"),
-            ("asked_courier", "Kurir diminta mengirim foto"),
+            ("accepted_without_photo", N_("Terima tanpa foto (beri alasan)")),
+            ("asked_courier", N_("Kurir diminta mengirim foto")),
         ),
     ),
     "photo_not_arrived": (
-        "Foto segel tidak pernah sampai",
+        N_("Foto segel tidak pernah sampai"),
         (
-            ("accepted_without_photo", "Terima tanpa foto (beri alasan)"),
-            ("asked_courier", "Kurir diminta mengirim foto"),
+            ("accepted_without_photo", N_("Terima tanpa foto (beri alasan)")),
+            ("asked_courier", N_("Kurir diminta mengirim foto")),
         ),
     ),
     "photo_digest": (
-        "Foto tidak sesuai sidiknya",
-        (("photo_rejected", "Foto ditolak sebagai bukti"), ("asked_courier", "Kurir diminta menjelaskan")),
+        N_("Foto tidak sesuai sidiknya"),
+        (
+            ("photo_rejected", N_("Foto ditolak sebagai bukti")),
+            ("asked_courier", N_("Kurir diminta menjelaskan")),
+        ),
     ),
     "photo_unreadable": (
-        "Foto tidak dapat dibuka",
-        (("photo_rejected", "Foto ditolak sebagai bukti"), ("asked_courier", "Kurir diminta mengirim ulang")),
+        N_("Foto tidak dapat dibuka"),
+        (
+            ("photo_rejected", N_("Foto ditolak sebagai bukti")),
+            ("asked_courier", N_("Kurir diminta mengirim ulang")),
+        ),
     ),
     "check_failed": (
-        "Pemeriksaan otomatis gagal",
-        (("checked_ok", "Diperiksa manual, benar"), ("investigate", "Diselidiki")),
+        N_("Pemeriksaan otomatis gagal"),
+        (("checked_ok", N_("Diperiksa manual, benar")), ("investigate", N_("Diselidiki"))),
     ),
     "photo_reused": (
-        "Foto yang sama dipakai ulang",
-        (("courier_warned", "Kurir ditegur dan diperiksa"), ("false_alarm", "Bukan foto yang sama")),
+        N_("Foto yang sama dipakai ulang"),
+        (("courier_warned", N_("Kurir ditegur dan diperiksa")), ("false_alarm", N_("Bukan foto yang sama"))),
     ),
     "gps_far": (
-        "Lokasi penyerahan jauh dari alamat",
+        N_("Lokasi penyerahan jauh dari alamat"),
         (
-            ("resident_confirmed", "Penduduk mengonfirmasi terima"),
-            ("investigate", "Diselidiki bersama mitra"),
+            ("resident_confirmed", N_("Penduduk mengonfirmasi terima")),
+            ("investigate", N_("Diselidiki bersama mitra")),
         ),
     ),
     "chain_broken": (
-        "Rantai serah terima putus",
-        (("investigate", "Diselidiki"), ("explained", "Sudah dijelaskan")),
+        N_("Rantai serah terima putus"),
+        (("investigate", N_("Diselidiki")), ("explained", N_("Sudah dijelaskan"))),
     ),
     "unsigned": (
-        "Serah terima tanpa tanda tangan",
-        (("accepted_unsigned", "Diterima: alasan masuk akal"), ("investigate", "Diselidiki bersama kurir")),
+        N_("Serah terima tanpa tanda tangan"),
+        (
+            ("accepted_unsigned", N_("Diterima: alasan masuk akal")),
+            ("investigate", N_("Diselidiki bersama kurir")),
+        ),
     ),
     "signature_invalid": (
-        "Tanda tangan tidak sah",
-        (("investigate", "Diselidiki"), ("explained", "Sudah dijelaskan")),
+        N_("Tanda tangan tidak sah"),
+        (("investigate", N_("Diselidiki")), ("explained", N_("Sudah dijelaskan"))),
     ),
-    "refused": ("Catatan ditolak gateway", (("explained", "Sudah ditindaklanjuti dengan pengirim"),)),
+    "refused": (N_("Catatan ditolak gateway"), (("explained", N_("Sudah ditindaklanjuti dengan pengirim")),)),
     "complaint": (
-        "Pengaduan penduduk",
-        (("answered", "Sudah ditanggapi"), ("reprint", "Cetak ulang dan kirim lagi")),
+        N_("Pengaduan penduduk"),
+        (("answered", N_("Sudah ditanggapi")), ("reprint", N_("Cetak ulang dan kirim lagi"))),
     ),
-    "conflict": ("Konflik sinkronisasi", ()),
+    "conflict": (N_("Konflik sinkronisasi"), ()),
 }
+#: The words for each kind and each action, for the pages that name them (the timeline, "more open for").
+LABELS["exception"] = {kind: words for kind, (words, _actions) in KINDS.items()}
+LABELS["settlement"] = {value: words for _words, actions in KINDS.values() for value, words in actions}
 RECORD_KINDS = (
     "seal_mismatch",
     "seal_damaged",
@@ -159,32 +173,60 @@ class QueueItem:
 
     @property
     def label(self) -> str:
-        return KINDS[self.kind][0]
+        return _(KINDS[self.kind][0])
 
     @property
     def actions(self) -> tuple[tuple[str, str], ...]:
-        return KINDS[self.kind][1]
+        return tuple((value, _(words)) for value, words in KINDS[self.kind][1])
+
+
+def _who(doc: JSONDict) -> str:
+    """The name of who recorded a handoff, when the record carries it (its from/to party), else their id."""
+    author = doc.get("author")
+    for side in ("from", "to"):
+        party = doc.get(side)
+        if isinstance(party, dict) and party.get("id") == author and party.get("name"):
+            return str(party["name"])
+    return str(author or "-")
 
 
 def _detail(kind: str, doc: JSONDict) -> str:
     if kind == "seal_mismatch":
-        return (
-            f"Dipindai {doc.get('seal_number_scanned') or '-'}, seharusnya {doc.get('seal_number_expected')}."
-        )
+        return _("Dipindai %(scanned)s, seharusnya %(expected)s.") % {
+            "scanned": doc.get("seal_number_scanned") or "-",
+            "expected": doc.get("seal_number_expected"),
+        }
     if kind == "seal_damaged":
-        return f"Segel {doc.get('seal_condition')} saat {doc.get('kind')} oleh {doc.get('author')}."
+        return _("Segel %(condition)s saat %(event)s oleh %(who)s.") % {
+            "condition": label("seal_condition", doc.get("seal_condition")),
+            "event": label("handoff", doc.get("kind")).lower(),
+            "who": _who(doc),
+        }
     if kind == "photo_missing":
-        return "Catatan tanpa foto segel." if doc.get("type") == "handoff" else "Foto belum sampai di server."
+        return (
+            _("Catatan tanpa foto segel.")
+            if doc.get("type") == "handoff"
+            else _("Foto belum sampai di server.")
+        )
     if kind == "complaint":
-        return f"{doc.get('kind')}: {doc.get('description')}"
+        return f"{label('complaint', doc.get('kind'))}: {doc.get('description')}"
     if kind == "unsigned":
-        return f"{doc.get('kind')} oleh {doc.get('author')} tanpa passkey: {doc.get('unsigned_reason')}"
+        return _("%(event)s oleh %(who)s tanpa passkey: %(reason)s") % {
+            "event": label("handoff", doc.get("kind")),
+            "who": _who(doc),
+            "reason": doc.get("unsigned_reason"),
+        }
     if kind == "refused" and doc.get("type") == "refusal_tally":
         return _tally_detail(doc)
     if kind == "refused":
-        return f"{doc.get('record_type')} {doc.get('record_id')} dari {doc.get('user')}: {doc.get('reason')}"
+        return _("%(what)s %(id)s dari %(user)s: %(reason)s") % {
+            "what": label("record_type", doc.get("record_type")),
+            "id": doc.get("record_id"),
+            "user": doc.get("user"),
+            "reason": doc.get("reason"),
+        }
     if kind == "conflict":
-        return f"{len(doc.get('_conflicts') or [])} revisi bertentangan."
+        return _("%(n)s revisi bertentangan.") % {"n": len(doc.get("_conflicts") or [])}
     return ""
 
 
@@ -195,11 +237,17 @@ def _tally_detail(doc: JSONDict) -> str:
     start = int(hour[11:13]) if hour[11:13].isdigit() else 0
     counts: JSONDict = doc["counts"] if isinstance(doc.get("counts"), dict) else {}
     codes = ", ".join(f"{code} {n}" for code, n in sorted(counts.items(), key=lambda item: -int(item[1])))
-    return (
-        f"{doc.get('total', 0)} catatan ditolak dari {doc.get('user')}, {hour[:10]} "
-        f"{start:02d}:00-{(start + 1) % 24:02d}:00 UTC ({codes}). "
-        f"{doc.get('stored', 0)} pertama disimpan utuh untuk diperiksa."
-    )
+    return _(
+        "%(total)s catatan ditolak dari %(user)s, %(day)s %(hours)s UTC (%(codes)s). "
+        "%(stored)s pertama disimpan utuh untuk diperiksa."
+    ) % {
+        "total": doc.get("total", 0),
+        "user": doc.get("user"),
+        "day": hour[:10],
+        "hours": f"{start:02d}:00-{(start + 1) % 24:02d}:00",
+        "codes": codes,
+        "stored": doc.get("stored", 0),
+    }
 
 
 #: Rows read per view request while the queue pages on past resolved items.
@@ -319,14 +367,14 @@ async def resolve(
 ) -> JSONDict:
     """Close one exception with an action and a note; refuses unknown actions and other offices' records."""
     if kind not in KINDS or kind == "conflict":
-        raise ResolutionError("Jenis pengecualian ini diselesaikan di halaman konflik, bukan di sini.")
+        raise ResolutionError(_("Jenis pengecualian ini diselesaikan di halaman konflik, bukan di sini."))
     if action not in dict(KINDS[kind][1]):
-        raise ResolutionError("Pilih salah satu tindakan yang tersedia.")
+        raise ResolutionError(_("Pilih salah satu tindakan yang tersedia."))
     if len(note.strip()) < 5:
-        raise ResolutionError("Tulis catatan singkat (minimal 5 huruf) tentang apa yang Anda lakukan.")
+        raise ResolutionError(_("Tulis catatan singkat (minimal 5 huruf) tentang apa yang Anda lakukan."))
     office, document_id = await _subject_office(ledger, kind, subject)
     if office is None or not principal.can_act_for_office(office):
-        raise ResolutionError("Pengecualian ini tidak ditemukan di kantor Anda.")
+        raise ResolutionError(_("Pengecualian ini tidak ditemukan di kantor Anda."))
     resolution: JSONDict = {
         "_id": f"resolution:{kind}:{subject}",
         "type": "resolution",
@@ -341,7 +389,7 @@ async def resolve(
     if document_id:
         resolution["document_id"] = document_id
     if not await create_once(ledger.office, resolution):
-        raise ResolutionError("Pengecualian ini sudah diselesaikan oleh petugas lain.")
+        raise ResolutionError(_("Pengecualian ini sudah diselesaikan oleh petugas lain."))
     if kind in DELIVERY_KINDS:
         await settle_if_resolved(ledger, subject)
     return resolution

@@ -7,9 +7,12 @@ import io
 
 from fpdf import FPDF
 
+from records.types import JSONDict
+from server.i18n import gettext as _
+from server.i18n import label
 from server.office.dashboard import TILE_KINDS, Dashboard
 from server.office.handover import DOC_KIND_LABELS, latin1
-from server.office.timeline import CONDITION_LABELS, KIND_LABELS, Timeline
+from server.office.timeline import CONDITION_LABELS, KIND_LABELS, SIGNATURE_LABELS, Timeline
 
 COUNT_KINDS = (*TILE_KINDS[:1], "sealed", *TILE_KINDS[1:])
 
@@ -67,23 +70,34 @@ def partners_csv(dashboard: Dashboard) -> str:
     )
 
 
+def _recorded_by(h: JSONDict) -> str:
+    """The name of whoever recorded the handoff when one of its parties is them, else their user id."""
+    for party in (h["from"], h["to"]):
+        if party.get("id") == h["author"] and party.get("name"):
+            return f"{party['name']} ({h['author']})"
+    return str(h["author"])
+
+
 def custody_pdf(timeline: Timeline) -> bytes:
-    """One document's custody record: every handoff with seal, condition, time, place and chain status."""
+    """One document's custody record: every handoff with seal, condition, time, place and chain status, in
+    the language of the request that asked for it."""
     doc = timeline.document
     pdf = FPDF(format="A4")
-    pdf.set_title("Catatan serah terima dokumen")
+    pdf.set_title(_("Catatan serah terima dokumen"))
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 14)
-    pdf.cell(0, 8, "CATATAN SERAH TERIMA DOKUMEN", new_x="LMARGIN", new_y="NEXT", align="C")
+    pdf.cell(0, 8, latin1(_("CATATAN SERAH TERIMA DOKUMEN")), new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.set_font("Helvetica", "", 10)
-    kind = DOC_KIND_LABELS.get(str(doc["doc_kind"]), str(doc["doc_kind"]))
+    kind = DOC_KIND_LABELS.get(str(doc["doc_kind"])) or str(doc["doc_kind"])
     for line in (
-        f"Dokumen: {kind} atas nama {doc['resident']['name']} ({doc['_id']})",
-        f"Kantor: {doc['office']} - terdaftar {doc['created_at']}",
-        f"Segel saat ini: {timeline.current_seal or '-'}",
-        "Rantai: utuh"
+        _("Dokumen: %(kind)s atas nama %(name)s (%(id)s)")
+        % {"kind": kind, "name": doc["resident"]["name"], "id": doc["_id"]},
+        _("Kantor: %(office)s - terdaftar %(when)s") % {"office": doc["office"], "when": doc["created_at"]},
+        _("Segel saat ini: %(seal)s") % {"seal": timeline.current_seal or "-"},
+        _("Rantai: utuh")
         if timeline.chain.ok
-        else f"Rantai: PUTUS di {timeline.chain.broken_at} ({timeline.chain.reason})",
+        else _("Rantai: PUTUS di %(at)s (%(reason)s)")
+        % {"at": timeline.chain.broken_at, "reason": timeline.chain.reason},
     ):
         pdf.multi_cell(0, 6, latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
@@ -93,25 +107,37 @@ def custody_pdf(timeline: Timeline) -> bytes:
         pdf.cell(
             0,
             6,
-            latin1(f"{number}. {KIND_LABELS.get(h['kind'], h['kind'])} - {h['device_time']}"),
+            latin1(f"{number}. {KIND_LABELS.get(h['kind']) or h['kind']} - {h['device_time']}"),
             new_x="LMARGIN",
             new_y="NEXT",
         )
         pdf.set_font("Helvetica", "", 9)
         place = f"{h['place']['lat']}, {h['place']['lon']}" if h.get("place") else "-"
-        seal = h.get("seal_number_scanned") or "tidak terbaca"
+        seal = h.get("seal_number_scanned") or _("tidak terbaca")
         match = (
-            "cocok" if h.get("seal_match") else f"TIDAK cocok (seharusnya {h.get('seal_number_expected')})"
+            _("cocok")
+            if h.get("seal_match")
+            else _("TIDAK cocok (seharusnya %(seal)s)") % {"seal": h.get("seal_number_expected")}
         )
         giver, taker = h["from"], h["to"]
-        condition = CONDITION_LABELS.get(h["seal_condition"], h["seal_condition"])
-        link = "cocok" if event.link_ok else "TIDAK cocok"
+        condition = CONDITION_LABELS.get(h["seal_condition"]) or h["seal_condition"]
+        link = _("cocok") if event.link_ok else _("TIDAK cocok")
         lines = (
-            f"Dari {giver.get('party')} {giver.get('name') or giver.get('id') or ''} ke "
-            f"{taker.get('party')} {taker.get('name') or taker.get('id') or ''}; dicatat oleh {h['author']}",
-            f"Segel {seal} ({match}), kondisi {condition}",
-            f"Waktu server: {event.server_time or '-'}; tempat: {place}; foto: {len(event.photos)}",
-            f"Tanda tangan: {event.signature_status}; mata rantai: {link}",
+            _("Dari %(giver)s ke %(taker)s; dicatat oleh %(author)s")
+            % {
+                "giver": f"{label('party', giver.get('party'))} {giver.get('name') or giver.get('id') or ''}",
+                "taker": f"{label('party', taker.get('party'))} {taker.get('name') or taker.get('id') or ''}",
+                "author": _recorded_by(h),
+            },
+            _("Segel %(seal)s (%(match)s), kondisi %(condition)s")
+            % {"seal": seal, "match": match, "condition": condition},
+            _("Waktu server: %(when)s; tempat: %(place)s; foto: %(n)s")
+            % {"when": event.server_time or "-", "place": place, "n": len(event.photos)},
+            _("Tanda tangan: %(signature)s; mata rantai: %(link)s")
+            % {
+                "signature": SIGNATURE_LABELS.get(event.signature_status) or event.signature_status,
+                "link": link,
+            },
         )
         for line in lines:
             pdf.multi_cell(0, 5, latin1(line), new_x="LMARGIN", new_y="NEXT")

@@ -14,16 +14,19 @@ from fpdf import FPDF
 
 from records.principal import Principal
 from records.types import JSONDict
+from server.i18n import N_, Labels
 from server.office.intake import IntakeError, office_document, sealed_number
 from server.office.ledger import Ledger, create_once, new_id, now_iso
 
-DOC_KIND_LABELS = {
-    "ektp": "e-KTP",
-    "kia": "KIA",
-    "akta_kelahiran": "Akta Kelahiran",
-    "kk": "Kartu Keluarga",
-    "surat_pindah": "Surat Pindah",
-}
+DOC_KIND_LABELS = Labels(
+    {
+        "ektp": N_("e-KTP"),
+        "kia": N_("KIA"),
+        "akta_kelahiran": N_("Akta Kelahiran"),
+        "kk": N_("Kartu Keluarga"),
+        "surat_pindah": N_("Surat Pindah"),
+    }
+)
 
 
 @dataclass(frozen=True)

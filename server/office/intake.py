@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from records.principal import Principal
 from records.schemas import RecordError, validate_record
 from records.types import JSONDict
+from server.i18n import gettext as _
 from server.office.ledger import Ledger, create_once, docs_by_ids, new_id, now_iso, records_of_document
+from server.problems import problem_line, reason
 from store.couch import CouchConflict, CouchNotFound
 
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -104,14 +106,13 @@ def parse_csv(text: str, office: str, author: str) -> ImportReport:
     missing = [column for column in CSV_COLUMNS[:12] if column not in (reader.fieldnames or [])]
     if missing:
         raise IntakeError(
-            f"Kolom CSV kurang: {', '.join(missing)}. Unduh contoh CSV di halaman ini dan ikuti urutannya."
+            _("Kolom CSV kurang: %(columns)s. Unduh contoh CSV di halaman ini dan ikuti urutannya.")
+            % {"columns": ", ".join(missing)}
         )
     for line, row in enumerate(reader, start=2):
         doc, errors = document_from_fields(row, office, author)
         if errors:
-            report.rejected.append(
-                (line, [f"{e.field}: {e.message}" if e.field else e.message for e in errors])
-            )
+            report.rejected.append((line, [problem_line(e) if e.field else reason(e) for e in errors]))
         else:
             report.accepted.append(doc)
     return report
@@ -129,7 +130,7 @@ async def office_document(ledger: Ledger, principal: Principal, document_id: str
     """
     doc = await ledger.records.get_or_none(document_id) if document_id.startswith("document:") else None
     if doc is None or doc.get("type") != "document" or not principal.can_act_for_office(str(doc["office"])):
-        raise IntakeError("Dokumen tidak ditemukan di kantor Anda. Periksa nomornya.")
+        raise IntakeError(_("Dokumen tidak ditemukan di kantor Anda. Periksa nomornya."))
     return doc
 
 
@@ -140,7 +141,7 @@ async def next_seq(ledger: Ledger, author: str, handoff_id: str) -> int:
     database makes it this handoff's own, so a number a phone already used is never shared.
     """
     counter_id = f"seq:{author}"
-    for _ in range(50):
+    for _attempt in range(50):
         doc = await ledger.office.get_or_none(counter_id) or {"_id": counter_id, "type": "seq", "value": 0}
         doc["value"] = int(doc["value"]) + 1
         try:
@@ -155,7 +156,7 @@ async def next_seq(ledger: Ledger, author: str, handoff_id: str) -> int:
         }
         if await create_once(ledger.records, claim):
             return int(doc["value"])
-    raise IntakeError("Sistem sedang sibuk; coba lagi sebentar lagi.")
+    raise IntakeError(_("Sistem sedang sibuk; coba lagi sebentar lagi."))
 
 
 def office_party(office: str) -> JSONDict:
@@ -173,7 +174,8 @@ async def bind_seal(ledger: Ledger, principal: Principal, document_id: str, seal
     existing = await sealed_number(ledger, document_id)
     if existing:
         raise IntakeError(
-            f"Dokumen ini sudah disegel dengan segel {existing}. Untuk segel baru, catat cetak ulang."
+            _("Dokumen ini sudah disegel dengan segel %(seal)s. Untuk segel baru, catat cetak ulang.")
+            % {"seal": existing}
         )
     return await seal_document(ledger, principal, document, number, office, prev_hash=None, kind="sealed")
 
@@ -204,10 +206,13 @@ async def seal_document(
     errors = validate_record(seal)
     if errors:
         raise IntakeError(
-            f"Nomor segel {number!r} tidak valid: 2 huruf besar lalu 6-10 angka, mis. BP00012345."
+            _("Nomor segel %(number)r tidak valid: 2 huruf besar lalu 6-10 angka, mis. BP00012345.")
+            % {"number": number}
         )
     if not await create_once(ledger.records, seal):
-        raise IntakeError(f"Segel {number} sudah pernah dipakai. Ambil segel baru dan pindai lagi.")
+        raise IntakeError(
+            _("Segel %(number)s sudah pernah dipakai. Ambil segel baru dan pindai lagi.") % {"number": number}
+        )
     handoff = await office_handoff(
         ledger,
         principal,
@@ -268,7 +273,9 @@ async def office_handoff(
         handoff["note"] = note[:500]
     errors = validate_record(handoff)
     if errors:  # a programming error, not user input: say what to report
-        raise IntakeError(f"Catatan serah terima tidak valid ({errors[0]}); laporkan ke admin.")
+        raise IntakeError(
+            _("Catatan serah terima tidak valid (%(errors)s); laporkan ke admin.") % {"errors": errors[0]}
+        )
     return handoff
 
 
@@ -298,7 +305,10 @@ async def assign(
     admin's page for one office cannot hand another office's documents to its couriers.
     """
     if partner not in PARTNERS:
-        raise IntakeError(f"Mitra {partner!r} tidak dikenal; pilih salah satu: {', '.join(PARTNERS)}.")
+        raise IntakeError(
+            _("Mitra %(partner)r tidak dikenal; pilih salah satu: %(known)s.")
+            % {"partner": partner, "known": ", ".join(PARTNERS)}
+        )
     found = await docs_by_ids(ledger.records, document_ids)
     updated: list[JSONDict] = []
     for doc_id in document_ids:
@@ -309,7 +319,10 @@ async def assign(
             or not principal.can_act_for_office(str(doc["office"]))
             or (office is not None and doc["office"] != office)
         ):
-            raise IntakeError(f"Dokumen {doc_id} tidak ditemukan di kantor Anda; tidak ada yang diubah.")
+            raise IntakeError(
+                _("Dokumen %(doc_id)s tidak ditemukan di kantor Anda; tidak ada yang diubah.")
+                % {"doc_id": doc_id}
+            )
         assignment: JSONDict = {"courier": courier.strip(), "partner": partner, "assigned_at": now_iso()}
         if batch:
             assignment["batch"] = batch.strip()
@@ -318,13 +331,15 @@ async def assign(
             changed["delivery"] = "courier"
         errors = validate_record(changed)
         if errors:
-            raise IntakeError(f"Penugasan tidak valid: {errors[0]}. Tidak ada yang diubah.")
+            raise IntakeError(
+                _("Penugasan tidak valid: %(errors)s. Tidak ada yang diubah.") % {"errors": errors[0]}
+            )
         updated.append(changed)
     results = await ledger.records.bulk_docs(updated)
     failed = [r for r in results if r.get("error")]
     if failed:
         raise IntakeError(
-            "Sebagian dokumen berubah di tempat lain saat ini; muat ulang halaman dan coba lagi."
+            _("Sebagian dokumen berubah di tempat lain saat ini; muat ulang halaman dan coba lagi.")
         )
     return [str(doc["_id"]) for doc in updated]
 
@@ -332,11 +347,11 @@ async def assign(
 async def choose_delivery(ledger: Ledger, document_id: str, choice: str) -> JSONDict:
     """The resident's own choice: self-pickup or courier delivery (the office never forces either)."""
     if choice not in ("courier", "self_pickup"):
-        raise IntakeError("Pilihan tidak dikenal: pilih diantar kurir atau ambil sendiri.")
+        raise IntakeError(_("Pilihan tidak dikenal: pilih diantar kurir atau ambil sendiri."))
     try:
         doc = await ledger.records.get(document_id)
     except CouchNotFound as exc:
-        raise IntakeError("Dokumen tidak ditemukan.") from exc
+        raise IntakeError(_("Dokumen tidak ditemukan.")) from exc
     doc["delivery"] = choice
     await ledger.records.put(doc)
     return doc

@@ -11,6 +11,7 @@ from __future__ import annotations
 from records.custody import record_hash
 from records.principal import Principal
 from records.types import JSONDict
+from server.i18n import gettext as _
 from server.office.intake import IntakeError, office_handoff, office_party, seal_document
 from server.office.ledger import Ledger, new_id, now_iso
 from server.office.timeline import load_timeline
@@ -25,16 +26,16 @@ class LostError(Exception):
 async def record_lost(ledger: Ledger, principal: Principal, document: JSONDict, note: str) -> JSONDict:
     """Record a loss reported to the office; returns the liability record."""
     if len(note.strip()) < 5:
-        raise LostError("Tulis kronologi singkat kehilangan (minimal 5 huruf), mis. nomor laporan polisi.")
+        raise LostError(_("Tulis kronologi singkat kehilangan (minimal 5 huruf), mis. nomor laporan polisi."))
     timeline = await load_timeline(ledger, document)
     last = timeline.last_handoff
     if last is None:
-        raise LostError("Dokumen ini belum disegel, jadi belum pernah keluar dari kantor.")
+        raise LostError(_("Dokumen ini belum disegel, jadi belum pernah keluar dari kantor."))
     holder = last["to"] if last["kind"] != "lost" else last["from"]
     if last["kind"] != "lost":
         if holder.get("party") != "courier":
             raise LostError(
-                "Dokumen tidak sedang dibawa kurir; catat kehilangan hanya untuk amplop di kurir."
+                _("Dokumen tidak sedang dibawa kurir; catat kehilangan hanya untuk amplop di kurir.")
             )
         handoff = await office_handoff(
             ledger,
@@ -85,7 +86,7 @@ async def record_reprint(
     timeline = await load_timeline(ledger, document)
     last = timeline.last_handoff
     if last is None or last["kind"] not in ("lost", "returned"):
-        raise LostError("Cetak ulang hanya untuk dokumen yang tercatat hilang atau dikembalikan.")
+        raise LostError(_("Cetak ulang hanya untuk dokumen yang tercatat hilang atau dikembalikan."))
     office = str(document["office"])
     reprinted = await office_handoff(
         ledger,
@@ -101,7 +102,9 @@ async def record_reprint(
     )
     number = seal_number.strip().upper()
     if await ledger.records.get_or_none(f"seal:{office}:{number}") is not None:
-        raise IntakeError(f"Segel {number} sudah pernah dipakai. Ambil segel baru dan pindai lagi.")
+        raise IntakeError(
+            _("Segel %(number)s sudah pernah dipakai. Ambil segel baru dan pindai lagi.") % {"number": number}
+        )
     await ledger.records.put(reprinted)
     return await seal_document(
         ledger, principal, document, number, office, prev_hash=record_hash(reprinted), kind="sealed"

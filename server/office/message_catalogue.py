@@ -1,5 +1,5 @@
-"""Every text Segel sends to residents, in one catalogue: what staff see the message called (Bahasa Indonesia
-first, English second) and the text itself.
+"""Every text Segel sends to residents, in one catalogue: what staff see the message called (in the page's
+language, from the translation catalogue) and the text itself.
 
 Messages go out in Bahasa Indonesia only: an SMS is short and the residents of a civil-registry office read
 Indonesian. The fields in braces are filled by `render_message`; nothing else of the document (no NIK) can
@@ -9,6 +9,9 @@ reach a message, because nothing else is passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from server.i18n import N_
+from server.i18n import gettext as _
 
 
 @dataclass(frozen=True)
@@ -20,25 +23,25 @@ class MessageTemplate:
 
 CATALOGUE: dict[str, MessageTemplate] = {
     "document_ready": MessageTemplate(
-        "Dokumen siap",
+        N_("Dokumen siap"),
         "Document ready",
         "Disdukcapil: dokumen {doc_kind} atas nama {name} sudah selesai. Pilih diantar kurir atau "
         "ambil sendiri, dan lihat statusnya di {link} . Kode penerimaan: {receipt_code} (berikan hanya "
         "kepada kurir saat amplop diterima).",
     ),
     "out_for_delivery": MessageTemplate(
-        "Sedang diantar",
+        N_("Sedang diantar"),
         "Out for delivery",
         "Disdukcapil: dokumen {doc_kind} atas nama {name} sedang diantar kurir. Status: {link}",
     ),
     "delivered": MessageTemplate(
-        "Tercatat diterima",
+        N_("Tercatat diterima"),
         "Recorded as delivered",
         "Disdukcapil: kurir mencatat dokumen {doc_kind} atas nama {name} sudah diterima. Mohon konfirmasi, "
         "atau laporkan bila belum Anda terima: {link}",
     ),
     "complaint_received": MessageTemplate(
-        "Pengaduan diterima",
+        N_("Pengaduan diterima"),
         "Complaint received",
         "Disdukcapil: pengaduan Anda tentang dokumen {doc_kind} sudah kami terima. {link}",
     ),
@@ -53,6 +56,7 @@ def render_message(kind: str, *, doc_kind: str, name: str, link: str, receipt_co
 
 
 def label_of(kind: str) -> str:
-    """'Indonesian / English' name of a kind of message, for the staff pages."""
+    """The name of a kind of message for the staff pages, in the page's language (`label_en` is its English
+    in locale/en/LC_MESSAGES/segel.po; tests/unit/test_translations.py keeps the two the same)."""
     template = CATALOGUE.get(kind)
-    return f"{template.label_id} / {template.label_en}" if template else kind
+    return _(template.label_id) if template else kind

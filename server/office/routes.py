@@ -18,6 +18,8 @@ from records.principal import Role
 from records.types import JSONDict
 from server.access import require
 from server.errors import AppError
+from server.i18n import N_
+from server.i18n import gettext as _
 from server.identity.store import IdentityStore
 from server.office import exports, intake, search
 from server.office.assignees import assignee_for, assignees_of
@@ -139,14 +141,14 @@ async def import_csv(request: Request) -> Response:
     form = await checked_form(request, principal)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
-        return await _intake_page(request, office, 400, error="Pilih berkas CSV dari sistem cetak.")
+        return await _intake_page(request, office, 400, error=_("Pilih berkas CSV dari sistem cetak."))
     raw = await upload.read()
     await form.close()
     try:
         report = intake.parse_csv(raw.decode("utf-8"), office, principal.user_id)
     except UnicodeDecodeError:
         return await _intake_page(
-            request, office, 400, error="Berkas bukan teks UTF-8; simpan ulang sebagai CSV UTF-8."
+            request, office, 400, error=_("Berkas bukan teks UTF-8; simpan ulang sebagai CSV UTF-8.")
         )
     except IntakeError as exc:
         return await _intake_page(request, office, 400, error=exc.reason)
@@ -174,7 +176,7 @@ async def assign(request: Request) -> Response:
     form = await checked_form(request, principal)
     ids = [value for value in form.getlist("document_id") if isinstance(value, str) and value]
     if not ids:
-        return await _intake_page(request, office, 400, error="Centang dokumen yang akan ditugaskan.")
+        return await _intake_page(request, office, 400, error=_("Centang dokumen yang akan ditugaskan."))
     try:
         # The partner comes from the courier's own record; a "partner" field in the form is ignored.
         courier = await assignee_for(identity_of(request), office, text(form, "courier"))
@@ -254,7 +256,7 @@ async def photo(request: Request) -> Response:
     staff_for_record(request, str(record["office"]))
     name = str(record["attachment"])
     if name not in (record.get("_attachments") or {}):
-        raise AppError(404, "not_found", "Foto ini belum sampai di server (ponsel belum sinkron).")
+        raise AppError(404, "not_found", N_("Foto ini belum sampai di server (ponsel belum sinkron)."))
     return await stream_image(ledger.records, str(record["_id"]), name, str(record["content_type"]))
 
 
@@ -265,7 +267,7 @@ async def complaint_photo_route(request: Request) -> Response:
     complaint = await _record(request, ledger, request.path_params["complaint_id"], "complaint:")
     staff_for_record(request, str(complaint["office"]))
     if complaint_photo(complaint) != "held":
-        raise AppError(404, "not_found", "Pengaduan ini tidak membawa foto, atau fotonya belum sampai.")
+        raise AppError(404, "not_found", N_("Pengaduan ini tidak membawa foto, atau fotonya belum sampai."))
     name = str(complaint["photo_attachment"])
     content_type = str(complaint["_attachments"][name].get("content_type"))
     return await stream_image(ledger.records, str(complaint["_id"]), name, content_type)
@@ -437,7 +439,9 @@ async def create_handover_route(request: Request) -> Response:
     for number in numbers:
         seal = await ledger.records.get_or_none(f"seal:{office}:{number}")
         if seal is None:
-            return await handovers_page(request, 400, error=f"Segel {number} tidak terdaftar di kantor ini.")
+            return await handovers_page(
+                request, 400, error=_("Segel %(number)s tidak terdaftar di kantor ini.") % {"number": number}
+            )
         items.append(ScannedItem(str(seal["document_id"]), number))
     try:
         handover = await create_handover(
@@ -488,7 +492,7 @@ async def handover_confirm_page(request: Request) -> Response:
     if principal.office != handover["office"]:
         raise AppError(404, "not_found", NOT_FOUND_REASON)
     if principal.user_id != handover["courier"]:
-        raise AppError(403, "forbidden", "Serah terima ini untuk kurir lain.")
+        raise AppError(403, "forbidden", N_("Serah terima ini untuk kurir lain."))
     if request.method == "POST":
         await checked_form(request, principal)
         try:
@@ -511,7 +515,7 @@ async def export_csv(request: Request) -> Response:
     what = request.path_params["what"]
     makers = {"daily": exports.daily_csv, "couriers": exports.couriers_csv, "partners": exports.partners_csv}
     if what not in makers:
-        raise AppError(404, "not_found", "Ekspor tersedia: daily, couriers, partners.")
+        raise AppError(404, "not_found", N_("Ekspor tersedia: daily, couriers, partners."))
     try:
         days = max(1, min(int(request.query_params.get("days", "14")), 366))
     except ValueError as exc:

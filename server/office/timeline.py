@@ -13,43 +13,55 @@ from records.custody import record_hash, verify_chain
 from records.receipt_proof import ReceiptKey
 from records.shapes import Document, Seal, as_document, as_handoff, as_seal
 from records.types import JSONDict
+from server.i18n import N_, Labels
+from server.i18n import gettext as _
 from server.office.delivery_checks import CODE_LABELS, SEAL_LABELS, judge_delivery, verdict_record
 from server.office.ledger import Ledger, docs_by_ids, key, records_of_document
 
-KIND_LABELS = {
-    "sealed": "Disegel di kantor",
-    "picked_up": "Diambil kurir",
-    "delivered": "Diterima",
-    "failed_attempt": "Gagal antar",
-    "returned": "Dikembalikan ke kantor",
-    "lost": "Hilang",
-    "reprinted": "Dicetak ulang",
-}
-CONDITION_LABELS = {
-    "intact": "utuh",
-    "damaged": "rusak",
-    "missing": "hilang",
-    "not_checked": "tidak diperiksa",
-}
-SIGNATURE_LABELS = {
-    "verified": "Tanda tangan passkey sah",
-    "invalid": "Tanda tangan passkey TIDAK sah",
-    "unverified": "Tanda tangan belum diperiksa",
-    "unsigned": "Tanpa tanda tangan passkey",
-}
+KIND_LABELS = Labels(
+    {
+        "sealed": N_("Disegel di kantor"),
+        "picked_up": N_("Diambil kurir"),
+        "delivered": N_("Diterima"),
+        "failed_attempt": N_("Gagal antar"),
+        "returned": N_("Dikembalikan ke kantor"),
+        "lost": N_("Hilang"),
+        "reprinted": N_("Dicetak ulang"),
+    }
+)
+CONDITION_LABELS = Labels(
+    {
+        "intact": N_("utuh"),
+        "damaged": N_("rusak"),
+        "missing": N_("hilang"),
+        "not_checked": N_("tidak diperiksa"),
+    }
+)
+SIGNATURE_LABELS = Labels(
+    {
+        "verified": N_("Tanda tangan passkey sah"),
+        "invalid": N_("Tanda tangan passkey TIDAK sah"),
+        "unverified": N_("Tanda tangan belum diperiksa"),
+        "unsigned": N_("Tanpa tanda tangan passkey"),
+    }
+)
 #: One verdict per delivery that a supervisor can read.
-DELIVERY_STATE_LABELS = {
-    "proven": "Terbukti diterima: kode dan segel cocok",
-    "settled": "Dihitung diterima setelah dipastikan (penduduk atau petugas)",
-    "pending": "Belum dihitung diterima: perlu dipastikan",
-    "unchecked": "Belum diperiksa server",
-}
-PARTY_LABELS = {
-    "office": "Kantor",
-    "courier": "Kurir",
-    "resident": "Penduduk",
-    "representative": "Perwakilan",
-}
+DELIVERY_STATE_LABELS = Labels(
+    {
+        "proven": N_("Terbukti diterima: kode dan segel cocok"),
+        "settled": N_("Dihitung diterima setelah dipastikan (penduduk atau petugas)"),
+        "pending": N_("Belum dihitung diterima: perlu dipastikan"),
+        "unchecked": N_("Belum diperiksa server"),
+    }
+)
+PARTY_LABELS = Labels(
+    {
+        "office": N_("Kantor"),
+        "courier": N_("Kurir"),
+        "resident": N_("Penduduk"),
+        "representative": N_("Perwakilan"),
+    }
+)
 
 
 @dataclass
@@ -86,7 +98,7 @@ class Event:
 
     @property
     def delivery_state_label(self) -> str:
-        return DELIVERY_STATE_LABELS.get(self.delivery_state or "", "")
+        return DELIVERY_STATE_LABELS.get(self.delivery_state or "") or ""
 
     @property
     def delivery_proof(self) -> list[tuple[str, bool | None]]:
@@ -100,26 +112,32 @@ class Event:
         signature = self.signature_status
         lines: list[tuple[str, bool | None]] = [
             (
-                CODE_LABELS.get(str(code), "Kode penerimaan belum diperiksa"),
+                CODE_LABELS.get(str(code)) or _("Kode penerimaan belum diperiksa"),
                 None if code is None else code == "matched",
             ),
             (
-                f"{SEAL_LABELS.get(str(seal), 'Segel belum diperiksa')}: "
-                f"dipindai {scanned}, dipasang kantor {expected}",
+                _("%(verdict)s: dipindai %(scanned)s, dipasang kantor %(expected)s")
+                % {
+                    "verdict": SEAL_LABELS.get(str(seal)) or _("Segel belum diperiksa"),
+                    "scanned": scanned,
+                    "expected": expected,
+                },
                 None if seal is None else seal == "matched",
             ),
             (
-                f"Foto segel: {len(self.photos)} diterima"
-                + (f", {len(self.awaited_photos)} belum sampai" if self.awaited_photos else ""),
+                _("Foto segel: %(n)s diterima") % {"n": len(self.photos)}
+                + (
+                    _(", %(n)s belum sampai") % {"n": len(self.awaited_photos)} if self.awaited_photos else ""
+                ),
                 bool(self.photos) and not self.awaited_photos,
             ),
-            (SIGNATURE_LABELS.get(signature, signature), signature == "verified"),
+            (SIGNATURE_LABELS.get(signature) or signature, signature == "verified"),
         ]
         return lines
 
     @property
     def kind_label(self) -> str:
-        return KIND_LABELS.get(str(self.handoff.get("kind")), str(self.handoff.get("kind")))
+        return KIND_LABELS.get(str(self.handoff.get("kind"))) or str(self.handoff.get("kind"))
 
     @property
     def server_time(self) -> str | None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from server.i18n import N_, Labels
 from server.office.ledger import Ledger, key
 
 OUTCOMES = ("recorded", "failed", "revisit_needed", "protocol_missed")
-OUTCOME_LABELS = {
-    "recorded": "Terekam",
-    "failed": "Gagal",
-    "revisit_needed": "Perlu kunjungan ulang",
-    "protocol_missed": "Protokol kesehatan terlewat",
-}
+OUTCOME_LABELS = Labels(
+    {
+        "recorded": N_("Terekam"),
+        "failed": N_("Gagal"),
+        "revisit_needed": N_("Perlu kunjungan ulang"),
+        "protocol_missed": N_("Protokol kesehatan terlewat"),
+    }
+)
 
 
 @dataclass

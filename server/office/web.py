@@ -11,6 +11,7 @@ from starlette.responses import Response
 from records.principal import Principal, Role
 from server.access import current_principal, require
 from server.errors import AppError
+from server.i18n import N_
 from server.identity.sessions import check_csrf_token, csrf_token
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger
@@ -36,13 +37,13 @@ def staff_for_office(request: Request) -> tuple[Principal, str]:
     wanted = request.query_params.get("office") or (principal.office if principal else None)
     principal = require(request, *OFFICE_ROLES, office=wanted)
     if wanted is None:
-        raise AppError(400, "bad_request", "Pilih kantor dengan ?office=<kode kantor>. (Choose an office.)")
+        raise AppError(400, "bad_request", N_("Pilih kantor dengan ?office=<kode kantor>."))
     return principal, wanted
 
 
 #: What a record of another office and a record that does not exist both answer: the same 404, so no page
 #: tells staff whether another office's document, photo, seal or handover exists.
-NOT_FOUND_REASON = "Catatan tidak ditemukan. Periksa nomornya. (Record not found: check the number.)"
+NOT_FOUND_REASON = N_("Catatan tidak ditemukan. Periksa nomornya.")
 
 
 def staff_for_record(request: Request, office: str | None) -> Principal:

@@ -18,6 +18,8 @@ from records.images import JPEG, WEBP, ImageError, read_header
 from records.schemas import validate_record
 from records.types import JSONDict
 from server.errors import AppError
+from server.i18n import N_, Labels
+from server.i18n import gettext as _
 from server.identity.sessions import check_csrf_token, csrf_token
 from server.office.delivery_checks import settle_by_resident
 from server.office.handover import DOC_KIND_LABELS
@@ -35,11 +37,13 @@ NONCE_COOKIE = "segel_r"
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 #: The resident page's rate-limit window: `resident_rate_per_hour` requests per link (or misses per address).
 HOUR_S = 3600
-COMPLAINT_KINDS = {
-    "seal_broken": "Segel rusak atau terbuka",
-    "not_received": "Dokumen belum saya terima",
-    "wrong_document": "Dokumen yang diterima salah",
-}
+COMPLAINT_KINDS = Labels(
+    {
+        "seal_broken": N_("Segel rusak atau terbuka"),
+        "not_received": N_("Dokumen belum saya terima"),
+        "wrong_document": N_("Dokumen yang diterima salah"),
+    }
+)
 _PHOTO_NAMES = {JPEG: "photo.jpg", WEBP: "photo.webp"}
 
 
@@ -50,7 +54,7 @@ def _photo_type(data: bytes) -> str:
     except ImageError as exc:
         if exc.code == "image_too_large":
             raise AppError(413, "image_too_large", exc.reason.split(" (")[0]) from exc
-        raise AppError(400, "bad_request", "Foto harus berformat JPEG atau WebP.") from exc
+        raise AppError(400, "bad_request", N_("Foto harus berformat JPEG atau WebP.")) from exc
 
 
 async def _open(request: Request) -> tuple[Ledger, str, JSONDict]:
@@ -65,7 +69,7 @@ async def _open(request: Request) -> tuple[Ledger, str, JSONDict]:
     ledger = ledger_of(request)
     token = request.path_params["token"]
     limit = config_of(request).resident_rate_per_hour
-    too_many = AppError(429, "too_many_requests", "Terlalu banyak percobaan. Coba lagi satu jam lagi.")
+    too_many = AppError(429, "too_many_requests", N_("Terlalu banyak percobaan. Coba lagi satu jam lagi."))
     document = await document_for(ledger, token)
     if document is None:
         client = request.client.host if request.client else "unknown"
@@ -74,7 +78,7 @@ async def _open(request: Request) -> tuple[Ledger, str, JSONDict]:
         raise AppError(
             404,
             "not_found",
-            "Tautan ini tidak dikenal. Buka tautan dari pesan Disdukcapil, atau hubungi kantor.",
+            N_("Tautan ini tidak dikenal. Buka tautan dari pesan Disdukcapil, atau hubungi kantor."),
         )
     if await count_hit(ledger.office, hashed_key(f"resident-link:{token_hash(token)}", 24), HOUR_S) > limit:
         raise too_many
@@ -94,7 +98,7 @@ async def _checked_form(request: Request, token: str) -> FormData:
         _binding(request, token),
         submitted if isinstance(submitted, str) else None,
     ):
-        raise AppError(403, "forbidden", "Formulir kedaluwarsa. Muat ulang halaman lalu kirim lagi.")
+        raise AppError(403, "forbidden", N_("Formulir kedaluwarsa. Muat ulang halaman lalu kirim lagi."))
     return form
 
 
@@ -115,7 +119,7 @@ async def resident_page(request: Request) -> Response:
     complaints = [
         (
             str(c["created_at"])[:16].replace("T", " "),
-            COMPLAINT_KINDS.get(str(c["kind"]), "Lainnya"),
+            COMPLAINT_KINDS.get(str(c["kind"])) or _("Lainnya"),
             c["_id"] in answered,
         )
         for c in sorted(timeline.complaints, key=lambda c: str(c["created_at"]))
@@ -152,7 +156,9 @@ async def confirm_receipt(request: Request) -> Response:
     timeline = await load_timeline(ledger, document)
     if not any(e.handoff["kind"] == "delivered" for e in timeline.events):
         raise AppError(
-            400, "bad_request", "Dokumen belum tercatat diantar. Jika sudah Anda terima, kirim pengaduan."
+            400,
+            "bad_request",
+            N_("Dokumen belum tercatat diantar. Jika sudah Anda terima, kirim pengaduan."),
         )
     timeline = await _judged_timeline(request, ledger, document)
     delivered = [e.handoff for e in timeline.events if e.handoff["kind"] == "delivered"]
@@ -176,7 +182,9 @@ async def choose(request: Request) -> Response:
     choice = form.get("delivery")
     timeline = await load_timeline(ledger, document)
     if any(e.handoff["kind"] in ("picked_up", "delivered") for e in timeline.events):
-        raise AppError(400, "bad_request", "Dokumen sudah dalam pengantaran; pilihan tidak bisa diubah lagi.")
+        raise AppError(
+            400, "bad_request", N_("Dokumen sudah dalam pengantaran; pilihan tidak bisa diubah lagi.")
+        )
     try:
         await choose_delivery(ledger, str(document["_id"]), choice if isinstance(choice, str) else "")
     except IntakeError as exc:
@@ -206,7 +214,7 @@ async def complain(request: Request) -> Response:
     await form.close()
     if data is not None:
         if len(data) > MAX_PHOTO_BYTES:
-            raise AppError(413, "too_large", "Foto lebih dari 5 MB. Kirim foto yang lebih kecil.")
+            raise AppError(413, "too_large", N_("Foto lebih dari 5 MB. Kirim foto yang lebih kecil."))
         content_type = _photo_type(data)
         name = _PHOTO_NAMES[content_type]
         complaint["photo_attachment"] = name
@@ -217,7 +225,9 @@ async def complain(request: Request) -> Response:
     if errors:
         fields = {e.field for e in errors}
         reason = (
-            "Pilih jenis pengaduan." if "kind" in fields else "Ceritakan apa yang terjadi (minimal 5 huruf)."
+            N_("Pilih jenis pengaduan.")
+            if "kind" in fields
+            else N_("Ceritakan apa yang terjadi (minimal 5 huruf).")
         )
         raise AppError(400, "bad_request", reason)
     await ledger.records.put(complaint)

@@ -5,22 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from records.types import JSONDict
+from server.i18n import N_, Labels
+from server.i18n import gettext as _
 from server.office.timeline import Timeline
 
-FAILURE_WORDS = {
-    "not_at_home": "tidak ada orang di rumah",
-    "address_not_found": "alamat tidak ditemukan",
-    "refused": "ditolak",
-    "damaged": "amplop rusak",
-    "other": "alasan lain",
-}
-PARTNER_WORDS = {
-    "gojek": "Gojek",
-    "grab": "Grab",
-    "pos_indonesia": "Pos Indonesia",
-    "maxim": "Maxim",
-    "office": "petugas kantor",
-}
+FAILURE_WORDS = Labels(
+    {
+        "not_at_home": N_("tidak ada orang di rumah"),
+        "address_not_found": N_("alamat tidak ditemukan"),
+        "refused": N_("ditolak"),
+        "damaged": N_("amplop rusak"),
+        "other": N_("alasan lain"),
+    }
+)
+PARTNER_WORDS = Labels(
+    {
+        "gojek": "Gojek",
+        "grab": "Grab",
+        "pos_indonesia": "Pos Indonesia",
+        "maxim": "Maxim",
+        "office": N_("petugas kantor"),
+    }
+)
 
 
 @dataclass
@@ -39,52 +45,62 @@ def carrier_words(document: JSONDict, timeline: Timeline) -> str:
     if not partner:
         closed = [e for e in timeline.office_entries if e.get("type") == "closure" and e.get("partner")]
         partner = closed[-1]["partner"] if closed else None
-    return f"kurir {PARTNER_WORDS[str(partner)]}" if str(partner) in PARTNER_WORDS else "kurir"
+    if str(partner) not in PARTNER_WORDS:
+        return _("kurir")
+    return _("kurir %(partner)s") % {"partner": PARTNER_WORDS[str(partner)]}
 
 
 def plain_story(document: JSONDict, timeline: Timeline) -> Story:
     carrier = carrier_words(document, timeline)
-    steps = [(str(document["created_at"])[:16].replace("T", " "), "Dokumen Anda selesai dicetak di kantor.")]
-    headline = "Dokumen Anda sudah selesai dan menunggu di kantor."
+    steps = [
+        (str(document["created_at"])[:16].replace("T", " "), _("Dokumen Anda selesai dicetak di kantor."))
+    ]
+    headline = _("Dokumen Anda sudah selesai dan menunggu di kantor.")
     delivered = in_transit = False
     for event in timeline.events:
         h = event.handoff
         kind = h["kind"]
         when = str(h["device_time"])[:16].replace("T", " ")
         if kind == "sealed":
-            text = "Dokumen dimasukkan ke amplop bersegel."
+            text = _("Dokumen dimasukkan ke amplop bersegel.")
         elif kind == "picked_up":
             text, headline, in_transit = (
-                f"Amplop dibawa {carrier} untuk diantar.",
-                "Sedang diantar.",
+                _("Amplop dibawa %(carrier)s untuk diantar.") % {"carrier": carrier},
+                _("Sedang diantar."),
                 True,
             )
         elif kind == "failed_attempt":
-            reason = FAILURE_WORDS.get(str(h.get("failure_reason")), "alasan lain")
+            reason = FAILURE_WORDS.get(str(h.get("failure_reason"))) or _("alasan lain")
             text, headline = (
-                f"Kurir datang tetapi gagal mengantar ({reason}).",
-                "Pengantaran akan dicoba lagi.",
+                _("Kurir datang tetapi gagal mengantar (%(reason)s).") % {"reason": reason},
+                _("Pengantaran akan dicoba lagi."),
             )
         elif kind == "delivered":
-            who = "perwakilan Anda" if h["to"].get("party") == "representative" else "Anda"
+            representative = h["to"].get("party") == "representative"
             counted = event.delivery_state in ("proven", "settled")
             text, headline, delivered, in_transit = (
-                f"Kurir mencatat amplop diterima oleh {who}.",
-                "Dokumen sudah diterima."
+                _("Kurir mencatat amplop diterima oleh perwakilan Anda.")
+                if representative
+                else _("Kurir mencatat amplop diterima oleh Anda."),
+                _("Dokumen sudah diterima.")
                 if counted
-                else "Kurir mencatat dokumen sudah diterima. Benar? Mohon konfirmasi di bawah ini.",
+                else _("Kurir mencatat dokumen sudah diterima. Benar? Mohon konfirmasi di bawah ini."),
                 True,
                 False,
             )
         elif kind == "returned":
-            text, headline, in_transit = "Amplop dikembalikan ke kantor.", "Dokumen kembali di kantor.", False
+            text, headline, in_transit = (
+                _("Amplop dikembalikan ke kantor."),
+                _("Dokumen kembali di kantor."),
+                False,
+            )
         elif kind == "lost":
             text, headline = (
-                "Amplop hilang dalam pengantaran; kantor akan mencetak ulang.",
-                "Dokumen dicetak ulang.",
+                _("Amplop hilang dalam pengantaran; kantor akan mencetak ulang."),
+                _("Dokumen dicetak ulang."),
             )
         else:
-            text = "Dokumen dicetak ulang; dokumen lama tidak berlaku."
+            text = _("Dokumen dicetak ulang; dokumen lama tidak berlaku.")
         steps.append((when, text))
     can_choose = not any(e.handoff["kind"] in ("picked_up", "delivered") for e in timeline.events)
     return Story(headline, steps, delivered, in_transit, can_choose)

@@ -62,7 +62,7 @@ async def test_the_list_offers_active_couriers_of_the_own_office_only(
     assert "budi.santoso" in choices  # partner "office": staff of this office deliver themselves
     for absent in ("gojek.lama", "grab.bdg", "van.nur", "root.admin"):
         assert absent not in choices, absent
-    assert "Andi (gojek.andi) · gojek" in page and "Sari (grab.sari) · grab" in page
+    assert "Andi (gojek.andi) · Gojek" in page and "Sari (grab.sari) · Grab" in page  # partners by name
 
 
 async def test_refused_choices_change_nothing(

@@ -35,8 +35,10 @@ async def test_csv_import_accepts_good_rows_and_reports_bad_rows_by_line(
 
     assert [doc["resident"]["name"] for doc in report.accepted] == ["Siti Aminah"]
     assert [line for line, _ in report.rejected] == [3, 4]
-    assert any("nik" in reason for reason in report.rejected[0][1])
-    assert any("doc_kind" in reason for reason in report.rejected[1][1])
+    # Each reason names its field once, by its label on the form, and says why in Indonesian.
+    assert "NIK: NIK harus 16 angka (ini 4)" in report.rejected[0][1]
+    assert any(reason.startswith('Jenis: harus salah satu dari "ektp"') for reason in report.rejected[1][1])
+    assert not any("resident.nik" in reason for reason in report.rejected[0][1])
     stored = await ledger.records.get(str(report.accepted[0]["_id"]))
     assert stored["delivery"] == "undecided"
 

@@ -115,6 +115,9 @@ async def test_invalid_form_shows_the_reasons_and_writes_nothing(
     response = client.post("/office/intake/document", data={"csrf": token, **document_fields(nik="12345")})
     assert response.status_code == 400
     assert "Dokumen belum disimpan" in response.text and "resident.nik" in response.text
+    # The field once, by its label, and the reason in the page's language (not "resident.nik: resident.nik:").
+    assert "<strong>NIK</strong>: NIK harus 16 angka (ini 5)" in response.text
+    assert "resident.nik: " not in response.text
     rows = await Ledger.of(couch, settings).records.view("reports", "documents", reduce=False)
     assert rows["rows"] == []
 
@@ -304,7 +307,8 @@ async def test_csv_import_over_http_reports_rejected_rows(
     )
     assert response.status_code == 200
     assert "1 dokumen didaftarkan" in response.text and "1 baris ditolak" in response.text
-    assert "resident.address.postal_code" in response.text
+    # The row's reason names the field once, by its label on the form ("Kode pos"), not by its record path.
+    assert "Kode pos: " in response.text and "resident.address.postal_code" not in response.text
     assert "Siti Aminah" in client.get("/office/intake").text
     assert "Anak Baru" not in client.get("/office/intake").text
 

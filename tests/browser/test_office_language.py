@@ -1,0 +1,227 @@
+"""Every office page, the custody PDF and the residents' page speak one language at a time: Bahasa Indonesia
+by default with no identifier or English word leaking through, and English after the footer's switch with
+none of the Indonesian labels left. Real server, real Chromium, a seeded office day (tests/browser/
+test_office_pages.py) plus a failed delivery with a damaged seal and a resident's complaint."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from playwright.sync_api import BrowserContext, Page, expect
+from pypdf import PdfReader
+
+from server.office import intake
+from server.office.ledger import Ledger
+from server.settings import Settings, open_couch
+from tests.browser.test_office_pages import _prepare, _signed_in, _worker_round, desk
+from tests.support.office import (
+    document_fields,
+    next_handoff,
+    put_document,
+    put_handoff_with_photo,
+    seal_image,
+    staff,
+)
+from tests.support.servers import ServerProcess
+from tests.support.threads import run_async
+
+__all__ = ["desk"]  # the desktop browser fixture, shared with the office pages' test
+
+#: English a person must not meet on an Indonesian page: the raw words that used to reach them.
+ENGLISH = (
+    "damaged",
+    "delivered",
+    "picked_up",
+    "courier",
+    "office",
+    "representative",
+    "unsigned",
+    "verified",
+    "self_pickup",
+    "undecided",
+    "resolved",
+    "pending",
+    "resident",
+    "intact",
+    "sealed",
+    "failed_attempt",
+    "not_at_home",
+    "seal_broken",
+    "resident_page",
+    "checked_ok",
+    "Dashboard",
+    "Saved",
+    "Send again",
+    "Sign in",
+)
+#: Indonesian labels an English page must not show.
+INDONESIAN = (
+    "Dokumen",
+    "Penerimaan",
+    "Serah terima",
+    "Pengecualian",
+    "Segel rusak",
+    "diserahkan",
+    "kurir",
+    "Diterima",
+    "Pengiriman",
+    "Riwayat",
+    "Pengguna",
+    "Mobil keliling",
+    "Penduduk",
+    "Tanda tangan",
+    "Dasbor",
+    "belum",
+    "sudah",
+    "tidak",
+)
+SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+RECORD_ID = re.compile(
+    r"\b(?:document|handoff|handover|complaint|photo|resolution|finding|seal):[0-9A-Za-z]{8,}"
+)
+
+#: The visible text, without what a link says (ids are fine as a link's words) or a literal the clerk must
+#: type exactly (the CSV's column names, marked data-literal).
+VISIBLE_WITHOUT_LINKS = """() => {
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll('a, [data-literal]').forEach((e) => e.remove());
+  document.body.append(body);  // innerText needs the layout: measure the copy, then take it away
+  body.style.position = 'absolute';
+  const text = body.innerText;
+  body.remove();
+  return text;
+}"""
+
+
+async def _more_of_the_day(settings: Settings) -> dict[str, Any]:
+    """Beyond the office pages' day: a delivery that failed with the seal found damaged."""
+    couch = open_couch(settings)
+    try:
+        ledger = Ledger.of(couch, settings)
+        doc = await put_document(ledger, name="Rina Wati", doc_kind="kk", delivery="self_pickup")
+        await intake.assign(ledger, staff(), [str(doc["_id"])], "gojek.andi", "gojek", "B2")
+        sealed = await intake.bind_seal(ledger, staff(), str(doc["_id"]), "BP00012399")
+        pickup = next_handoff(sealed, "picked_up")
+        await put_handoff_with_photo(ledger, pickup, seal_image(41))
+        failed = next_handoff(pickup, "failed_attempt", seal_condition="damaged")
+        await put_handoff_with_photo(ledger, failed, seal_image(42))
+        await _worker_round(settings)
+        return {"failed": doc}
+    finally:
+        await couch.aclose()
+
+
+def _words(text: str, words: tuple[str, ...]) -> list[str]:
+    return [w for w in words if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text, re.IGNORECASE)]
+
+
+def _check_indonesian(where: str, text: str, linkless: str) -> None:
+    assert not _words(text, ENGLISH), f"{where}: English words {_words(text, ENGLISH)} in\n{text}"
+    assert not SNAKE.findall(linkless), f"{where}: raw identifiers {SNAKE.findall(linkless)} in\n{linkless}"
+    ids = RECORD_ID.findall(linkless)
+    assert not ids, f"{where}: record ids outside links {ids} in\n{linkless}"
+
+
+def _check_english(where: str, text: str) -> None:
+    assert not _words(text, INDONESIAN), f"{where}: Indonesian labels {_words(text, INDONESIAN)} in\n{text}"
+
+
+def _page_texts(page: Page) -> tuple[str, str]:
+    return page.inner_text("body"), str(page.evaluate(VISIBLE_WITHOUT_LINKS))
+
+
+def _pdf_text(page: Page, origin: str, document_id: str) -> str:
+    response = page.request.get(f"{origin}/office/exports/documents/{document_id}.pdf")
+    assert response.ok and response.headers["content-type"].startswith("application/pdf")
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(response.body())).pages)
+
+
+def test_office_pages_pdf_and_residents_page_in_indonesian_then_in_english(
+    desk: BrowserContext, live_server: ServerProcess, settings: Settings
+) -> None:
+    data = run_async(_prepare, settings)
+    data.update(run_async(_more_of_the_day, settings))
+    origin = f"http://localhost:{live_server.port}"
+
+    # The resident complains about a broken seal (a complaint for the queue and the timeline), in Indonesian.
+    resident = desk.new_page()
+    resident.goto(f"{origin}/r/{data['resident_link']}")
+    resident.get_by_label("Masalahnya").select_option("seal_broken")
+    resident.get_by_label("Ceritakan yang terjadi").fill("Segel sobek di pojok kanan waktu saya terima.")
+    resident.get_by_role("button", name="Kirim pengaduan").click()
+    expect(resident.get_by_role("status")).to_contain_text("Pengaduan Anda sudah kami terima")
+    _check_indonesian("residents' page", *_page_texts(resident))
+    resident.close()
+    run_async(_worker_round, settings)
+
+    page, origin = _signed_in(desk, live_server, data["cookie"])
+    # The import report: one good row, one with a postal code too short.
+    page.goto(f"{origin}/office/intake")
+    good, bad = document_fields(name="Dewi Anggraini"), document_fields(name="Anak Baru", postal_code="761")
+    csv = "\n".join([",".join(good), ",".join(good.values()), ",".join(bad.values())]) + "\n"
+    page.locator("input[type=file][name=file]").set_input_files(
+        {"name": "cetak.csv", "mimeType": "text/csv", "buffer": csv.encode()}
+    )
+    page.get_by_role("button", name="Impor").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hasil impor CSV")
+    expect(page.locator("table")).to_contain_text("Kode pos: ")
+    _check_indonesian("import report", *_page_texts(page))
+
+    pages = {
+        "dashboard": "/office",
+        "documents": "/office/documents",
+        "search": "/office/documents?q=Rina",
+        "intake": "/office/intake",
+        "handovers": "/office/handovers",
+        "exceptions": "/office/exceptions",
+        "visits": "/office/visits",
+        "users": "/auth/office/users",
+        "sign-in (signed in)": "/auth/login",
+        "timeline, delivered": f"/office/documents/{data['delivered']['_id']}",
+        "timeline, seal mismatch": f"/office/documents/{data['mismatch']['document_id']}",
+        "timeline, failed with a damaged seal": f"/office/documents/{data['failed']['_id']}",
+    }
+    for name, path in pages.items():
+        page.goto(f"{origin}{path}")
+        expect(page.locator("html")).to_have_attribute("lang", "id")
+        _check_indonesian(name, *_page_texts(page))
+    # What the old lines said with ids, now in words with the courier's name.
+    page.goto(f"{origin}/office/exceptions")
+    damaged = page.locator("li[data-kind='seal_damaged']")
+    expect(damaged).to_contain_text("Segel rusak saat gagal antar oleh Andi Saputra.")
+    expect(page.locator("li[data-kind='complaint']").first).to_contain_text("Segel rusak atau terbuka")
+    page.goto(f"{origin}/office/documents/{data['failed']['_id']}")
+    expect(page.locator("li.event[data-kind='failed_attempt']")).to_contain_text("Tidak di rumah")
+    expect(page.locator(".summary")).to_contain_text("Pengiriman: Ambil sendiri di kantor")
+    for document in (data["delivered"], data["failed"]):
+        pdf = _pdf_text(page, origin, str(document["_id"]))
+        assert "Rantai: utuh" in pdf
+        _check_indonesian("custody PDF", pdf, RECORD_ID.sub("", pdf))
+
+    # The switch in the footer: the same page in English, and the choice is kept (the lang cookie).
+    page.goto(f"{origin}/office")
+    page.get_by_role("link", name="English").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Office 6471 dashboard")
+    for name, path in pages.items():
+        page.goto(f"{origin}{path}")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        _check_english(name, page.inner_text("body"))
+    page.goto(f"{origin}/office/exceptions")
+    expect(page.locator("li[data-kind='seal_damaged']")).to_contain_text(
+        "Seal damaged when delivery failed by Andi Saputra."
+    )
+    pdf = _pdf_text(page, origin, str(data["delivered"]["_id"]))
+    assert "Chain: intact" in pdf and "DOCUMENT CUSTODY RECORD" in pdf
+    _check_english("custody PDF", pdf)
+    page.goto(f"{origin}/r/{data['resident_link']}")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    _check_english("residents' page", page.inner_text("body"))
+
+    # And back: Indonesian again, cookie and all.
+    page.get_by_role("link", name="Bahasa Indonesia").click()
+    expect(page.locator("html")).to_have_attribute("lang", "id")
+    page.goto(f"{origin}/office/intake")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Penerimaan dokumen")
