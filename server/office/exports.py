@@ -7,9 +7,10 @@ import io
 
 from fpdf import FPDF
 
+from server.local_time import DEFAULT_ZONE, local_time, phone_clock_note
 from server.office.dashboard import TILE_KINDS, Dashboard
 from server.office.handover import DOC_KIND_LABELS, latin1
-from server.office.timeline import CONDITION_LABELS, KIND_LABELS, Timeline
+from server.office.timeline import CONDITION_LABELS, KIND_LABELS, Event, Timeline
 
 COUNT_KINDS = (*TILE_KINDS[:1], "sealed", *TILE_KINDS[1:])
 
@@ -67,8 +68,19 @@ def partners_csv(dashboard: Dashboard) -> str:
     )
 
 
-def custody_pdf(timeline: Timeline) -> bytes:
-    """One document's custody record: every handoff with seal, condition, time, place and chain status."""
+def _when(event: Event, zone: str) -> str:
+    when = local_time(event.happened_at, zone)
+    note = phone_clock_note(event.handoff.get("device_time"), event.server_time, zone)
+    if not event.server_time:
+        return f"{when} (jam ponsel; belum ada tanda terima server)"
+    return f"{when} ({note})" if note else when
+
+
+def custody_pdf(timeline: Timeline, zone: str = DEFAULT_ZONE) -> bytes:
+    """One document's custody record: every handoff with seal, condition, time, place and chain status.
+
+    Times are in the office's zone (`zone`), each handoff at the server's receipt, with the phone's clock
+    only where it disagrees (server/local_time.py)."""
     doc = timeline.document
     pdf = FPDF(format="A4")
     pdf.set_title("Catatan serah terima dokumen")
@@ -79,7 +91,7 @@ def custody_pdf(timeline: Timeline) -> bytes:
     kind = DOC_KIND_LABELS.get(str(doc["doc_kind"]), str(doc["doc_kind"]))
     for line in (
         f"Dokumen: {kind} atas nama {doc['resident']['name']} ({doc['_id']})",
-        f"Kantor: {doc['office']} - terdaftar {doc['created_at']}",
+        f"Kantor: {doc['office']} - terdaftar {local_time(doc['created_at'], zone)}",
         f"Segel saat ini: {timeline.current_seal or '-'}",
         "Rantai: utuh"
         if timeline.chain.ok
@@ -93,7 +105,7 @@ def custody_pdf(timeline: Timeline) -> bytes:
         pdf.cell(
             0,
             6,
-            latin1(f"{number}. {KIND_LABELS.get(h['kind'], h['kind'])} - {h['device_time']}"),
+            latin1(f"{number}. {KIND_LABELS.get(h['kind'], h['kind'])} - {_when(event, zone)}"),
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -110,7 +122,8 @@ def custody_pdf(timeline: Timeline) -> bytes:
             f"Dari {giver.get('party')} {giver.get('name') or giver.get('id') or ''} ke "
             f"{taker.get('party')} {taker.get('name') or taker.get('id') or ''}; dicatat oleh {h['author']}",
             f"Segel {seal} ({match}), kondisi {condition}",
-            f"Waktu server: {event.server_time or '-'}; tempat: {place}; foto: {len(event.photos)}",
+            f"Diterima server: {local_time(event.server_time, zone)}; tempat: {place}; "
+            f"foto: {len(event.photos)}",
             f"Tanda tangan: {event.signature_status}; mata rantai: {link}",
         )
         for line in lines:
