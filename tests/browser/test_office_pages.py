@@ -247,3 +247,40 @@ def test_drive_thru_handover_counts_scans_and_prints_the_report(
     href = page.get_by_role("link", name="Cetak berita acara (PDF)").get_attribute("href")
     pdf = page.request.get(f"{origin}{href}")
     assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+
+
+#: For each checkbox or radio button on the page: its box and the box of its label's own text.
+_CONTROL_BOXES = """() => [...document.querySelectorAll(
+  "label > input[type=checkbox], label > input[type=radio]")]
+  .filter((input) => input.offsetParent !== null).map((input) => {
+    const range = document.createRange();
+    range.setStartAfter(input);
+    range.setEndAfter(input.parentElement.lastChild);
+    const text = [...range.getClientRects()].find((r) => r.width > 0);
+    const box = input.getBoundingClientRect();
+    return { box: { x: box.x, y: box.y, w: box.width, h: box.height },
+             text: text && { x: text.x, y: text.y, h: text.height } };
+  })"""
+
+
+def _inline_before_text(page: Page) -> int:
+    boxes = page.evaluate(_CONTROL_BOXES)
+    assert boxes, "no checkbox or radio on the page"
+    for item in boxes:
+        box, text = item["box"], item["text"]
+        assert text is not None
+        assert box["x"] + box["w"] <= text["x"] + 1, item  # before the text, not above it
+        centre, text_centre = box["y"] + box["h"] / 2, text["y"] + text["h"] / 2
+        assert abs(centre - text_centre) < text["h"], item  # on the text's line
+    return len(boxes)
+
+
+def test_checkboxes_and_radio_buttons_sit_inline_before_their_labels(
+    page: Page, desk: BrowserContext, live_server: ServerProcess, settings: Settings
+) -> None:
+    data = run_async(_prepare, settings)
+    office, origin = _signed_in(desk, live_server, data["cookie"])
+    office.goto(f"{origin}/office/intake")
+    assert _inline_before_text(office) >= 1  # the documents to assign
+    page.goto(f"{origin}/r/{data['fresh_link']}")
+    assert _inline_before_text(page) == 2  # courier or self pickup

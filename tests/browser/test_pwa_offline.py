@@ -172,6 +172,35 @@ def test_van_visit_offline_checks_nik_and_health_protocol(
     assert visit["health"]["applicant_temperature_c"] == 38.1
 
 
+def test_van_temperatures_take_a_comma_and_refuse_what_no_body_has(
+    page: Page, context: BrowserContext, live_server: ServerProcess
+) -> None:
+    """Indonesian keyboards type "36,5": it is 36.5 degrees, not 365; "365" itself is refused, visibly."""
+    open_app_and_go_offline(page, context, live_server, [], VAN_OPERATOR)
+    page.goto(f"http://localhost:{live_server.port}/app#/visit")
+    page.wait_for_selector("[data-role='operator-temp']")
+    page.get_by_label("NIK", exact=True).fill("6471054506900012")
+    page.get_by_label("Nama warga").fill("Siti Rahmawati")
+    page.get_by_label("Suhu petugas (°C)").fill("36,5")
+    page.get_by_label("Suhu pemohon (°C)").fill("365")
+    for check in ("Alat sudah didisinfeksi", "Sarung tangan dan masker dipakai", "Hand sanitizer dipakai"):
+        page.get_by_label(check).check()
+    page.get_by_label("Nomor seri alat perekam").fill("BIO-KIT-BPN-0021")
+    page.get_by_role("button", name="Simpan perekaman").click()
+    refusal = page.locator("[data-role='temp-invalid']")
+    expect(refusal).to_contain_text('Suhu pemohon (°C): "365" bukan suhu tubuh')
+    expect(page.get_by_label("Suhu pemohon (°C)")).to_be_focused()
+    assert local_docs(page, "visit:") == []  # nothing saved
+
+    page.get_by_label("Suhu pemohon (°C)").fill("36,8")
+    page.get_by_role("button", name="Simpan perekaman").click()
+    expect(page.locator("[data-role='flash']")).to_have_text("Perekaman Siti Rahmawati tersimpan.")
+    [visit] = local_docs(page, "visit:")
+    assert validate_record(visit) == []
+    assert visit["health"]["operator_temperature_c"] == 36.5
+    assert visit["health"]["applicant_temperature_c"] == 36.8
+
+
 @pytest.mark.parametrize("lang", ["en"])
 def test_language_switch_keeps_working_offline(
     page: Page, context: BrowserContext, live_server: ServerProcess, lang: str
@@ -296,6 +325,9 @@ def test_online_but_the_server_unreachable_is_said_so(
     page.wait_for_selector("#app[data-ready='true']")
     connectivity = page.locator("[data-role='connectivity']")
     expect(connectivity).to_have_text("Server belum terjangkau; data aman di ponsel dan dikirim otomatis")
+    dot = page.locator("[data-role='sync-dot']")
+    expect(dot).to_have_class("dot off")  # no green dot beside "not reachable"
     assert page.evaluate("navigator.onLine") is True
     page.unroute("**/auth/me")
     expect(connectivity).to_have_text("Daring", timeout=15000)
+    expect(dot).to_have_class("dot on")
