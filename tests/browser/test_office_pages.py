@@ -147,6 +147,9 @@ def test_dashboard_timeline_and_exceptions_at_the_desk(
     item.get_by_label("Catatan").fill("Amplop dibuka bersama kurir, isi benar")
     item.get_by_role("button", name="Selesaikan").click()
     expect(page.get_by_role("status")).to_contain_text("Tindakan dicatat")
+    flash = page.locator("#flash")
+    expect(flash).to_be_in_viewport()  # the redirect lands on the message, focused for screen readers
+    expect(flash).to_be_focused()
     expect(
         page.locator(f"li[data-subject='{data['mismatch']['_id']}'][data-kind='seal_mismatch']")
     ).to_have_count(0)
@@ -280,7 +283,16 @@ def test_checkboxes_and_radio_buttons_sit_inline_before_their_labels(
 ) -> None:
     data = run_async(_prepare, settings)
     office, origin = _signed_in(desk, live_server, data["cookie"])
+    console: list[str] = []
+    office.on("console", lambda message: console.append(message.text))
     office.goto(f"{origin}/office/intake")
     assert _inline_before_text(office) >= 1  # the documents to assign
+    # Browsers compile `pattern` with the `v` flag: every pattern on the page must compile so.
+    patterns = office.evaluate(
+        "() => [...document.querySelectorAll('input[pattern]')].map((i) => {"
+        " try { new RegExp(i.pattern, 'v'); return null; } catch (e) { return i.name + ': ' + e.message; } })"
+    )
+    assert patterns and [p for p in patterns if p] == []
+    assert not [m for m in console if "pattern" in m.lower()], console
     page.goto(f"{origin}/r/{data['fresh_link']}")
     assert _inline_before_text(page) == 2  # courier or self pickup
