@@ -14,6 +14,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from records.custody import record_hash
 from records.schemas import validate_record
+from tests.support.office import next_handoff
 from tests.support.records import COURIER, RECEIPT_KEY, VAN_OPERATOR, document_records, stop_record
 from tests.support.servers import ServerProcess
 
@@ -331,3 +332,23 @@ def test_online_but_the_server_unreachable_is_said_so(
     page.unroute("**/auth/me")
     expect(connectivity).to_have_text("Daring", timeout=15000)
     expect(dot).to_have_class("dot on")
+
+
+def test_the_courier_history_is_in_time_order_whatever_offset_each_phone_wrote(
+    page: Page, context: BrowserContext, live_server: ServerProcess
+) -> None:
+    """Sealed at 08.00 WITA (00.00 UTC), picked up by a phone on UTC at 00.30Z: as text "T00:30Z" sorts
+    before "T08:00+08:00", as time it comes after."""
+    records = document_records("A0031", "Rina Kartika", "6471050101900031", "BP00012031")
+    pickup = next_handoff(records[2], "picked_up", device_time="2026-11-23T00:30:00Z")
+    open_app_and_go_offline(page, context, live_server, [*records, pickup], COURIER)
+    page.goto(f"http://localhost:{live_server.port}/app#/doc/{records[0]['_id']}")
+    history = page.locator("ol.timeline li[data-handoff]")
+    expect(history).to_have_count(2)
+    assert [history.nth(i).get_attribute("data-handoff") for i in range(2)] == [
+        records[2]["_id"],
+        pickup["_id"],
+    ]
+    times = page.locator("ol.timeline time")
+    shown = [times.nth(i).inner_text() for i in range(2)]
+    assert all("2026" in text for text in shown), shown  # one format, with the year, for every phone's time
