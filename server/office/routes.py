@@ -183,7 +183,9 @@ async def bind_seal(request: Request) -> Response:
         )
     except IntakeError as exc:
         return await _intake_page(request, office, 400, error=exc.reason)
-    return _see_other(f"/office/intake?ok=segel&office={office}#flash")
+    # No #flash here: a fragment would stop the seal field's autofocus, and the scanner types the next seal
+    # into it; the message sits just above the field, in view.
+    return _see_other(f"/office/intake?ok=segel&office={office}")
 
 
 async def assign(request: Request) -> Response:
@@ -206,7 +208,7 @@ async def assign(request: Request) -> Response:
         )
     except IntakeError as exc:
         return await _intake_page(request, office, 400, error=exc.reason)
-    return _see_other(f"/office/intake?ok=tugas&office={office}#flash")
+    return _see_other(f"/office/intake?ok=tugas&office={office}")
 
 
 # --- timeline and photos ---------------------------------------------------------------------------------

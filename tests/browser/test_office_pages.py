@@ -166,6 +166,8 @@ def test_a_scanner_that_types_seals_a_document_with_enter(
     field.press_sequentially("BP00077777", delay=5)  # a USB scanner types fast and ends with Enter
     field.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Tersimpan")
+    expect(page.locator("#flash")).to_be_in_viewport()
+    expect(page.get_by_label("Nomor segel")).to_be_focused()  # the next envelope can be scanned at once
     page.screenshot(path=str(SCREENS / "office-intake.png"), full_page=True)
     assert run_async(_seal_of, settings, str(data["fresh"]["_id"])) == "BP00077777"
 
