@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 
 from server.identity.store import IdentityStore
 from server.office import intake
+from server.office.checks import run_checks
+from server.office.config import OfficeConfig
 from server.office.deliveries import update_open_deliveries
 from server.office.handover import DOC_KIND_LABELS
 from server.office.ledger import Ledger
@@ -214,3 +216,19 @@ async def test_a_refused_registration_keeps_the_delivery_choice(
     assert refused.status_code == 400
     assert re.search(r'<option value="self_pickup" selected>', refused.text)
     assert not re.search(r'<option value="undecided" selected>', refused.text)
+
+
+async def test_the_residents_message_tells_the_server_time_in_the_offices_zone(
+    couch: CouchClient, settings: Settings
+) -> None:
+    """A courier's phone eight hours fast must not tell the resident their envelope left at 18.38."""
+    ledger = await ready_ledger(couch, settings)
+    doc = await put_document(ledger)
+    sealed = await intake.bind_seal(ledger, staff(), str(doc["_id"]), "BP00000931")
+    pickup = next_handoff(sealed, "picked_up", device_time="2026-11-17T18:38:00+08:00")
+    await receive(ledger, pickup, "2026-11-17T02:41:55Z")
+    await run_checks(ledger, OfficeConfig(), origin="https://segel.example")
+
+    message = await ledger.office.get(f"notification:picked_up:{pickup['_id']}")
+    assert "sedang diantar kurir pada 17 Nov 2026 10.41 WITA." in message["text"]
+    assert "18.38" not in message["text"]
