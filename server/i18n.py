@@ -114,6 +114,7 @@ LABELS: dict[str, dict[str, str]] = {
         "reprinted": N_("Dicetak ulang"),
     },
     "status": {
+        "unsealed": N_("Belum disegel"),
         "registered": N_("Terdaftar"),
         "sealed": N_("Disegel, siap diambil"),
         "picked_up": N_("Dibawa kurir"),

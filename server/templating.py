@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.templating import Jinja2Templates
 
 from server import i18n, problems
+from server.local_time import local_time, phone_clock_note, zone_for_code
 from server.resources import ASSET_MANIFEST, TEMPLATES_DIR
 
 
@@ -59,3 +62,30 @@ templates.env.globals["switch_url"] = i18n.switch_url
 templates.env.filters["label"] = lambda value, kind: i18n.label(kind, value)
 templates.env.globals["field_label"] = problems.field_label
 templates.env.globals["problem_reason"] = problems.reason
+
+@pass_context
+def _local_time_filter(context: Context, value: object, date_only: bool = False) -> str:
+    """`{{ x.created_at|local_time }}`: in the zone of the page's office (`office_zone`, set by the routes
+    from the office record), else the zone of the office code the page is about, else WIB."""
+    return local_time(value, _page_zone(context), date_only=date_only)
+
+
+@pass_context
+def _phone_clock_filter(context: Context, device_time: object, server_time: object) -> str:
+    """`{{ h.device_time|phone_clock(e.server_time) }}`: "jam ponsel: …" only when the clocks disagree."""
+    return phone_clock_note(device_time, server_time, _page_zone(context))
+
+
+def _page_zone(context: Context) -> str:
+    zone = context.get("office_zone")
+    if isinstance(zone, str) and zone:
+        return zone
+    office = context.get("office")
+    if not isinstance(office, str):
+        principal = context.get("principal")
+        office = getattr(principal, "office", None)
+    return zone_for_code(office)
+
+
+templates.env.filters["local_time"] = _local_time_filter
+templates.env.filters["phone_clock"] = _phone_clock_filter

@@ -24,7 +24,9 @@ async def ensure_demo_identities(couch: CouchClient, settings: Settings) -> list
     """Create the demo office and users unless they exist; returns the users as stored."""
     demo = demo_people()
     store = IdentityStore(couch, settings)
-    office, created = await store.create_office(demo.office["code"], demo.office["name"])
+    office, created = await store.create_office(
+        demo.office["code"], demo.office["name"], demo.office.get("timezone")
+    )
     if created:
         await record_event(couch, settings, "office_created", office=office["code"], actor="demo")
     users = []

@@ -149,6 +149,7 @@ def demo_people() -> DemoData:
         "code": OFFICE_CODE,
         "name": OFFICE_NAME,
         "city": "Kota Balikpapan",
+        "timezone": "Asia/Makassar",  # Kalimantan Timur: WITA (UTC+8)
         "address": "Jl. Jenderal Sudirman No. 1, Klandasan Ulu, Balikpapan Kota, Balikpapan 76112",
     }
     return DemoData(office=office, users=[{**user, "office": OFFICE_CODE} for user in USERS])

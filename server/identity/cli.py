@@ -50,7 +50,7 @@ async def _audit(store: IdentityStore, event: str, **fields: Any) -> None:
 
 
 async def create_office(store: IdentityStore, args: argparse.Namespace) -> int:
-    office, created = await store.create_office(args.code, args.name)
+    office, created = await store.create_office(args.code, args.name, args.timezone)
     if created:
         await _audit(store, "office_created", office=args.code)
     print(f"kantor {office['code']} ({office['name']}): {'dibuat' if created else 'sudah ada'}")
@@ -187,6 +187,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("create-office", help="create an office (Disdukcapil of one regency/city)")
     p.add_argument("code", help="4-digit office code, e.g. 6471")
     p.add_argument("name", help="e.g. 'Disdukcapil Kota Balikpapan'")
+    p.add_argument("--timezone", help="IANA zone of its times, e.g. Asia/Makassar (default: its province's)")
     p.set_defaults(handler=_command(create_office))
 
     p = sub.add_parser("create-user", help="create a user with a role and an office")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from records.principal import ROLES
 from records.types import JSONDict
+from server.local_time import office_zone, valid_zone, zone_for_code
 from server.ratelimit import count_hit
 from server.settings import Settings
 from store.couch import CouchClient, CouchConflict, Database
@@ -70,12 +71,19 @@ class IdentityStore:
 
     # ---- offices ----------------------------------------------------------------------------------
 
-    async def create_office(self, code: str, name: str) -> tuple[JSONDict, bool]:
-        """Create an office (or return the existing one unchanged); True when this call created it."""
+    async def create_office(self, code: str, name: str, timezone: str | None = None) -> tuple[JSONDict, bool]:
+        """Create an office (or return the existing one unchanged); True when this call created it.
+
+        `timezone` (an IANA name) is the zone its pages show times in; by default its province's (6471
+        Balikpapan: Asia/Makassar, WITA), see server/local_time.py.
+        """
         if not OFFICE_CODE.match(code):
             raise IdentityError(f"Office code must be 4 digits, e.g. 6471 (got {code!r}).")
         if not name.strip():
             raise IdentityError("Give the office a name, e.g. 'Disdukcapil Kota Balikpapan'.")
+        zone = timezone or zone_for_code(code)
+        if not valid_zone(zone):
+            raise IdentityError(f"Time zone must be an IANA name, e.g. Asia/Makassar (got {zone!r}).")
         existing = await self.db.get_or_none(f"office:{code}")
         if existing is not None:
             return existing, False
@@ -84,6 +92,7 @@ class IdentityStore:
             "type": "office",
             "code": code,
             "name": name.strip(),
+            "timezone": zone,
             "created_at": iso(now()),
         }
         try:
@@ -94,6 +103,10 @@ class IdentityStore:
 
     async def get_office(self, code: str) -> JSONDict | None:
         return await self.db.get_or_none(f"office:{code}")
+
+    async def office_zone(self, code: str) -> str:
+        """The IANA zone of an office's times: its record's `timezone`, else its province's."""
+        return office_zone(await self.get_office(code), code)
 
     # ---- users ------------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from records.images import ImageError, check_dimensions, read_header
 from records.receipt_proof import ReceiptKey
 from records.shapes import Document, Handoff, Seal, as_document, as_handoff
 from records.types import JSONDict
+from server.local_time import happened_at, local_time, zone_for_code
 from server.office.awaited_photos import close_on_arrival, note_awaited, present_ids
 from server.office.chain_links import broken_link
 from server.office.config import OfficeConfig
@@ -66,6 +67,13 @@ async def _notify(ledger: Ledger, handoff: JSONDict, origin: str) -> None:
     if document is None or document.get("type") != "document":
         return
     token = await issue_link(ledger, document)
+    # The time the resident reads: the server's receipt of the handoff, in the office's zone (its
+    # province's: the worker reads no identity record), so a phone's wrong clock never reaches a message.
+    receipt = await ledger.records.get_or_none(f"receipt:{handoff['_id']}") or {}
+    when = local_time(
+        happened_at(handoff.get("device_time"), receipt.get("received_at")),
+        zone_for_code(str(document["office"])),
+    )
     await enqueue(
         ledger,
         NOTIFIED_KINDS[str(handoff["kind"])],
@@ -74,6 +82,7 @@ async def _notify(ledger: Ledger, handoff: JSONDict, origin: str) -> None:
         message_id=message_id,
         event_at=str(handoff.get("device_time") or ""),
         event_seq=int(handoff.get("seq") or 0),
+        when=when,
     )
 
 

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 from server.i18n import N_, Labels
 from server.office.deliveries import open_before
-from server.office.ledger import OFFICE_TZ, Ledger, key
+from server.office.ledger import OFFICE_TZ, Ledger, docs_by_ids, key, view_keys
 
 #: The overdue list stops here (the tile then reads "200+"): a page lists what staff can follow up today.
 OVERDUE_LIMIT = 200
@@ -71,6 +71,53 @@ class Dashboard:
 
     def total(self, kind: str) -> int:
         return sum(day.get(kind, 0) for day in self.per_day.values())
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    """One late delivery as staff follow it up: who, what, which seal, since when."""
+
+    document_id: str
+    picked_up_at: str
+    name: str
+    kind: str
+    seal: str
+
+
+#: How many late deliveries the dashboard lists by name (the tile counts up to `OVERDUE_LIMIT`).
+OVERDUE_SHOWN = 50
+
+
+async def overdue_rows(
+    ledger: Ledger, overdue: list[tuple[str, str]], kinds: dict[str, str]
+) -> list[OverdueRow]:
+    """The first `OVERDUE_SHOWN` late deliveries with the resident's name, the document kind and its latest
+    seal: two requests (the documents by id, their seals by document), not one per row."""
+    shown = overdue[:OVERDUE_SHOWN]
+    ids = [doc_id for doc_id, _ in shown]
+    documents, seal_rows = await asyncio.gather(
+        docs_by_ids(ledger.records, ids), view_keys(ledger.records, "records", "seals_by_document", ids)
+    )
+    seals: dict[str, tuple[str, str]] = {}
+    for row in seal_rows:
+        number = str(row["id"]).rsplit(":", 1)[-1]
+        bound = str(row.get("value") or "")
+        if row["key"] not in seals or bound >= seals[row["key"]][0]:
+            seals[str(row["key"])] = (bound, number)
+    rows = []
+    for doc_id, at in shown:
+        doc = documents.get(doc_id) or {}
+        kind = str(doc.get("doc_kind") or "")
+        rows.append(
+            OverdueRow(
+                document_id=doc_id,
+                picked_up_at=at,
+                name=str((doc.get("resident") or {}).get("name") or "(dokumen tidak terbaca)"),
+                kind=kinds.get(kind, kind or "-"),
+                seal=seals.get(doc_id, ("", "-"))[1],
+            )
+        )
+    return rows
 
 
 def day_range(end: date, days: int) -> list[str]:

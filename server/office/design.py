@@ -94,6 +94,15 @@ REPORTS_DESIGN: JSONDict = {
                 "{ emit([doc.office, doc.created_at], null); } }"
             ),
         },
+        # The custody kinds of each document, [UTC device time, seq, kind] by document id: the documents list
+        # shows each one's status from its latest handoff, for a page of documents in one request.
+        "handoff_kinds": {
+            "map": (
+                "function (doc) { if (doc.type !== 'handoff' || !doc.document_id) { return; } "
+                "var d = new Date(doc.device_time), t = isNaN(d.getTime()) ? '' : d.toISOString(); "
+                "emit(doc.document_id, [t, doc.seq || 0, doc.kind]); }"
+            ),
+        },
         # Finding a document at the desk: [office, field, value] for its receipt code, the resident's NIK,
         # phone and name (lower case, searched by prefix).
         "lookup": {
@@ -102,7 +111,10 @@ REPORTS_DESIGN: JSONDict = {
                 "if (doc.receipt_code) { emit([doc.office, 'code', doc.receipt_code], null); } "
                 "if (r.nik) { emit([doc.office, 'nik', r.nik], null); } "
                 "if (r.phone) { emit([doc.office, 'phone', r.phone], null); } "
-                "if (r.name) { emit([doc.office, 'name', r.name.toLowerCase()], null); } }"
+                "if (r.name) { var n = r.name.toLowerCase(); emit([doc.office, 'name', n], null); "
+                # Each further word of the name, so a surname ("Maharani") finds "Dewi Maharani".
+                "var w = n.split(/\\s+/); for (var i = 1; i < w.length; i++) "
+                "{ if (w[i]) { emit([doc.office, 'word', w[i]], null); } } } }"
             ),
         },
         # Everything about one document, the document itself first: the custody timeline in one query.

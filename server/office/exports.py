@@ -10,9 +10,10 @@ from fpdf import FPDF
 from records.types import JSONDict
 from server.i18n import gettext as _
 from server.i18n import label
+from server.local_time import DEFAULT_ZONE, local_time, phone_clock_note
 from server.office.dashboard import TILE_KINDS, Dashboard
 from server.office.handover import DOC_KIND_LABELS, latin1
-from server.office.timeline import CONDITION_LABELS, KIND_LABELS, SIGNATURE_LABELS, Timeline
+from server.office.timeline import CONDITION_LABELS, KIND_LABELS, SIGNATURE_LABELS, Event, Timeline
 
 COUNT_KINDS = (*TILE_KINDS[:1], "sealed", *TILE_KINDS[1:])
 
@@ -78,9 +79,20 @@ def _recorded_by(h: JSONDict) -> str:
     return str(h["author"])
 
 
-def custody_pdf(timeline: Timeline) -> bytes:
+def _when(event: Event, zone: str) -> str:
+    when = local_time(event.happened_at, zone)
+    if not event.server_time:
+        return _("%(when)s (jam ponsel; belum ada tanda terima server)") % {"when": when}
+    note = phone_clock_note(event.handoff.get("device_time"), event.server_time, zone)
+    return f"{when} ({note})" if note else when
+
+
+def custody_pdf(timeline: Timeline, zone: str = DEFAULT_ZONE) -> bytes:
     """One document's custody record: every handoff with seal, condition, time, place and chain status, in
-    the language of the request that asked for it."""
+    the language of the request that asked for it.
+
+    Times are in the office's zone (`zone`), each handoff at the server's receipt, with the phone's clock
+    only where it disagrees (server/local_time.py)."""
     doc = timeline.document
     pdf = FPDF(format="A4")
     pdf.set_title(_("Catatan serah terima dokumen"))
@@ -92,7 +104,8 @@ def custody_pdf(timeline: Timeline) -> bytes:
     for line in (
         _("Dokumen: %(kind)s atas nama %(name)s (%(id)s)")
         % {"kind": kind, "name": doc["resident"]["name"], "id": doc["_id"]},
-        _("Kantor: %(office)s - terdaftar %(when)s") % {"office": doc["office"], "when": doc["created_at"]},
+        _("Kantor: %(office)s - terdaftar %(when)s")
+        % {"office": doc["office"], "when": local_time(doc["created_at"], zone)},
         _("Segel saat ini: %(seal)s") % {"seal": timeline.current_seal or "-"},
         _("Rantai: utuh")
         if timeline.chain.ok
@@ -107,7 +120,7 @@ def custody_pdf(timeline: Timeline) -> bytes:
         pdf.cell(
             0,
             6,
-            latin1(f"{number}. {KIND_LABELS.get(h['kind']) or h['kind']} - {h['device_time']}"),
+            latin1(f"{number}. {KIND_LABELS.get(h['kind']) or h['kind']} - {_when(event, zone)}"),
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -131,8 +144,8 @@ def custody_pdf(timeline: Timeline) -> bytes:
             },
             _("Segel %(seal)s (%(match)s), kondisi %(condition)s")
             % {"seal": seal, "match": match, "condition": condition},
-            _("Waktu server: %(when)s; tempat: %(place)s; foto: %(n)s")
-            % {"when": event.server_time or "-", "place": place, "n": len(event.photos)},
+            _("Diterima server: %(when)s; tempat: %(place)s; foto: %(n)s")
+            % {"when": local_time(event.server_time, zone), "place": place, "n": len(event.photos)},
             _("Tanda tangan: %(signature)s; mata rantai: %(link)s")
             % {
                 "signature": SIGNATURE_LABELS.get(event.signature_status) or event.signature_status,

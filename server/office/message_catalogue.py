@@ -32,13 +32,13 @@ CATALOGUE: dict[str, MessageTemplate] = {
     "out_for_delivery": MessageTemplate(
         N_("Sedang diantar"),
         "Out for delivery",
-        "Disdukcapil: dokumen {doc_kind} atas nama {name} sedang diantar kurir. Status: {link}",
+        "Disdukcapil: dokumen {doc_kind} atas nama {name} sedang diantar kurir{when}. Status: {link}",
     ),
     "delivered": MessageTemplate(
         N_("Tercatat diterima"),
         "Recorded as delivered",
-        "Disdukcapil: kurir mencatat dokumen {doc_kind} atas nama {name} sudah diterima. Mohon konfirmasi, "
-        "atau laporkan bila belum Anda terima: {link}",
+        "Disdukcapil: kurir mencatat dokumen {doc_kind} atas nama {name} sudah diterima{when}. Mohon "
+        "konfirmasi, atau laporkan bila belum Anda terima: {link}",
     ),
     "complaint_received": MessageTemplate(
         N_("Pengaduan diterima"),
@@ -48,10 +48,19 @@ CATALOGUE: dict[str, MessageTemplate] = {
 }
 
 
-def render_message(kind: str, *, doc_kind: str, name: str, link: str, receipt_code: str = "") -> str:
-    """The text of a message of `kind` (a key of `CATALOGUE`; any other is a programming error)."""
+def render_message(
+    kind: str, *, doc_kind: str, name: str, link: str, receipt_code: str = "", when: str = ""
+) -> str:
+    """The text of a message of `kind` (a key of `CATALOGUE`; any other is a programming error).
+
+    `when` is the event's time as the office shows it ("17 Nov 2026 10.47 WITA", server/local_time.py), told
+    as " pada …" in the messages that have a time; nothing when not given."""
     return CATALOGUE[kind].text.format(
-        doc_kind=doc_kind.upper().replace("_", " "), name=name, link=link, receipt_code=receipt_code
+        doc_kind=doc_kind.upper().replace("_", " "),
+        name=name,
+        link=link,
+        receipt_code=receipt_code,
+        when=f" pada {when}" if when else "",
     )
 
 

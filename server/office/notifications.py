@@ -88,6 +88,7 @@ async def enqueue(
     message_id: str | None = None,
     event_at: str | None = None,
     event_seq: int = 0,
+    when: str = "",
 ) -> JSONDict:
     """Write a pending message; with `message_id`, a second call for the same event is a no-op.
 
@@ -103,6 +104,7 @@ async def enqueue(
         name=str(resident["name"]),
         link=link,
         receipt_code=str(document.get("receipt_code", "")),
+        when=when,
     )
     message: JSONDict = {
         "_id": message_id or f"notification:{new_id()}",

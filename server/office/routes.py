@@ -25,7 +25,7 @@ from server.office import exports, intake, search
 from server.office.assignees import assignee_for, assignees_of
 from server.office.attachments import complaint_photo, complaint_photo_url, stream_image
 from server.office.conflicts import ConflictError, load_revisions, own_revisions, resolve_conflict
-from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard
+from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard, overdue_rows
 from server.office.exceptions import KINDS, ResolutionError, open_queue, resolve
 from server.office.handover import (
     DOC_KIND_LABELS,
@@ -40,7 +40,13 @@ from server.office.ledger import OFFICE_TZ, Ledger, key
 from server.office.lost import LostError, record_lost, record_reprint
 from server.office.message_catalogue import label_of
 from server.office.notifications import OutboxError, dead_letters, enqueue, resend
-from server.office.timeline import CONDITION_LABELS, PARTY_LABELS, has_photo, judge_unchecked, load_timeline
+from server.office.timeline import (
+    CONDITION_LABELS,
+    PARTY_LABELS,
+    has_photo,
+    judge_unchecked,
+    load_timeline,
+)
 from server.office.visits import OUTCOME_LABELS, OUTCOMES, load_visits
 from server.office.web import (
     NOT_FOUND_REASON,
@@ -48,6 +54,7 @@ from server.office.web import (
     checked_form,
     config_of,
     ledger_of,
+    office_zone_of,
     render,
     staff_for_office,
     staff_for_record,
@@ -88,7 +95,15 @@ async def dashboard(request: Request) -> Response:
     return render(
         request,
         "office/dashboard.html",
-        {"office": office, "d": data, "kinds": TILE_KINDS, "labels": TILE_LABELS, "chart": chart_bars(data)},
+        {
+            "office": office,
+            "office_zone": await office_zone_of(request, office),
+            "d": data,
+            "kinds": TILE_KINDS,
+            "labels": TILE_LABELS,
+            "chart": chart_bars(data),
+            "overdue": await overdue_rows(ledger, data.overdue, DOC_KIND_LABELS),
+        },
     )
 
 
@@ -102,6 +117,7 @@ async def _intake_page(request: Request, office: str, status: int = 200, **conte
         "office/intake.html",
         {
             "office": office,
+            "office_zone": await office_zone_of(request, office),
             "documents": documents,
             "kinds": DOC_KIND_LABELS,
             "assignees": await assignees_of(identity_of(request), office),
@@ -168,6 +184,8 @@ async def bind_seal(request: Request) -> Response:
         )
     except IntakeError as exc:
         return await _intake_page(request, office, 400, error=exc.reason)
+    # No #flash here: a fragment would stop the seal field's autofocus, and the scanner types the next seal
+    # into it; the message sits just above the field, in view.
     return _see_other(f"/office/intake?ok=segel&office={office}")
 
 
@@ -212,10 +230,12 @@ async def documents_page(request: Request) -> Response:
         "office/documents.html",
         {
             "office": office,
+            "office_zone": await office_zone_of(request, office),
             "q": query,
             "page": page,
             "older": older,
             "documents": documents,
+            "statuses": await search.statuses(ledger, documents),
             "kinds": DOC_KIND_LABELS,
             "mask_nik": mask_nik,
         },
@@ -235,6 +255,7 @@ async def timeline(request: Request) -> Response:
         request,
         "office/timeline.html",
         {
+            "office_zone": await office_zone_of(request, str(document["office"])),
             "t": data,
             "doc": document,
             "kinds": DOC_KIND_LABELS,
@@ -285,6 +306,7 @@ async def exceptions_page(request: Request) -> Response:
         "office/exceptions.html",
         {
             "office": office,
+            "office_zone": await office_zone_of(request, office),
             "items": queue.items,
             "more": sorted(KINDS[kind][0] for kind in queue.more),
             "done": request.query_params.get("ok"),
@@ -303,7 +325,7 @@ async def resend_message(request: Request) -> Response:
     except OutboxError as exc:
         code = "not_found" if exc.status == 404 else "conflict"
         raise AppError(exc.status, code, exc.reason) from exc
-    return _see_other(f"/office/exceptions?ok=kirim&office={office}")
+    return _see_other(f"/office/exceptions?ok=kirim&office={office}#flash")
 
 
 async def resolve_exception(request: Request) -> Response:
@@ -320,7 +342,7 @@ async def resolve_exception(request: Request) -> Response:
         )
     except ResolutionError as exc:
         raise AppError(400, "bad_request", exc.reason) from exc
-    return _see_other(f"/office/exceptions?ok=1&office={office}")
+    return _see_other(f"/office/exceptions?ok=1&office={office}#flash")
 
 
 async def conflict_page(request: Request) -> Response:
@@ -355,7 +377,7 @@ async def resolve_conflict_route(request: Request) -> Response:
         await resolve_conflict(ledger, principal, record_id, text(form, "winner_rev"), text(form, "note"))
     except ConflictError as exc:
         raise AppError(400, "bad_request", exc.reason) from exc
-    return _see_other(f"/office/exceptions?ok=1&office={current.get('office')}")
+    return _see_other(f"/office/exceptions?ok=1&office={current.get('office')}#flash")
 
 
 # --- lost documents --------------------------------------------------------------------------------------
@@ -535,7 +557,8 @@ async def export_custody_pdf(request: Request) -> Response:
     document = await _record(request, ledger, request.path_params["document_id"], "document:")
     staff_for_record(request, str(document["office"]))
     data = await load_timeline(ledger, document)
-    return Response(exports.custody_pdf(data), media_type="application/pdf")
+    zone = await office_zone_of(request, str(document["office"]))
+    return Response(exports.custody_pdf(data, zone), media_type="application/pdf")
 
 
 async def visits_page(request: Request) -> Response:

@@ -15,6 +15,7 @@ from records.shapes import Document, Seal, as_document, as_handoff, as_seal
 from records.types import JSONDict
 from server.i18n import N_, Labels
 from server.i18n import gettext as _
+from server.local_time import happened_at, instant
 from server.office.delivery_checks import CODE_LABELS, SEAL_LABELS, judge_delivery, verdict_record
 from server.office.ledger import Ledger, docs_by_ids, key, records_of_document
 
@@ -147,6 +148,11 @@ class Event:
         return str(value) if value else None
 
     @property
+    def happened_at(self) -> object:
+        """When it happened as the server knows it (its receipt), or the phone's time before a receipt."""
+        return happened_at(self.handoff.get("device_time"), self.server_time)
+
+    @property
     def signature_status(self) -> str:
         """verified / invalid / unverified (signed, no receipt yet) / unsigned."""
         if "signature" not in self.handoff:
@@ -178,14 +184,33 @@ class Timeline:
     def last_handoff(self) -> JSONDict | None:
         return self.events[-1].handoff if self.events else None
 
+    @property
+    def can_report_lost(self) -> bool:
+        """Whether the page offers "Laporkan hilang": the same rule as `server.office.lost.record_lost`, an
+        envelope a courier holds (not one still unsealed, back at the office or delivered), or one a
+        courier already reported lost that the office has not recorded a liability for yet."""
+        last = self.last_handoff
+        if last is None:
+            return False
+        if last.get("kind") == "lost":
+            return not any(e.get("type") == "liability" for e in self.office_entries)
+        return last.get("kind") != "delivered" and (last.get("to") or {}).get("party") == "courier"
+
+    @property
+    def can_reprint(self) -> bool:
+        """Whether the page offers "Cetak ulang": only after a loss, before the reprint is sealed."""
+        last = self.last_handoff
+        return last is not None and last.get("kind") == "lost"
+
 
 def order_handoffs(handoffs: list[JSONDict]) -> list[JSONDict]:
     """Order by the chain where it holds (each names its predecessor's hash), else by device time.
 
-    Device clocks lie, so the chain is the better order; time breaks ties and places unlinked records.
+    Device clocks lie, so the chain is the better order; time breaks ties and places unlinked records. Times
+    are compared as instants: phones write different offsets, so their text does not sort.
     """
     by_time = sorted(
-        handoffs, key=lambda h: (str(h.get("device_time")), int(h.get("seq") or 0), str(h["_id"]))
+        handoffs, key=lambda h: (instant(h.get("device_time")), int(h.get("seq") or 0), str(h["_id"]))
     )
     by_prev: dict[str | None, list[JSONDict]] = {}
     for handoff in by_time:

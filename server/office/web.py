@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -13,6 +14,7 @@ from server.access import current_principal, require
 from server.errors import AppError
 from server.i18n import N_
 from server.identity.sessions import check_csrf_token, csrf_token
+from server.identity.store import IdentityStore
 from server.office.config import OfficeConfig
 from server.office.ledger import Ledger
 from server.settings import Settings
@@ -85,6 +87,23 @@ async def checked_form(request: Request, principal: Principal) -> FormData:
 def text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+#: How long a page trusts the office zone it read (an office's zone changes once, if ever).
+ZONE_TTL_S = 300.0
+
+
+async def office_zone_of(request: Request, code: str) -> str:
+    """The IANA zone an office's pages show times in (server/local_time.py), read from its identity record
+    and kept for `ZONE_TTL_S` so a page load costs no extra request; pass it to `render` as `office_zone`."""
+    cache: dict[str, tuple[str, float]] = getattr(request.app.state, "office_zones", None) or {}
+    request.app.state.office_zones = cache
+    hit = cache.get(code)
+    if hit is not None and time.monotonic() - hit[1] < ZONE_TTL_S:
+        return hit[0]
+    zone = await IdentityStore(request.app.state.couch, request.app.state.settings).office_zone(code)
+    cache[code] = (zone, time.monotonic())
+    return zone
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:

@@ -21,13 +21,14 @@ from server.errors import AppError
 from server.i18n import N_, Labels
 from server.i18n import gettext as _
 from server.identity.sessions import check_csrf_token, csrf_token
+from server.local_time import instant, local_time
 from server.office.delivery_checks import settle_by_resident
 from server.office.handover import DOC_KIND_LABELS
 from server.office.intake import IntakeError, choose_delivery
 from server.office.ledger import Ledger, create_once, new_id, now_iso
 from server.office.notifications import enqueue
 from server.office.timeline import Timeline, judge_unchecked, load_timeline
-from server.office.web import config_of, ledger_of
+from server.office.web import config_of, ledger_of, office_zone_of
 from server.ratelimit import count_hit, hashed_key
 from server.residents.links import document_for, token_hash
 from server.residents.story import plain_story
@@ -114,21 +115,23 @@ async def resident_page(request: Request) -> Response:
     confirmation = await ledger.office.get_or_none(f"resident_confirmation:{document['_id']}")
     nonce = request.cookies.get(NONCE_COOKIE) or secrets.token_urlsafe(16)
     settings = request.app.state.settings
-    story = plain_story(document, timeline)
+    zone = await office_zone_of(request, str(document["office"]))
+    story = plain_story(document, timeline, zone)
     answered = {str(e.get("subject")) for e in timeline.office_entries if e.get("type") == "resolution"}
     complaints = [
         (
-            str(c["created_at"])[:16].replace("T", " "),
+            local_time(c["created_at"], zone),
             COMPLAINT_KINDS.get(str(c["kind"])) or _("Lainnya"),
             c["_id"] in answered,
         )
-        for c in sorted(timeline.complaints, key=lambda c: str(c["created_at"]))
+        for c in sorted(timeline.complaints, key=lambda c: instant(c["created_at"]))
     ]
     response = templates.TemplateResponse(
         request,
         "residents/page.html",
         {
             "doc": document,
+            "office_zone": zone,
             "kind_label": DOC_KIND_LABELS.get(str(document["doc_kind"]), document["doc_kind"]),
             "story": story,
             "confirmation": confirmation,
@@ -147,7 +150,7 @@ async def resident_page(request: Request) -> Response:
 
 
 def _back(token: str, sent: str) -> Response:
-    return RedirectResponse(f"/r/{token}?sent={sent}", status_code=303)
+    return RedirectResponse(f"/r/{token}?sent={sent}#flash", status_code=303)
 
 
 async def confirm_receipt(request: Request) -> Response:

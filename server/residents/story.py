@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from records.types import JSONDict
 from server.i18n import N_, Labels
 from server.i18n import gettext as _
-from server.office.timeline import Timeline
+from server.local_time import DEFAULT_ZONE, instant, local_time, phone_clock_note
+from server.office.timeline import Event, Timeline
 
 FAILURE_WORDS = Labels(
     {
@@ -50,17 +51,31 @@ def carrier_words(document: JSONDict, timeline: Timeline) -> str:
     return _("kurir %(partner)s") % {"partner": PARTNER_WORDS[str(partner)]}
 
 
-def plain_story(document: JSONDict, timeline: Timeline) -> Story:
+def in_server_order(events: list[Event]) -> list[Event]:
+    """Events in the order the server received them (its receipt of each record), the chain order breaking
+    ties (one sync brings several records at once). Phone clocks are not used: one set hours wrong would
+    make the story run backwards."""
+    indexed = list(enumerate(events))
+    indexed.sort(key=lambda pair: (instant(pair[1].happened_at), pair[0]))
+    return [event for _, event in indexed]
+
+
+def when_words(event: Event, zone: str) -> str:
+    """The step's time in the office's zone, with the phone's clock only where it disagrees."""
+    when = local_time(event.happened_at, zone)
+    note = phone_clock_note(event.handoff.get("device_time"), event.server_time, zone)
+    return f"{when} ({note})" if note else when
+
+
+def plain_story(document: JSONDict, timeline: Timeline, zone: str = DEFAULT_ZONE) -> Story:
     carrier = carrier_words(document, timeline)
-    steps = [
-        (str(document["created_at"])[:16].replace("T", " "), _("Dokumen Anda selesai dicetak di kantor."))
-    ]
+    steps = [(local_time(document["created_at"], zone), _("Dokumen Anda selesai dicetak di kantor."))]
     headline = _("Dokumen Anda sudah selesai dan menunggu di kantor.")
     delivered = in_transit = False
-    for event in timeline.events:
+    for event in in_server_order(timeline.events):
         h = event.handoff
         kind = h["kind"]
-        when = str(h["device_time"])[:16].replace("T", " ")
+        when = when_words(event, zone)
         if kind == "sealed":
             text = _("Dokumen dimasukkan ke amplop bersegel.")
         elif kind == "picked_up":

@@ -147,6 +147,9 @@ def test_dashboard_timeline_and_exceptions_at_the_desk(
     item.get_by_label("Catatan").fill("Amplop dibuka bersama kurir, isi benar")
     item.get_by_role("button", name="Selesaikan").click()
     expect(page.get_by_role("status")).to_contain_text("Tindakan dicatat")
+    flash = page.locator("#flash")
+    expect(flash).to_be_in_viewport()  # the redirect lands on the message, focused for screen readers
+    expect(flash).to_be_focused()
     expect(
         page.locator(f"li[data-subject='{data['mismatch']['_id']}'][data-kind='seal_mismatch']")
     ).to_have_count(0)
@@ -163,6 +166,8 @@ def test_a_scanner_that_types_seals_a_document_with_enter(
     field.press_sequentially("BP00077777", delay=5)  # a USB scanner types fast and ends with Enter
     field.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Tersimpan")
+    expect(page.locator("#flash")).to_be_in_viewport()
+    expect(page.get_by_label("Nomor segel")).to_be_focused()  # the next envelope can be scanned at once
     page.screenshot(path=str(SCREENS / "office-intake.png"), full_page=True)
     assert run_async(_seal_of, settings, str(data["fresh"]["_id"])) == "BP00077777"
 
@@ -247,3 +252,49 @@ def test_drive_thru_handover_counts_scans_and_prints_the_report(
     href = page.get_by_role("link", name="Cetak berita acara (PDF)").get_attribute("href")
     pdf = page.request.get(f"{origin}{href}")
     assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
+
+
+#: For each checkbox or radio button on the page: its box and the box of its label's own text.
+_CONTROL_BOXES = """() => [...document.querySelectorAll(
+  "label > input[type=checkbox], label > input[type=radio]")]
+  .filter((input) => input.offsetParent !== null).map((input) => {
+    const range = document.createRange();
+    range.setStartAfter(input);
+    range.setEndAfter(input.parentElement.lastChild);
+    const text = [...range.getClientRects()].find((r) => r.width > 0);
+    const box = input.getBoundingClientRect();
+    return { box: { x: box.x, y: box.y, w: box.width, h: box.height },
+             text: text && { x: text.x, y: text.y, h: text.height } };
+  })"""
+
+
+def _inline_before_text(page: Page) -> int:
+    boxes = page.evaluate(_CONTROL_BOXES)
+    assert boxes, "no checkbox or radio on the page"
+    for item in boxes:
+        box, text = item["box"], item["text"]
+        assert text is not None
+        assert box["x"] + box["w"] <= text["x"] + 1, item  # before the text, not above it
+        centre, text_centre = box["y"] + box["h"] / 2, text["y"] + text["h"] / 2
+        assert abs(centre - text_centre) < text["h"], item  # on the text's line
+    return len(boxes)
+
+
+def test_checkboxes_and_radio_buttons_sit_inline_before_their_labels(
+    page: Page, desk: BrowserContext, live_server: ServerProcess, settings: Settings
+) -> None:
+    data = run_async(_prepare, settings)
+    office, origin = _signed_in(desk, live_server, data["cookie"])
+    console: list[str] = []
+    office.on("console", lambda message: console.append(message.text))
+    office.goto(f"{origin}/office/intake")
+    assert _inline_before_text(office) >= 1  # the documents to assign
+    # Browsers compile `pattern` with the `v` flag: every pattern on the page must compile so.
+    patterns = office.evaluate(
+        "() => [...document.querySelectorAll('input[pattern]')].map((i) => {"
+        " try { new RegExp(i.pattern, 'v'); return null; } catch (e) { return i.name + ': ' + e.message; } })"
+    )
+    assert patterns and [p for p in patterns if p] == []
+    assert not [m for m in console if "pattern" in m.lower()], console
+    page.goto(f"{origin}/r/{data['fresh_link']}")
+    assert _inline_before_text(page) == 2  # courier or self pickup

@@ -14,6 +14,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from records.custody import record_hash
 from records.schemas import validate_record
+from tests.support.office import next_handoff
 from tests.support.records import COURIER, RECEIPT_KEY, VAN_OPERATOR, document_records, stop_record
 from tests.support.servers import ServerProcess
 
@@ -172,6 +173,35 @@ def test_van_visit_offline_checks_nik_and_health_protocol(
     assert visit["health"]["applicant_temperature_c"] == 38.1
 
 
+def test_van_temperatures_take_a_comma_and_refuse_what_no_body_has(
+    page: Page, context: BrowserContext, live_server: ServerProcess
+) -> None:
+    """Indonesian keyboards type "36,5": it is 36.5 degrees, not 365; "365" itself is refused, visibly."""
+    open_app_and_go_offline(page, context, live_server, [], VAN_OPERATOR)
+    page.goto(f"http://localhost:{live_server.port}/app#/visit")
+    page.wait_for_selector("[data-role='operator-temp']")
+    page.get_by_label("NIK", exact=True).fill("6471054506900012")
+    page.get_by_label("Nama warga").fill("Siti Rahmawati")
+    page.get_by_label("Suhu petugas (°C)").fill("36,5")
+    page.get_by_label("Suhu pemohon (°C)").fill("365")
+    for check in ("Alat sudah didisinfeksi", "Sarung tangan dan masker dipakai", "Hand sanitizer dipakai"):
+        page.get_by_label(check).check()
+    page.get_by_label("Nomor seri alat perekam").fill("BIO-KIT-BPN-0021")
+    page.get_by_role("button", name="Simpan perekaman").click()
+    refusal = page.locator("[data-role='temp-invalid']")
+    expect(refusal).to_contain_text('Suhu pemohon (°C): "365" bukan suhu tubuh')
+    expect(page.get_by_label("Suhu pemohon (°C)")).to_be_focused()
+    assert local_docs(page, "visit:") == []  # nothing saved
+
+    page.get_by_label("Suhu pemohon (°C)").fill("36,8")
+    page.get_by_role("button", name="Simpan perekaman").click()
+    expect(page.locator("[data-role='flash']")).to_have_text("Perekaman Siti Rahmawati tersimpan.")
+    [visit] = local_docs(page, "visit:")
+    assert validate_record(visit) == []
+    assert visit["health"]["operator_temperature_c"] == 36.5
+    assert visit["health"]["applicant_temperature_c"] == 36.8
+
+
 @pytest.mark.parametrize("lang", ["en"])
 def test_language_switch_keeps_working_offline(
     page: Page, context: BrowserContext, live_server: ServerProcess, lang: str
@@ -296,6 +326,29 @@ def test_online_but_the_server_unreachable_is_said_so(
     page.wait_for_selector("#app[data-ready='true']")
     connectivity = page.locator("[data-role='connectivity']")
     expect(connectivity).to_have_text("Server belum terjangkau; data aman di ponsel dan dikirim otomatis")
+    dot = page.locator("[data-role='sync-dot']")
+    expect(dot).to_have_class("dot off")  # no green dot beside "not reachable"
     assert page.evaluate("navigator.onLine") is True
     page.unroute("**/auth/me")
     expect(connectivity).to_have_text("Daring", timeout=15000)
+    expect(dot).to_have_class("dot on")
+
+
+def test_the_courier_history_is_in_time_order_whatever_offset_each_phone_wrote(
+    page: Page, context: BrowserContext, live_server: ServerProcess
+) -> None:
+    """Sealed at 08.00 WITA (00.00 UTC), picked up by a phone on UTC at 00.30Z: as text "T00:30Z" sorts
+    before "T08:00+08:00", as time it comes after."""
+    records = document_records("A0031", "Rina Kartika", "6471050101900031", "BP00012031")
+    pickup = next_handoff(records[2], "picked_up", device_time="2026-11-23T00:30:00Z")
+    open_app_and_go_offline(page, context, live_server, [*records, pickup], COURIER)
+    page.goto(f"http://localhost:{live_server.port}/app#/doc/{records[0]['_id']}")
+    history = page.locator("ol.timeline li[data-handoff]")
+    expect(history).to_have_count(2)
+    assert [history.nth(i).get_attribute("data-handoff") for i in range(2)] == [
+        records[2]["_id"],
+        pickup["_id"],
+    ]
+    times = page.locator("ol.timeline time")
+    shown = [times.nth(i).inner_text() for i in range(2)]
+    assert all("2026" in text for text in shown), shown  # one format, with the year, for every phone's time

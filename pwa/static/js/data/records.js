@@ -28,6 +28,12 @@ async function byPrefix(prefix) {
   return result.rows.map((row) => row.doc).filter((doc) => doc && !doc._deleted);
 }
 
+/** Milliseconds since the epoch of an RFC 3339 time; a time that cannot be read sorts first. */
+export function instant(iso) {
+  const ms = iso ? new Date(iso).getTime() : NaN;
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
 /** The handoffs of each document in chain order (oldest first), following prev_hash links. */
 async function chains(handoffs) {
   const byDocument = new Map();
@@ -36,8 +42,8 @@ async function chains(handoffs) {
     byDocument.get(handoff.document_id).push(handoff);
   }
   for (const list of byDocument.values()) {
-    list.sort((a, b) => (a.device_time < b.device_time ? -1 : a.device_time > b.device_time ? 1
-      : (a.seq ?? 0) - (b.seq ?? 0)));
+    // As instants, not text: phones write different offsets (+08:00, Z), whose text does not sort.
+    list.sort((a, b) => (instant(a.device_time) - instant(b.device_time)) || ((a.seq ?? 0) - (b.seq ?? 0)));
   }
   return byDocument;
 }

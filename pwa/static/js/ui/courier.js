@@ -80,7 +80,8 @@ export async function documentScreen(ctx, documentId) {
     ...actions,
     h('h2', {}, t('doc.history')),
     h('ol', { class: 'timeline' }, item.chain.map((handoff) => h('li', { 'data-handoff': handoff._id },
-      h('strong', {}, t(`status.${handoff.kind}`)), ' · ', formatTime(handoff.device_time, ctx.lang),
+      h('strong', {}, t(`status.${handoff.kind}`)), ' · ',
+      h('time', { datetime: handoff.device_time }, formatTime(handoff.device_time, ctx.lang)),
       handoff.seal_match ? null : h('span', { class: 'badge refused' }, t('seal.mismatchShort')),
       handoff.unsigned_reason ? h('span', { class: 'badge pending' }, t('doc.unsigned')) : null,
       item.denied.find((d) => d.id === handoff._id)

@@ -50,11 +50,19 @@ export function select(options, attrs = {}) {
   return h('select', attrs, options.map(([value, label]) => h('option', { value }, label)));
 }
 
+const TIME_FORMATS = new Map();
+
+/** One format for every time on the phone ("17 Nov 2026 10.47"), in the phone's zone, whatever offset the
+ * record was written with; '—' when there is no readable time. */
 export function formatTime(iso, lang) {
-  if (!iso) return '—';
-  const date = new Date(iso);
-  return date.toLocaleString(lang === 'en' ? 'en-GB' : 'id-ID',
-    { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  const date = iso ? new Date(iso) : null;
+  if (!date || Number.isNaN(date.getTime())) return '—';
+  const locale = lang === 'en' ? 'en-GB' : 'id-ID';
+  if (!TIME_FORMATS.has(locale)) {
+    TIME_FORMATS.set(locale, new Intl.DateTimeFormat(locale,
+      { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' }));
+  }
+  return TIME_FORMATS.get(locale).format(date);
 }
 
 export function formatBytes(bytes) {

@@ -13,7 +13,9 @@ export function mountSyncBar(container) {
     container.dataset.online = String(online);
     container.append(...[
       h('p', { class: 'sync-line' },
-        h('span', { class: `dot ${online ? 'on' : 'off'}`, 'aria-hidden': 'true' }),
+        // Green only when the server answers: online but unreachable is as good as offline for syncing.
+        h('span', { class: `dot ${online && status.reachable !== false ? 'on' : 'off'}`, 'aria-hidden': 'true',
+          'data-role': 'sync-dot' }),
         h('strong', { 'data-role': 'connectivity' },
           !online ? t('sync.offline') : status.reachable === false ? t('sync.unreachable') : t('sync.online')), ' · ',
         h('span', { 'data-role': 'last-sync' }, t('sync.last', { time: formatTime(status.lastSync, lang) }))),

@@ -41,8 +41,18 @@ function visitLine({ visit, pending, denied }) {
     denied ? h('span', { class: 'badge refused' }, t('sync.refusedOne')) : null);
 }
 
+// A text field, not type=number: a number field in some locales turns the Indonesian "36,5" into 365 or
+// nothing. `temperature` reads both "36,5" and "36.5".
 function numberInput(attrs) {
-  return h('input', { type: 'number', inputmode: 'decimal', step: '0.1', min: 34, max: 42, ...attrs });
+  return h('input', { type: 'text', inputmode: 'decimal', autocomplete: 'off', maxlength: 5, ...attrs });
+}
+
+/** Degrees Celsius from what was typed ("36,5" or "36.5"); null when it is no body temperature (34-42). */
+export function temperature(text) {
+  const value = String(text ?? '').trim().replace(',', '.');
+  if (!/^\d{2}(\.\d{1,2})?$/.test(value)) return null;
+  const degrees = Number(value);
+  return degrees >= 34 && degrees <= 42 ? degrees : null;
 }
 
 function captureRow(key, withFingers) {
@@ -123,7 +133,7 @@ function healthFields() {
 
 /** A fever or a missed check suspends recording: the emergency box asks why the visit goes on anyway. */
 function watchHealth({ opTemp, apTemp, disinfected, gloves, sanitiser, emergencyBox }) {
-  const suspended = () => Number(opTemp.value) >= FEVER_C || Number(apTemp.value) >= FEVER_C
+  const suspended = () => temperature(opTemp.value) >= FEVER_C || temperature(apTemp.value) >= FEVER_C
     || !disinfected.input.checked || !gloves.input.checked || !sanitiser.input.checked;
   const checkHealth = () => { emergencyBox.hidden = !(opTemp.value && apTemp.value && suspended()); };
   [opTemp, apTemp, disinfected.input, gloves.input, sanitiser.input].forEach((el) => el.addEventListener('input', checkHealth));
@@ -176,6 +186,16 @@ async function saveVisitForm(ctx, stopItem, fields, /** @type {HTMLButtonElement
     nik.focus();
     return;
   }
+  const { opTemp, apTemp } = fields.health;
+  const badTemp = /** @type {const} */ ([[opTemp, 'health.operatorTemp'], [apTemp, 'health.applicantTemp']])
+    .find(([input]) => temperature(input.value) === null);
+  if (badTemp) {
+    errors.append(h('p', { 'data-role': 'temp-invalid' },
+      t('visit.tempInvalid', { field: t(badTemp[1]), value: badTemp[0].value.trim() })));
+    badTemp[0].setAttribute('aria-invalid', 'true');
+    badTemp[0].focus();
+    return;
+  }
   if (!ctx.me?.van) {
     errors.append(h('p', {}, t('visit.noVan')));
     return;
@@ -200,7 +220,7 @@ function visitValues(stopItem, { nik, name, health, captures, serial, operators,
     operators: operators.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean),
     resident_nik: nik.value.trim(), resident_name: name.value.trim(),
     health: {
-      operator_temperature_c: Number(opTemp.value), applicant_temperature_c: Number(apTemp.value),
+      operator_temperature_c: temperature(opTemp.value), applicant_temperature_c: temperature(apTemp.value),
       equipment_disinfected: disinfected.input.checked, gloves_and_masks: gloves.input.checked,
       hand_sanitiser: sanitiser.input.checked,
     },
