@@ -168,7 +168,7 @@ async def test_lost_and_reprint_are_offered_only_when_they_apply_and_the_list_sh
     listing = staff_client.get("/office/documents").text
     statuses = dict(re.findall(r'href="/office/documents/([^"]+)">.*?data-status="([a-z_]+)"', listing, re.S))
     assert statuses == {carried: "picked_up", delivered: "delivered", unsealed: "unsealed"}
-    assert "Diambil kurir" in listing and "Belum disegel" in listing
+    assert "Dibawa kurir" in listing and "Belum disegel" in listing
 
     token = csrf_of(staff_client.get(path).text)
     lost = staff_client.post(
