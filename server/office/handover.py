@@ -198,7 +198,7 @@ async def waiting_for(ledger: Ledger, office: str, courier: str) -> list[JSONDic
         limit=WAITING_WINDOW,
     )
     handovers = rows["rows"]
-    ids = [f"handover_confirmation:{str(row['id']).removeprefix('handover:')}" for row in handovers]
+    ids = [confirmation_id({"_id": row["id"]}) for row in handovers]
     confirmed = await docs_by_ids(ledger.office, ids)
     return [
         {"handover_id": row["id"], "envelopes": row["value"], "created_at": row["key"][2]}
