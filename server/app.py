@@ -122,5 +122,6 @@ def create_app(
     # Everything a request reads from app.state is set here, once: no handler assigns to it.
     app.state.office_config = office_config or OfficeConfig.from_env()
     app.state.session_owners = SessionOwners()
+    app.state.office_zones = {}  # office code -> (IANA zone, when read): server/office/web.office_zone_of
     app.state.sync_change_watcher = ChangeWatcher(app.state.couch.db(settings.records_db))
     return app

@@ -222,6 +222,13 @@ OFFICE_DESIGN: JSONDict = {
                 "{ emit([doc.office, doc.created_at], null); } }"
             ),
         },
+        # A courier's handovers, newest last: what the courier's app lists to confirm (count of envelopes).
+        "handovers_by_courier": {
+            "map": (
+                "function (doc) { if (doc.type === 'handover') "
+                "{ emit([doc.office, doc.courier, doc.created_at], doc.documents.length); } }"
+            ),
+        },
         "outbox": {
             "map": (
                 "function (doc) { if (doc.type === 'notification') "

@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timedelta
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from records.nik import mask_nik
@@ -20,23 +20,29 @@ from server.access import require
 from server.errors import AppError
 from server.i18n import N_
 from server.i18n import gettext as _
+from server.identity.enrollment import qr_svg
 from server.identity.store import IdentityStore
 from server.office import exports, intake, search
-from server.office.assignees import assignee_for, assignees_of
+from server.office.assignees import Assignee, assignee_for, assignees_of
 from server.office.attachments import complaint_photo, complaint_photo_url, stream_image
 from server.office.conflicts import ConflictError, load_revisions, own_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard, overdue_rows
 from server.office.exceptions import KINDS, ResolutionError, open_queue, resolve
 from server.office.handover import (
     DOC_KIND_LABELS,
-    ScannedItem,
+    Courier,
+    HandoverRefused,
+    ReportParties,
     confirm_handover,
+    confirmation_id,
     confirmation_of,
     create_handover,
     render_report,
+    seal_numbers,
+    waiting_for,
 )
 from server.office.intake import IntakeError
-from server.office.ledger import OFFICE_TZ, Ledger, key
+from server.office.ledger import OFFICE_TZ, Ledger, docs_by_ids, key
 from server.office.lost import LostError, record_lost, record_reprint
 from server.office.message_catalogue import label_of
 from server.office.notifications import OutboxError, dead_letters, enqueue, resend
@@ -424,20 +430,27 @@ async def handovers_page(request: Request, status: int = 200, **context: object)
         skip=page * HANDOVERS_PER_PAGE,
         limit=HANDOVERS_PER_PAGE + 1,
     )
-    handovers = [r["doc"] for r in rows["rows"]]
+    handovers = [r["doc"] for r in rows["rows"]][:HANDOVERS_PER_PAGE]
+    confirmations = await docs_by_ids(ledger.office, [confirmation_id(h) for h in handovers])
     return render(
         request,
         "office/handovers.html",
         {
             "office": office,
-            "handovers": handovers[:HANDOVERS_PER_PAGE],
+            "handovers": handovers,
+            "confirmations": {h["_id"]: confirmations.get(confirmation_id(h)) for h in handovers},
             "page": page,
-            "older": len(handovers) > HANDOVERS_PER_PAGE,
-            "partners": intake.PARTNERS,
+            "older": len(rows["rows"]) > HANDOVERS_PER_PAGE,
+            "couriers": await _couriers(request, office),
             **context,
         },
         status,
     )
+
+
+async def _couriers(request: Request, office: str) -> list[Assignee]:
+    """The couriers a handover may name: the office's partner couriers (staff cannot confirm on a phone)."""
+    return [a for a in await assignees_of(identity_of(request), office) if a.partner != "office"]
 
 
 #: Handover reports per page of the list, newest first.
@@ -456,21 +469,20 @@ async def create_handover_route(request: Request) -> Response:
     principal, office = staff_for_office(request)
     form = await checked_form(request, principal)
     ledger = ledger_of(request)
-    numbers = [n.strip().upper() for n in text(form, "seals").replace(",", "\n").splitlines() if n.strip()]
-    items = []
-    for number in numbers:
-        seal = await ledger.records.get_or_none(f"seal:{office}:{number}")
-        if seal is None:
-            return await handovers_page(
-                request, 400, error=_("Segel %(number)s tidak terdaftar di kantor ini.") % {"number": number}
-            )
-        items.append(ScannedItem(str(seal["document_id"]), number))
+    numbers = seal_numbers(text(form, "seals"))
+    kept = {"courier": text(form, "courier"), "seals": "\n".join(numbers)}
     try:
-        handover = await create_handover(
-            ledger, principal, text(form, "courier"), text(form, "partner"), items
-        )
+        chosen = await assignee_for(identity_of(request), office, text(form, "courier"))
+        if chosen.partner == "office":
+            raise IntakeError(
+                f"{chosen.name} adalah petugas kantor, bukan kurir mitra; pilih kurir yang menjemput amplop."
+            )
+        courier = Courier(chosen.user_id, chosen.name, chosen.partner)
+        handover = await create_handover(ledger, principal, office, courier, numbers)
+    except HandoverRefused as exc:
+        return await handovers_page(request, 400, error=exc.reason, scanned=exc.scanned, **kept)
     except IntakeError as exc:
-        return await handovers_page(request, 400, error=exc.reason)
+        return await handovers_page(request, 400, error=exc.reason, **kept)
     return _see_other(f"/office/handovers/{handover['_id']}")
 
 
@@ -484,14 +496,44 @@ async def _handover(request: Request, *roles: Role) -> tuple[Ledger, JSONDict]:
     return ledger, doc
 
 
+async def _parties(request: Request, handover: JSONDict, confirmation: JSONDict | None) -> ReportParties:
+    """The office, officer and courier by name: the office's record in the identity database, the names
+    stored with the handover (older handovers: the courier's user record), ids only when nothing else is."""
+    identity = identity_of(request)
+    office = await identity.get_office(str(handover["office"]))
+    courier_name = (confirmation or {}).get("courier_name") or handover.get("courier_name")
+    if not courier_name:
+        user = await identity.get_user(str(handover["courier"]))
+        courier_name = (user or {}).get("name") or handover["courier"]
+    return ReportParties(
+        office_name=str((office or {}).get("name") or f"Kantor {handover['office']}"),
+        officer_name=str(handover.get("author_name") or handover["author"]),
+        courier_name=str(courier_name),
+        zone=await office_zone_of(request, str(handover["office"])),
+    )
+
+
+def confirm_url(request: Request, handover: JSONDict) -> str:
+    """The absolute address the courier's phone opens to confirm (the QR code on the staff screen)."""
+    return f"{request.app.state.settings.origin}/office/handovers/{handover['_id']}/confirm"
+
+
 async def handover_page(request: Request) -> Response:
     ledger, handover = await _handover(request, *OFFICE_ROLES)
     staff_for_record(request, str(handover["office"]))
     confirmation = await confirmation_of(ledger, handover)
+    url = confirm_url(request, handover)
     return render(
         request,
         "office/handover.html",
-        {"h": handover, "confirmation": confirmation, "kinds": DOC_KIND_LABELS},
+        {
+            "h": handover,
+            "confirmation": confirmation,
+            "kinds": DOC_KIND_LABELS,
+            "parties": await _parties(request, handover, confirmation),
+            "confirm_url": url,
+            "confirm_qr": None if confirmation else qr_svg(url),
+        },
     )
 
 
@@ -499,12 +541,29 @@ async def handover_pdf(request: Request) -> Response:
     ledger, handover = await _handover(request, *OFFICE_ROLES)
     staff_for_record(request, str(handover["office"]))
     confirmation = await confirmation_of(ledger, handover)
-    pdf = render_report(handover, confirmation, f"Disdukcapil {handover['office']}")
+    pdf = render_report(handover, confirmation, await _parties(request, handover, confirmation))
     name = str(handover["_id"]).replace(":", "-")
     return Response(
         pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'inline; filename="BAST-{name}.pdf"'},
+    )
+
+
+async def waiting_handovers(request: Request) -> Response:
+    """The signed-in courier's own handovers still to confirm, for the app's "Serah terima" screen.
+
+    Only the courier themself, of their own office; the answer names the office and counts envelopes, and
+    holds nothing about the envelopes' residents (least data on the phone).
+    """
+    principal = require(request, "courier")
+    office = str(principal.office)
+    waiting = await waiting_for(ledger_of(request), office, principal.user_id)
+    record = await identity_of(request).get_office(office)
+    office_name = str((record or {}).get("name") or f"Kantor {office}")
+    return JSONResponse(
+        {"handovers": [{**item, "office_name": office_name} for item in waiting]},
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -592,6 +651,7 @@ routes: list[BaseRoute] = [
     Route("/office/conflicts/{record_id}/resolve", resolve_conflict_route, methods=["POST"]),
     Route("/office/handovers", handovers_page),
     Route("/office/handovers/new", create_handover_route, methods=["POST"]),
+    Route("/office/handovers/waiting", waiting_handovers),
     Route("/office/handovers/{handover_id}/report.pdf", handover_pdf),
     Route("/office/handovers/{handover_id}/confirm", handover_confirm_page, methods=["GET", "POST"]),
     Route("/office/handovers/{handover_id}", handover_page),

@@ -96,8 +96,7 @@ ZONE_TTL_S = 300.0
 async def office_zone_of(request: Request, code: str) -> str:
     """The IANA zone an office's pages show times in (server/local_time.py), read from its identity record
     and kept for `ZONE_TTL_S` so a page load costs no extra request; pass it to `render` as `office_zone`."""
-    cache: dict[str, tuple[str, float]] = getattr(request.app.state, "office_zones", None) or {}
-    request.app.state.office_zones = cache
+    cache: dict[str, tuple[str, float]] = request.app.state.office_zones  # made once by create_app
     hit = cache.get(code)
     if hit is not None and time.monotonic() - hit[1] < ZONE_TTL_S:
         return hit[0]

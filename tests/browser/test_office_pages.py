@@ -55,6 +55,8 @@ async def _prepare(settings: Settings) -> dict[str, Any]:
     try:
         ledger = await ready_ledger(couch, settings)
         await make_user(couch, settings, "budi.santoso", "staff", office="6471", name="Budi Santoso")
+        await make_user(couch, settings, "gojek.andi", "courier", office="6471", partner="gojek", name="Andi")
+        await make_user(couch, settings, "grab.sari", "courier", office="6471", partner="grab", name="Sari")
         now = datetime.now(OFFICE_TZ).isoformat(timespec="seconds")
         delivered = await put_document(ledger, name="Siti Aminah")
         await intake.assign(ledger, staff(), [str(delivered["_id"])], "gojek.andi", "gojek", "B1")
@@ -231,7 +233,7 @@ def test_drive_thru_handover_counts_scans_and_prints_the_report(
     page, origin = _signed_in(desk, live_server, data["cookie"])
     response = page.goto(f"{origin}/office/handovers")
     assert response is not None and response.ok, page.content()[:3000]
-    page.get_by_label("ID kurir").fill("gojek.andi")
+    page.get_by_label("Kurir").select_option("gojek.andi")
     seals = page.get_by_label("Pindai segel setiap amplop")
     for number in ("BP00012345", "BP00012346", "BP00012345"):
         seals.press_sequentially(number, delay=5)
@@ -240,9 +242,13 @@ def test_drive_thru_handover_counts_scans_and_prints_the_report(
         "2 amplop dipindai · dipindai dua kali: BP00012345"
     )
     page.get_by_role("button", name="Buat berita acara").click()  # BP00012346 is Sari's (grab) envelope
-    expect(page.get_by_role("alert")).to_contain_text("ditugaskan kepada grab.sari, bukan gojek.andi")
-    page.get_by_label("ID kurir").fill("gojek.andi")
+    expect(page.get_by_role("alert")).to_contain_text("segel ditolak")
+    refused = page.locator("[data-role='scanned-seals'] li.bad")
+    expect(refused).to_have_count(2)  # Sari's envelope, and the seal scanned twice
+    expect(refused.first).to_contain_text("ditugaskan kepada grab.sari, bukan gojek.andi")
+    expect(page.get_by_label("Kurir")).to_have_value("gojek.andi")  # nothing to choose or scan again
     seals = page.get_by_label("Pindai segel setiap amplop")
+    expect(seals).to_have_value("BP00012345\nBP00012346\nBP00012345")
     seals.fill("BP00012345\n")
     page.get_by_role("button", name="Buat berita acara").click()
     expect(page.get_by_role("heading", name="Berita Acara Serah Terima")).to_be_visible()

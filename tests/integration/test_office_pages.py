@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import datetime
 
 import pytest
 from pypdf import PdfReader
 from starlette.testclient import TestClient
 
 from server.office import intake
-from server.office.ledger import Ledger, key, new_id, now_iso
+from server.office.ledger import OFFICE_TZ, Ledger, key, new_id, now_iso
 from server.office.notifications import deliver_pending
 from server.office.senders import LogFileSender
 from server.residents.links import issue_link
 from server.settings import Settings
 from store.couch import CouchClient
 from tests.support.identity import make_office, make_user, open_session, sign_in
-from tests.support.office import document_fields, next_handoff, put_handoff_with_photo, seal_image, staff
+from tests.support.office import (
+    NIKS,
+    document_fields,
+    next_handoff,
+    put_handoff_with_photo,
+    seal_image,
+    staff,
+)
 
 pytestmark = pytest.mark.anyio
+
+
+def report_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def csrf_of(html: str) -> str:
@@ -234,7 +246,8 @@ async def test_drive_thru_handover_is_confirmed_by_the_courier_and_printed(
 ) -> None:
     await people(couch, settings)
     await as_user(client, couch, settings, "budi.santoso")
-    first, second = register(client, name="Siti Aminah"), register(client, name="Yusuf Hidayat")
+    first = register(client, name="Siti Aminah")
+    second = register(client, name="Yusuf Hidayat", doc_kind="kk")
     seal(client, first, "BP00000101")
     seal(client, second, "BP00000102")
     token = csrf_of(client.get("/office/handovers").text)
@@ -272,6 +285,11 @@ async def test_drive_thru_handover_is_confirmed_by_the_courier_and_printed(
     assert response.status_code == 303
     path = response.headers["location"]
     assert "Menunggu konfirmasi kurir" in client.get(path).text
+    listed = re.search(rf'href="{path}">.*?</li>', client.get("/office/handovers").text)
+    assert listed and "belum dikonfirmasi" in listed.group(0) and "Andi" in listed.group(0)
+    unconfirmed = report_text(client.get(f"{path}/report.pdf").content)
+    assert "Konfirmasi kurir Belum dikonfirmasi" in unconfirmed
+    assert "Belum dikonfirmasi oleh kurir" in unconfirmed
 
     await as_user(client, couch, settings, "grab.sari")
     assert client.get(f"{path}/confirm").status_code == 403
@@ -285,11 +303,143 @@ async def test_drive_thru_handover_is_confirmed_by_the_courier_and_printed(
     await as_user(client, couch, settings, "budi.santoso")
     pdf = client.get(f"{path}/report.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
-    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    text = report_text(pdf.content)
     assert "BERITA ACARA SERAH TERIMA" in text
-    assert "BP00000101" in text and "BP00000102" in text
-    assert "Siti Aminah" in text and "gojek.andi" in text
-    assert "dikonfirmasi oleh kurir Andi" in text
+    assert "Disdukcapil Kota Balikpapan" in text and "Disdukcapil 6471" not in text  # the office by name
+    assert re.search(r"Petugas kantor Budi Santoso\n", text) and re.search(r"Kurir Andi\n", text)
+    assert re.search(r"1 BP00000101 e-KTP Siti Aminah Klandasan Ilir", text)
+    assert re.search(r"2 BP00000102 Kartu Keluarga Yusuf Hidayat Klandasan Ilir", text)
+    confirmation = await Ledger.of(couch, settings).office.get(
+        path.replace("/office/handovers/handover:", "handover_confirmation:")
+    )
+    local = datetime.fromisoformat(confirmation["created_at"]).astimezone(OFFICE_TZ)
+    stamp = local.strftime("%d-%m-%Y %H:%M WITA")
+    assert f"Konfirmasi kurir {stamp}" in text and "Belum dikonfirmasi" not in text
+    assert f"dikonfirmasi oleh kurir Andi dari ponselnya pada {stamp}" in text
+    assert re.search(r"Yang menyerahkan, Yang menerima,\s+Petugas Kurir", text), text
+    assert re.search(r"Budi Santoso Andi\s*$", text), text  # a name under each signature line
+    assert NIKS[0] not in text and "receipt" not in text.lower()
+    listed = re.search(rf'href="{path}">.*?</li>', client.get("/office/handovers").text)
+    assert listed and f"dikonfirmasi {confirmation['created_at']}" in listed.group(0)
+
+
+async def test_a_refused_seal_keeps_the_courier_and_every_scanned_seal(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    await as_user(client, couch, settings, "budi.santoso")
+    first, second = register(client, name="Siti Aminah"), register(client, name="Yusuf Hidayat")
+    seal(client, first, "BP00000201")
+    seal(client, second, "BP00000202")
+    ledger = Ledger.of(couch, settings)
+    await intake.assign(ledger, staff(), [first], "gojek.andi", "gojek", None)
+    await intake.assign(ledger, staff(), [second], "grab.sari", "grab", None)
+    await as_user(client, couch, settings, "rina.bandung")
+    bandung = register(client, name="Orang Bandung")
+    seal(client, bandung, "BD00000201")
+    await as_user(client, couch, settings, "budi.santoso")
+    before = await ledger.office.view("office", "handovers", startkey=key(["6471"]), endkey=key(["6471", {}]))
+    token = csrf_of(client.get("/office/handovers").text)
+    scanned = ["BP00000201", "BP00000202", "BP00000999", "BD00000201", "BP00000201"]
+    refused = client.post(
+        "/office/handovers/new",
+        data={"csrf": token, "courier": "gojek.andi", "seals": "\n".join(scanned)},
+    )
+    assert refused.status_code == 400
+    assert re.search(r'<option value="gojek.andi" selected>', refused.text), "the courier chosen is lost"
+    kept = re.search(r'<textarea name="seals"[^>]*>([^<]*)</textarea>', refused.text)
+    assert kept and kept.group(1).split() == scanned
+    marks = re.findall(r'<li class="(ok|bad)" data-seal="(\w+)"', refused.text)
+    assert marks == [
+        ("ok", "BP00000201"),
+        ("bad", "BP00000202"),
+        ("bad", "BP00000999"),
+        ("bad", "BD00000201"),
+        ("bad", "BP00000201"),
+    ]
+    reasons = {
+        number: re.sub(r"<[^>]+>", "", reason)
+        for number, reason in re.findall(r'data-seal="(\w+)">(.*?)</li>', refused.text)
+    }
+    assert "ditugaskan kepada grab.sari, bukan gojek.andi" in reasons["BP00000202"]
+    assert "tidak terdaftar di kantor ini" in reasons["BP00000999"]
+    assert reasons["BD00000201"] == reasons["BP00000999"].replace("BP00000999", "BD00000201")
+    assert "Orang Bandung" not in refused.text  # another office's seal reveals nothing of its document
+    assert "dua kali" in re.findall(r'data-seal="BP00000201">(.*?)</li>', refused.text)[1]
+    after = await ledger.office.view("office", "handovers", startkey=key(["6471"]), endkey=key(["6471", {}]))
+    assert after["rows"] == before["rows"], "a refused batch stored a handover"
+
+    other = client.post(
+        "/office/handovers/new",
+        data={"csrf": token, "courier": "grab.sari", "seals": "BP00000202\nBP00000201"},
+    )
+    assert other.status_code == 400 and '<option value="grab.sari" selected>' in other.text
+    assert "ditugaskan kepada gojek.andi, bukan grab.sari" in other.text
+    no_courier = client.post(
+        "/office/handovers/new", data={"csrf": token, "courier": "", "seals": "BP00000201"}
+    )
+    assert no_courier.status_code == 400 and ">BP00000201</textarea>" in no_courier.text
+    accepted = client.post(
+        "/office/handovers/new",
+        data={"csrf": token, "courier": "gojek.andi", "seals": "BP00000201"},
+        follow_redirects=False,
+    )
+    assert accepted.status_code == 303
+
+
+async def test_couriers_app_lists_only_its_own_handovers_still_to_confirm(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    await as_user(client, couch, settings, "budi.santoso")
+    documents = [register(client, name=name) for name in ("Siti Aminah", "Yusuf Hidayat", "Dewi Lestari")]
+    ledger = Ledger.of(couch, settings)
+    for number, document_id in enumerate(documents):
+        seal(client, document_id, f"BP0000030{number}")
+    await intake.assign(ledger, staff(), documents[:2], "gojek.andi", "gojek", None)
+    await intake.assign(ledger, staff(), documents[2:], "grab.sari", "grab", None)
+    token = csrf_of(client.get("/office/handovers").text)
+    paths = []
+    for courier, seals in (("gojek.andi", "BP00000300\nBP00000301"), ("grab.sari", "BP00000302")):
+        response = client.post(
+            "/office/handovers/new",
+            data={"csrf": token, "courier": courier, "seals": seals},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+        paths.append(response.headers["location"])
+    andi, sari = (path.removeprefix("/office/handovers/") for path in paths)
+    page = client.get(paths[0])
+    assert f"{settings.origin}{paths[0]}/confirm" in page.text and "<svg" in page.text  # the QR to scan
+
+    await as_user(client, couch, settings, "gojek.andi")
+    waiting = client.get("/office/handovers/waiting")
+    assert waiting.status_code == 200
+    stored = await ledger.office.get(andi)
+    assert waiting.json() == {
+        "handovers": [
+            {
+                "handover_id": andi,
+                "office_name": "Disdukcapil Kota Balikpapan",
+                "envelopes": 2,
+                "created_at": stored["created_at"],
+            }
+        ]
+    }
+    assert "Siti" not in waiting.text and NIKS[0] not in waiting.text and "BP0000030" not in waiting.text
+    confirm = client.get(f"{paths[0]}/confirm")
+    client.post(f"{paths[0]}/confirm", data={"csrf": csrf_of(confirm.text)})
+    assert client.get("/office/handovers/waiting").json() == {"handovers": []}  # confirmed: not waiting
+
+    await as_user(client, couch, settings, "grab.sari")
+    assert [h["handover_id"] for h in client.get("/office/handovers/waiting").json()["handovers"]] == [sari]
+    for user in ("budi.santoso", "van.nur"):
+        await as_user(client, couch, settings, user)
+        refused = client.get("/office/handovers/waiting", headers={"accept": "application/json"})
+        assert refused.status_code == 403 and "handover" not in refused.text
+    client.cookies.clear()
+    anonymous = client.get("/office/handovers/waiting", headers={"accept": "application/json"})
+    assert anonymous.status_code == 401 and "handover" not in anonymous.text
 
 
 async def test_csv_import_over_http_reports_rejected_rows(

@@ -4,6 +4,7 @@ import { getLang, setLang, t } from './lib/i18n.js';
 import { warmScanner } from './lib/scanner.js';
 import { preloadSchemas } from './lib/validate.js';
 import { documentScreen, documentsScreen, handoffScreen, pickupScreen } from './ui/courier.js';
+import { handoverScreen } from './ui/handover.js';
 import { h } from './ui/dom.js';
 import { loginHref, mountSyncBar } from './ui/sync-bar.js';
 import { stopsScreen, visitScreen } from './ui/van.js';
@@ -35,6 +36,7 @@ async function screenFor(hash) {
   const arg = rest.map(decodeURIComponent).join('/');
   if (name === 'doc') return documentScreen(ctx, arg);
   if (name === 'pickup') return pickupScreen(ctx);
+  if (name === 'handover') return handoverScreen(ctx);
   if (name === 'handoff') {
     const [kind, ...idParts] = rest.map(decodeURIComponent);
     if (HANDOFF_KINDS.has(kind)) return handoffScreen(ctx, kind, idParts.join('/'));

@@ -4,6 +4,7 @@ import * as data from '../data/index.js';
 import { maskNik } from '../lib/nik.js';
 import { t } from '../lib/i18n.js';
 import { checkbox, field, formatTime, h, select } from './dom.js';
+import { handoverLink } from './handover.js';
 import { photoInput } from './photo-input.js';
 import { sealInput } from './seal-input.js';
 import { currentPlace, showProblems } from './forms.js';
@@ -61,6 +62,7 @@ export async function documentsScreen(ctx) {
     h('h1', {}, t('docs.title')),
     toPick.length ? h('a', { class: 'button primary block', href: '#/pickup' }, t('pickup.start', { n: toPick.length }))
       : null,
+    handoverLink(ctx),
     list(t('docs.carried'), carried), list(t('docs.toPick'), toPick), list(t('docs.done'), done));
 }
 
