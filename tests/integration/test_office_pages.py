@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime
 
 import pytest
 from pypdf import PdfReader
 from starlette.testclient import TestClient
 
+from server.local_time import local_time
 from server.office import intake
-from server.office.ledger import OFFICE_TZ, Ledger, key, new_id, now_iso
+from server.office.ledger import Ledger, key, new_id, now_iso
 from server.office.notifications import deliver_pending
 from server.office.senders import LogFileSender
 from server.residents.links import issue_link
@@ -312,15 +312,14 @@ async def test_drive_thru_handover_is_confirmed_by_the_courier_and_printed(
     confirmation = await Ledger.of(couch, settings).office.get(
         path.replace("/office/handovers/handover:", "handover_confirmation:")
     )
-    local = datetime.fromisoformat(confirmation["created_at"]).astimezone(OFFICE_TZ)
-    stamp = local.strftime("%d-%m-%Y %H:%M WITA")
+    stamp = local_time(confirmation["created_at"], "Asia/Makassar")  # the office's zone, the pages' format
     assert f"Konfirmasi kurir {stamp}" in text and "Belum dikonfirmasi" not in text
     assert f"dikonfirmasi oleh kurir Andi dari ponselnya pada {stamp}" in text
     assert re.search(r"Yang menyerahkan, Yang menerima,\s+Petugas Kurir", text), text
     assert re.search(r"Budi Santoso Andi\s*$", text), text  # a name under each signature line
     assert NIKS[0] not in text and "receipt" not in text.lower()
     listed = re.search(rf'href="{path}">.*?</li>', client.get("/office/handovers").text)
-    assert listed and f"dikonfirmasi {confirmation['created_at']}" in listed.group(0)
+    assert listed and f"dikonfirmasi {stamp}" in listed.group(0)
 
 
 async def test_a_refused_seal_keeps_the_courier_and_every_scanned_seal(
