@@ -23,14 +23,18 @@ async def _counter_ids(couch: CouchClient, settings: Settings) -> list[str]:
     return [row["id"] for row in result["rows"]]
 
 
-async def test_hits_count_per_key_and_window_and_a_new_window_starts_at_one(
+async def test_hits_count_per_key_and_the_count_slides_instead_of_restarting_at_a_window_boundary(
     couch: CouchClient, settings: Settings
 ) -> None:
     db = (await ready_ledger(couch, settings)).office
     start = 1_800_000_000.0  # the start of a 60 s window
     assert [await count_hit(db, "addr-a", 60, at=start + s) for s in (0, 1, 59)] == [1, 2, 3]
     assert await count_hit(db, "addr-b", 60, at=start) == 1  # another client counts apart
-    assert await count_hit(db, "addr-a", 60, at=start + 60) == 1  # the next window
+    # Just past the boundary the three earlier hits still count (a burst across it gains nothing) ...
+    assert await count_hit(db, "addr-a", 60, at=start + 60) == 1 + 3
+    # ... half a window on, half of them do; two windows on, none.
+    assert await count_hit(db, "addr-a", 60, at=start + 90) == 2 + 1
+    assert await count_hit(db, "addr-a", 60, at=start + 180) == 1
 
 
 async def test_counters_of_ended_windows_are_purged_and_the_current_one_kept(
