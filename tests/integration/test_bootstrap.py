@@ -72,8 +72,13 @@ async def test_instances_bootstrapping_at_the_same_moment_all_succeed(settings: 
         reports = await asyncio.gather(
             *(bootstrap(client, settings.db_prefix, DATABASES) for client in clients)
         )
+        wanted = {f"{settings.db_prefix}_{spec.suffix}" for spec in DATABASES}
         created = {name for report in reports for name in report.created_databases}
-        assert created == {f"{settings.db_prefix}_{spec.suffix}" for spec in DATABASES}
+        # Every call succeeded and every database exists. Which instance reports a database as its own is
+        # the database's business: PouchDB Server may tell several racers they created it, and on a cluster
+        # the creator may not learn it did (a PUT retried after a shard timeout answers 412).
+        assert created <= wanted
+        assert all([await clients[0].db(name).exists() for name in sorted(wanted)])
         assert not (await bootstrap(clients[0], settings.db_prefix, DATABASES)).changed
     finally:
         for client in clients:
