@@ -15,7 +15,7 @@ name (a test, a deployment abroad) is looked up with `zoneinfo`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.i18n import gettext as _
@@ -123,6 +123,21 @@ def local_time(value: object, zone: str = DEFAULT_ZONE, *, date_only: bool = Fal
     if date_only:
         return day
     return f"{day} {local.hour:02d}.{local.minute:02d} {zone_label(zone, moment)}"
+
+
+def local_day(day: str) -> str:
+    """ "22 Nov 2026" for a day key "2026-11-22" (a day is already the office's own: no zone to convert);
+    the text unchanged when it is not a date."""
+    try:
+        moment = date.fromisoformat(day)
+    except (TypeError, ValueError):
+        return str(day)
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+
+
+def local_today(zone: str = DEFAULT_ZONE, moment: datetime | None = None) -> date:
+    """The date it is now (or at `moment`) in `zone`: an office's "today"."""
+    return (moment or datetime.now(UTC)).astimezone(_tz(zone)).date()
 
 
 def clock_disagrees(device_time: object, server_time: object, tolerance: timedelta = CLOCK_TOLERANCE) -> bool:

@@ -11,7 +11,7 @@ from jinja2.runtime import Context
 from starlette.templating import Jinja2Templates
 
 from server import i18n, problems
-from server.local_time import local_time, phone_clock_note, zone_for_code
+from server.local_time import local_day, local_time, phone_clock_note, zone_for_code
 from server.resources import ASSET_MANIFEST, TEMPLATES_DIR
 
 
@@ -63,6 +63,7 @@ templates.env.filters["label"] = lambda value, kind: i18n.label(kind, value)
 templates.env.globals["field_label"] = problems.field_label
 templates.env.globals["problem_reason"] = problems.reason
 
+
 @pass_context
 def _local_time_filter(context: Context, value: object, date_only: bool = False) -> str:
     """`{{ x.created_at|local_time }}`: in the zone of the page's office (`office_zone`, set by the routes
@@ -89,3 +90,4 @@ def _page_zone(context: Context) -> str:
 
 templates.env.filters["local_time"] = _local_time_filter
 templates.env.filters["phone_clock"] = _phone_clock_filter
+templates.env.filters["local_day"] = local_day

@@ -170,6 +170,31 @@ REPORTS_DESIGN: JSONDict = {
     },
 }
 
+#: The van visits page (server/office/visits.py), apart from `reports` so that adding to it never rebuilds the
+#: dashboard's indexes.
+VISITS_DESIGN: JSONDict = {
+    "_id": "_design/visits",
+    "language": "javascript",
+    "views": {
+        # One day's visits of an office, per van, in device-time order: [office, day, van, time].
+        "by_day": {
+            "map": (
+                "function (doc) { " + _DAY + " if (doc.type !== 'visit') { return; } "
+                "emit([doc.office, day(doc.device_time), doc.van, doc.device_time], null); }"
+            ),
+        },
+        # Every visit of one resident: [office, NIK] -> [time, van, outcome], read with the NIKs of one day
+        # (POST keys) to find who was recorded before. The NIK stays in the records database, which only the
+        # server reads; the key is never shown or logged.
+        "by_resident": {
+            "map": (
+                "function (doc) { if (doc.type === 'visit' && doc.resident_nik) "
+                "{ emit([doc.office, doc.resident_nik], [doc.device_time, doc.van, doc.outcome]); } }"
+            ),
+        },
+    },
+}
+
 OFFICE_DESIGN: JSONDict = {
     "_id": "_design/office",
     "language": "javascript",
@@ -290,7 +315,9 @@ TYPE_OFFICE_INDEX: JSONDict = {
 #: What the office installs: its views in the records database, and the office ledger database.
 DATABASES: tuple[DatabaseSpec, ...] = (
     DatabaseSpec(
-        suffix="records", design_docs=(RECORDS_DESIGN, REPORTS_DESIGN), indexes=(TYPE_OFFICE_INDEX,)
+        suffix="records",
+        design_docs=(RECORDS_DESIGN, REPORTS_DESIGN, VISITS_DESIGN),
+        indexes=(TYPE_OFFICE_INDEX,),
     ),
     DatabaseSpec(suffix="office", design_docs=(OFFICE_DESIGN,)),
 )

@@ -7,7 +7,7 @@ Staff act for their own office only; admins pick one with `?office=`. A record o
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -22,6 +22,7 @@ from server.i18n import N_
 from server.i18n import gettext as _
 from server.identity.enrollment import qr_svg
 from server.identity.store import IdentityStore
+from server.local_time import local_today
 from server.office import exports, intake, search
 from server.office.assignees import Assignee, assignee_for, assignees_of
 from server.office.attachments import complaint_photo, complaint_photo_url, stream_image
@@ -42,7 +43,7 @@ from server.office.handover import (
     waiting_for,
 )
 from server.office.intake import IntakeError
-from server.office.ledger import OFFICE_TZ, Ledger, docs_by_ids, key
+from server.office.ledger import Ledger, docs_by_ids, key
 from server.office.lost import LostError, record_lost, record_reprint
 from server.office.message_catalogue import label_of
 from server.office.notifications import OutboxError, dead_letters, enqueue, resend
@@ -53,7 +54,7 @@ from server.office.timeline import (
     judge_unchecked,
     load_timeline,
 )
-from server.office.visits import OUTCOME_LABELS, OUTCOMES, load_visits
+from server.office.visits import OUTCOME_LABELS, OUTCOMES, VisitDayError, checked_day, load_day, load_visits
 from server.office.web import (
     NOT_FOUND_REASON,
     OFFICE_ROLES,
@@ -621,14 +622,37 @@ async def export_custody_pdf(request: Request) -> Response:
 
 
 async def visits_page(request: Request) -> Response:
+    """Two weeks of counts per van and day, and one day's visits in full (`?day=`, else the newest day with
+    visits): who was recorded again and why, and recordings made despite the health protocol."""
     _, office = staff_for_office(request)
-    since = (datetime.now(OFFICE_TZ).date() - timedelta(days=13)).isoformat()
+    zone = await office_zone_of(request, office)
+    since = (local_today(zone) - timedelta(days=13)).isoformat()
     rows = await load_visits(ledger_of(request), office, since)
+    asked = request.query_params.get("day")
+    try:
+        day = checked_day(asked) if asked else (rows[0].day if rows else local_today(zone).isoformat())
+    except VisitDayError as exc:
+        raise AppError(400, "bad_request", str(exc)) from exc
+    names = {
+        str(u["user_id"]): str(u.get("name") or u["user_id"]) for u in await _office_users(request, office)
+    }
     return render(
         request,
         "office/visits.html",
-        {"rows": rows, "since": since, "outcomes": OUTCOMES, "labels": OUTCOME_LABELS},
+        {
+            "office": office,
+            "office_zone": zone,
+            "rows": rows,
+            "since": since,
+            "outcomes": OUTCOMES,
+            "labels": OUTCOME_LABELS,
+            "day": await load_day(ledger_of(request), office, day, names),
+        },
     )
+
+
+async def _office_users(request: Request, office: str) -> list[JSONDict]:
+    return await identity_of(request).users_of_office(office)
 
 
 routes: list[BaseRoute] = [
