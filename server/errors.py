@@ -81,11 +81,17 @@ def render_error(request: Request, status: int, error: str, reason: str) -> Resp
         return JSONResponse({"error": error, "reason": reason}, status_code=status)
     if status == 401:
         return login_redirect(request)
+    return error_page(request, status, reason)
+
+
+def error_page(request: Request, status: int, reason: str) -> Response:
+    """The error as a page in the request's language, whatever the path (the identity pages under /auth/
+    use it directly, since errors there are JSON for the passkey ceremonies)."""
     title_id, title_en = _TITLES.get(status, _TITLES[500] if status >= 500 else _TITLES[400])
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "title_id": _(title_id), "title_en": title_en, "reason": reason},
+        {"status": status, "title_id": _(title_id), "title_en": title_en, "reason": _(reason)},
         status_code=status,
     )
 

@@ -59,7 +59,13 @@ async def create_office(store: IdentityStore, args: argparse.Namespace) -> int:
 
 async def create_user(store: IdentityStore, args: argparse.Namespace) -> int:
     user, created = await store.create_user(
-        args.user_id, args.role, office=args.office, name=args.name, partner=args.partner, van=args.van
+        args.user_id,
+        args.role,
+        office=args.office,
+        name=args.name,
+        partner=args.partner,
+        van=args.van,
+        phone=args.phone,
     )
     if created:
         await _audit(store, "user_created", user_id=args.user_id, office=args.office)
@@ -197,6 +203,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--name", help="display name")
     p.add_argument("--partner", help="delivery partner of a courier: gojek, grab, pos_indonesia, …")
     p.add_argument("--van", help="van of a van operator, e.g. van-balikpapan-1")
+    p.add_argument("--phone", help="mobile number the office reaches the person on, e.g. 081234567890")
     p.set_defaults(handler=_command(create_user))
 
     p = sub.add_parser("enroll-link", help="print a one-time enrollment link (URL and QR code) for a user")

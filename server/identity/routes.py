@@ -20,12 +20,14 @@ from starlette.routing import BaseRoute, Route
 from records.principal import Principal
 from records.types import JSONDict
 from server.access import current_principal, require
-from server.errors import AppError, login_redirect
-from server.i18n import N_
+from server.errors import AppError, error_page, login_redirect
+from server.i18n import N_, label
 from server.i18n import gettext as _
 from server.identity.audit import record_event
 from server.identity.auth import device_id_for_credential
 from server.identity.enrollment import enrollment_url, qr_svg
+from server.identity.new_users import COURIER_PARTNERS, NewUserProblems, add_user, read_form
+from server.identity.new_users import FIELD_LABELS as NEW_USER_FIELDS
 from server.identity.passkeys import (
     ENROLLMENT_TTL_S,
     Enrolled,
@@ -145,7 +147,8 @@ async def _signed_in(request: Request, user: JSONDict, credential: JSONDict, bod
 def html_errors(
     handler: Callable[[Request], Awaitable[Response]],
 ) -> Callable[[Request], Awaitable[Response]]:
-    """Pages under /auth/ answer errors as an Indonesian page (the error renderer treats /auth/ as JSON)."""
+    """Pages under /auth/ answer errors as a page in the request's language (the error renderer treats
+    /auth/ as JSON)."""
 
     @wraps(handler)
     async def page(request: Request) -> Response:
@@ -154,15 +157,7 @@ def html_errors(
         except AppError as exc:
             if exc.status == 401:
                 return login_redirect(request)
-            title = {403: ("Tidak diizinkan", "Not allowed"), 404: ("Tidak ditemukan", "Not found")}.get(
-                exc.status, ("Permintaan tidak valid", "Bad request")
-            )
-            return templates.TemplateResponse(
-                request,
-                "error.html",
-                {"status": exc.status, "title_id": title[0], "title_en": title[1], "reason": exc.reason},
-                status_code=exc.status,
-            )
+            return error_page(request, exc.status, exc.reason)
 
     return page
 
@@ -353,10 +348,17 @@ def _office_of_request(request: Request, principal: Principal) -> str:
     return office
 
 
-@html_errors
-async def office_users(request: Request) -> Response:
-    principal = require(request, "staff", "admin")
-    office = _office_of_request(request, principal)
+async def _users_page(
+    request: Request,
+    principal: Principal,
+    office: str,
+    *,
+    status: int = 200,
+    problems: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The office's users with their passkeys, and the forms that add a courier or a van crew member
+    (with what was typed and its problems, when a form was refused)."""
     store = _store(request)
     users = sorted(await store.users_of_office(office), key=lambda u: (u["role"], u["user_id"]))
     for user in users:
@@ -369,15 +371,25 @@ async def office_users(request: Request) -> Response:
             "office": office,
             "principal": principal,
             "csrf_token": csrf_token(_settings(request), principal.session_id or principal.user_id),
+            "partners": [(p, label("partner", p)) for p in COURIER_PARTNERS],
+            "vans": sorted({str(u["van"]) for u in users if u.get("van")}),
+            "problems": problems or {},
+            "values": values or {},
+            "field_labels": NEW_USER_FIELDS,
         },
+        status_code=status,
         headers=NO_STORE,
     )
 
 
-async def _managed_user(request: Request) -> tuple[Principal, FormData, JSONDict]:
-    """The user a staff form acts on, after the CSRF check: staff manage their own office's couriers and
-    van crews; only admins manage staff, and nobody manages an admin from a page."""
+@html_errors
+async def office_users(request: Request) -> Response:
     principal = require(request, "staff", "admin")
+    return await _users_page(request, principal, _office_of_request(request, principal))
+
+
+async def _checked_form(request: Request, principal: Principal) -> FormData:
+    """The posted form, after its CSRF token (a form from another site has none)."""
     form = await request.form()
     token = form.get("csrf_token")
     if not check_csrf_token(
@@ -386,6 +398,40 @@ async def _managed_user(request: Request) -> tuple[Principal, FormData, JSONDict
         token if isinstance(token, str) else None,
     ):
         raise AppError(403, "forbidden", N_("Formulir kedaluwarsa; muat ulang halaman."))
+    return form
+
+
+@html_errors
+async def add_office_user(request: Request) -> Response:
+    """Add a courier or a van operator to the staff member's own office (admins: `?office=`), then show
+    the new person's one-time enrollment link. A refused form comes back with its problems; nothing saved."""
+    principal = require(request, "staff", "admin")
+    office = _office_of_request(request, principal)
+    form = await _checked_form(request, principal)
+    typed = {name: value for name, value in form.items() if isinstance(value, str)}
+    store = _store(request)
+    try:
+        user = await add_user(store, office, read_form(typed), typed)
+    except NewUserProblems as refused:
+        return await _users_page(
+            request, principal, office, status=400, problems=refused.problems, values=refused.values
+        )
+    await record_event(
+        request.app.state.couch,
+        _settings(request),
+        "user_created",
+        user_id=str(user["user_id"]),
+        office=office,
+        actor=principal.user_id,
+    )
+    return await _enrollment_page(request, principal, user, revoked=0, added=True)
+
+
+async def _managed_user(request: Request) -> tuple[Principal, FormData, JSONDict]:
+    """The user a staff form acts on, after the CSRF check: staff manage their own office's couriers and
+    van crews; only admins manage staff, and nobody manages an admin from a page."""
+    principal = require(request, "staff", "admin")
+    form = await _checked_form(request, principal)
     user_id = request.path_params["user_id"]
     user = await _store(request).get_user(user_id)
     if user is None or not principal.can_act_for_office(user.get("office")):
@@ -435,7 +481,17 @@ async def issue_enrollment_link(request: Request) -> Response:
                     actor=principal.user_id,
                     credential_id=str(credential["credential_id"]),
                 )
-    link_token = await store.create_enrollment(user_id, created_by=principal.user_id, ttl_s=ENROLLMENT_TTL_S)
+    return await _enrollment_page(request, principal, user, revoked=len(revoked))
+
+
+async def _enrollment_page(
+    request: Request, principal: Principal, user: JSONDict, *, revoked: int, added: bool = False
+) -> Response:
+    """A new one-time enrollment link for `user`, audited, as a page with its URL and QR code."""
+    settings, user_id = _settings(request), str(user["user_id"])
+    link_token = await _store(request).create_enrollment(
+        user_id, created_by=principal.user_id, ttl_s=ENROLLMENT_TTL_S
+    )
     url = enrollment_url(settings, link_token)
     await record_event(
         request.app.state.couch,
@@ -452,8 +508,10 @@ async def issue_enrollment_link(request: Request) -> Response:
             "user": user,
             "url": url,
             "qr_svg": qr_svg(url),
-            "revoked": len(revoked),
+            "revoked": revoked,
+            "added": added,
             "hours": ENROLLMENT_TTL_S // 3600,
+            "principal": principal,
         },
         headers=NO_STORE,
     )
@@ -469,6 +527,7 @@ routes: list[BaseRoute] = [
     Route("/auth/enroll/verify", enroll_finish, methods=["POST"]),
     Route("/auth/enroll/{token}", enroll_page),
     Route("/auth/office/users", office_users),
+    Route("/auth/office/users/new", add_office_user, methods=["POST"]),
     Route("/auth/office/users/{user_id}/enroll-link", issue_enrollment_link, methods=["POST"]),
     Route("/auth/office/users/{user_id}/revoke", revoke_office_user, methods=["POST"]),
 ]

@@ -119,11 +119,13 @@ class IdentityStore:
         name: str | None = None,
         partner: str | None = None,
         van: str | None = None,
+        phone: str | None = None,
     ) -> tuple[JSONDict, bool]:
         """Create a user (idempotent for the same id); True when this call created it.
 
         Staff, couriers and van operators belong to exactly one office that must exist; couriers name their
-        delivery partner and van operators their van. Admins act for the whole deployment.
+        delivery partner and van operators their van. Admins act for the whole deployment. `phone` is how the
+        office reaches the person (shown on the office's users page only).
         """
         if not USER_ID.match(user_id):
             raise IdentityError(
@@ -153,6 +155,7 @@ class IdentityStore:
             "office": office,
             "partner": partner if role == "courier" else None,
             "van": van if role == "van_operator" else None,
+            **({"phone": phone} if phone else {}),
             # The WebAuthn user handle: random, never the user id, so an authenticator reveals nothing.
             "user_handle": secrets.token_urlsafe(32),
             "revoked": False,
