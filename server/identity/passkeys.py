@@ -5,8 +5,8 @@ pre-login cookie); they live in CouchDB as `challenge:<challenge>` so any app in
 another one started. The challenge is found again from the browser's own clientDataJSON, so the client never
 has to carry an extra id.
 
-Every refusal is a `Refusal` with an HTTP status, a reason a person can act on, and the audit event to
-record; the routes turn it into a 4xx and an audit entry.
+Every refusal is a `Refusal` with an HTTP status, a reason a person can act on (from the catalogue, in the
+request's language), and the audit event to record; the routes turn it into a 4xx and an audit entry.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from webauthn.helpers.structs import (
 from webauthn.registration.verify_registration_response import VerifiedRegistration
 
 from records.types import JSONDict
+from server.i18n import gettext as _
 from server.identity.store import IdentityStore, iso, now
 from store.couch import CouchConflict
 
@@ -82,10 +83,9 @@ def login_counter_problem(stored: int, new: int) -> str | None:
     if new == 0 and stored == 0:
         return None
     if new <= stored:
-        return (
-            f"penghitung passkey mundur ({new} ≤ {stored}): kemungkinan passkey disalin; hubungi kantor. "
-            f"(Passkey counter went backwards, {new} ≤ {stored}: possible cloned passkey.)"
-        )
+        return _(
+            "Penghitung passkey mundur (%(new)s ≤ %(stored)s): kemungkinan passkey disalin; hubungi kantor."
+        ) % {"new": new, "stored": stored}
     return None
 
 
@@ -118,7 +118,7 @@ def _client_challenge(credential: JSONDict) -> str:
         raise Refusal(
             400,
             "bad_request",
-            "Jawaban passkey tidak lengkap; coba lagi. (Malformed passkey answer.)",
+            _("Jawaban passkey tidak lengkap; coba lagi."),
             event="challenge_refused",
         ) from exc
 
@@ -129,33 +129,32 @@ async def consume_challenge(
     """The challenge this answer is for, marked used; refuses unknown, foreign, expired or reused ones."""
     challenge = _client_challenge(credential)
     doc = await store.get_challenge(challenge)
-    again = "Muat ulang halaman lalu coba lagi. (Reload the page and try again.)"
     if doc is None or doc.get("purpose") != purpose:
         raise Refusal(
             400,
             "bad_request",
-            f"Tantangan tidak dikenal. {again} (Unknown challenge.)",
+            _("Tantangan tidak dikenal. Muat ulang halaman lalu coba lagi."),
             event="challenge_refused",
         )
     if not binding or doc.get("binding") != binding:
         raise Refusal(
             400,
             "bad_request",
-            f"Tantangan ini milik sesi browser lain. {again} (Challenge belongs to another session.)",
+            _("Tantangan ini milik sesi browser lain. Muat ulang halaman lalu coba lagi."),
             event="challenge_refused",
         )
     if float(doc["expires_at"]) < now():
         raise Refusal(
             400,
             "bad_request",
-            f"Tantangan sudah kedaluwarsa. {again} (Challenge expired.)",
+            _("Tantangan sudah kedaluwarsa. Muat ulang halaman lalu coba lagi."),
             event="challenge_refused",
         )
     if not await store.mark_used(doc):
         raise Refusal(
             400,
             "bad_request",
-            f"Tantangan sudah dipakai (jawaban diputar ulang?). {again} (Challenge already used.)",
+            _("Tantangan sudah dipakai (jawaban diputar ulang?). Muat ulang halaman lalu coba lagi."),
             event="challenge_refused",
         )
     return doc, b64url_decode(challenge)
@@ -167,12 +166,11 @@ async def consume_challenge(
 async def usable_enrollment(store: IdentityStore, token: str) -> tuple[JSONDict, JSONDict]:
     """The enrollment link document and its user, or a Refusal saying why the link cannot be used."""
     link = await store.get_enrollment(token) if token else None
-    ask = "Minta tautan baru ke petugas kantor. (Ask the office for a new link.)"
     if link is None:
         raise Refusal(
             404,
             "not_found",
-            f"Tautan pendaftaran tidak dikenal. {ask} (Unknown enrollment link.)",
+            _("Tautan pendaftaran tidak dikenal. Minta tautan baru ke petugas kantor."),
             event="enroll_refused",
         )
     user_id = str(link["user_id"])
@@ -180,7 +178,7 @@ async def usable_enrollment(store: IdentityStore, token: str) -> tuple[JSONDict,
         raise Refusal(
             410,
             "gone",
-            f"Tautan pendaftaran sudah dipakai. {ask} (Enrollment link already used.)",
+            _("Tautan pendaftaran sudah dipakai. Minta tautan baru ke petugas kantor."),
             event="enroll_refused",
             user_id=user_id,
         )
@@ -188,7 +186,7 @@ async def usable_enrollment(store: IdentityStore, token: str) -> tuple[JSONDict,
         raise Refusal(
             410,
             "gone",
-            f"Tautan pendaftaran sudah kedaluwarsa. {ask} (Enrollment link expired.)",
+            _("Tautan pendaftaran sudah kedaluwarsa. Minta tautan baru ke petugas kantor."),
             event="enroll_refused",
             user_id=user_id,
         )
@@ -197,7 +195,7 @@ async def usable_enrollment(store: IdentityStore, token: str) -> tuple[JSONDict,
         raise Refusal(
             403,
             "forbidden",
-            "Akun ini dinonaktifkan. (This account is disabled.)",
+            _("Akun ini dinonaktifkan; hubungi petugas kantor."),
             event="enroll_refused",
             user_id=user_id,
         )
@@ -262,7 +260,7 @@ async def _enrollment_challenge(
         raise Refusal(
             400,
             "bad_request",
-            "Tantangan ini untuk tautan lain. (Challenge is for another link.)",
+            _("Tantangan ini untuk tautan lain. Buka lagi tautan pendaftaran Anda lalu coba lagi."),
             event="enroll_refused",
             user_id=user_id,
         )
@@ -284,7 +282,7 @@ def _verified_registration(
         raise Refusal(
             400,
             "bad_request",
-            f"Passkey tidak dapat diverifikasi: {exc} (Passkey not verified.)",
+            _("Passkey tidak dapat diverifikasi (%(reason)s); coba lagi.") % {"reason": exc},
             event="enroll_refused",
             user_id=user_id,
         ) from exc
@@ -295,7 +293,7 @@ async def _refuse_known_credential(store: IdentityStore, credential_id: str, use
         raise Refusal(
             409,
             "conflict",
-            "Passkey ini sudah terdaftar. (This passkey is already registered.)",
+            _("Passkey ini sudah terdaftar; masuk dengan passkey ini."),
             event="enroll_refused",
             user_id=user_id,
             credential_id=credential_id,
@@ -336,7 +334,7 @@ async def _save_then_use_link(
         raise Refusal(
             410,
             "gone",
-            "Tautan pendaftaran sudah dipakai. (Enrollment link already used.)",
+            _("Tautan pendaftaran sudah dipakai. Minta tautan baru ke petugas kantor."),
             event="enroll_refused",
             user_id=user_id,
         )
@@ -383,13 +381,13 @@ async def _live_credential(store: IdentityStore, credential_id: str) -> JSONDict
         raise Refusal(
             401,
             "unauthorized",
-            "Passkey ini tidak terdaftar di Segel. (Unknown passkey.)",
+            _("Passkey ini tidak terdaftar di Segel; daftar dulu dengan tautan dari petugas kantor."),
             event="login_failed",
             credential_id=credential_id[:16] or None,
         )
     if doc.get("revoked"):
         raise _login_refusal(
-            "Passkey ini sudah dicabut; minta tautan pendaftaran baru. (This passkey was revoked.)",
+            _("Passkey ini sudah dicabut; minta tautan pendaftaran baru."),
             str(doc["user_id"]),
             credential_id,
         )
@@ -399,7 +397,7 @@ async def _live_credential(store: IdentityStore, credential_id: str) -> JSONDict
 async def _active_user(store: IdentityStore, user_id: str, credential_id: str) -> JSONDict:
     user = await store.get_user(user_id)
     if user is None or user.get("revoked"):
-        raise _login_refusal("Akun ini dinonaktifkan. (This account is disabled.)", user_id, credential_id)
+        raise _login_refusal(_("Akun ini dinonaktifkan; hubungi petugas kantor."), user_id, credential_id)
     return user
 
 
@@ -423,7 +421,9 @@ def _verified_login(
         )
     except WebAuthnException as exc:
         raise _login_refusal(
-            f"Passkey tidak dapat diverifikasi: {exc} (Passkey not verified.)", user_id, credential_id
+            _("Passkey tidak dapat diverifikasi (%(reason)s); coba lagi.") % {"reason": exc},
+            user_id,
+            credential_id,
         ) from exc
 
 
@@ -435,7 +435,7 @@ def _check_login_answer(
     handle = credential.get("response", {}).get("userHandle")
     if handle and handle != user.get("user_handle"):
         raise _login_refusal(
-            "Passkey tidak cocok dengan akunnya. (Passkey/user mismatch.)", user_id, credential_id
+            _("Passkey tidak cocok dengan akunnya; minta tautan pendaftaran baru."), user_id, credential_id
         )
     problem = login_counter_problem(int(doc.get("sign_count") or 0), new_sign_count)
     if problem:
@@ -458,13 +458,16 @@ async def record_counter(store: IdentityStore, doc: JSONDict, counter: int, what
             raise Refusal(
                 401,
                 "unauthorized",
-                f"Penghitung passkey {counter} sudah pernah dipakai: kemungkinan passkey disalin. "
-                "(Counter value seen twice: possible cloned passkey.)",
+                _(
+                    "Penghitung passkey %(counter)s sudah pernah dipakai: kemungkinan passkey disalin; "
+                    "hubungi kantor."
+                )
+                % {"counter": counter},
                 event="counter_refused",
                 user_id=str(doc["user_id"]),
                 credential_id=str(doc["credential_id"]),
             ) from exc
-    for _ in range(5):
+    for _attempt in range(5):
         doc["sign_count"] = max(int(doc.get("sign_count") or 0), counter)
         doc["last_used_at"] = iso(now())
         try:

@@ -67,7 +67,7 @@ def _settings(request: Request) -> Settings:
 
 async def _json_body(request: Request) -> JSONDict:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise AppError(415, "unsupported_media_type", "Kirim JSON (Content-Type: application/json).")
+        raise AppError(415, "unsupported_media_type", N_("Kirim JSON (Content-Type: application/json)."))
     try:
         body = await request.json()
     except RecursionError as exc:
@@ -86,8 +86,8 @@ def _too_deep() -> AppError:
     return AppError(
         400,
         "bad_request",
-        f"Isi permintaan bersarang terlalu dalam (lebih dari {MAX_JSON_DEPTH} tingkat). "
-        f"(The request body is nested deeper than {MAX_JSON_DEPTH} levels.)",
+        _("Isi permintaan bersarang terlalu dalam (lebih dari %(levels)s tingkat); kirim JSON yang datar.")
+        % {"levels": MAX_JSON_DEPTH},
     )
 
 

@@ -79,7 +79,7 @@ async def checked_form(request: Request, principal: Principal) -> FormData:
         raise AppError(
             403,
             "forbidden",
-            "Formulir kedaluwarsa atau bukan dari Segel. Muat ulang halaman lalu kirim lagi.",
+            N_("Formulir kedaluwarsa atau bukan dari Segel. Muat ulang halaman lalu kirim lagi."),
         )
     return form
 

@@ -62,8 +62,24 @@ async def test_enrollment_link_is_single_use(
     again = client.get(f"/auth/enroll/{token}")
     assert again.status_code == 410 and "sudah dipakai" in again.text
     reused = client.post("/auth/enroll/options", json={"token": token}, headers={"Origin": settings.origin})
-    assert reused.status_code == 410 and "already used" in reused.json()["reason"]
-    assert any("already used" in r for r in await _refusals(couch, settings, "enroll_refused"))
+    assert reused.status_code == 410 and "sudah dipakai" in reused.json()["reason"]
+    assert any("sudah dipakai" in r for r in await _refusals(couch, settings, "enroll_refused"))
+
+
+async def test_a_refused_link_is_said_in_the_chosen_language_once(
+    client: TestClient, couch: CouchClient, settings: Settings, courier: str
+) -> None:
+    indonesian = client.get("/auth/enroll/no-such-link")
+    assert indonesian.status_code == 404
+    assert "Tautan pendaftaran tidak dikenal. Minta tautan baru ke petugas kantor." in indonesian.text
+    assert "Unknown" not in indonesian.text  # no English gloss beside it any more
+    english = client.get("/auth/enroll/no-such-link?lang=en")
+    assert "Unknown enrollment link. Ask the office staff for a new link." in english.text
+    assert "Tautan pendaftaran tidak dikenal" not in english.text
+    refused = client.post(
+        "/auth/enroll/options", json={"token": "no-such-link"}, headers={"Origin": settings.origin}
+    )
+    assert refused.json()["reason"] == "Unknown enrollment link. Ask the office staff for a new link."
 
 
 async def test_expired_enrollment_link_is_refused(
@@ -71,9 +87,9 @@ async def test_expired_enrollment_link_is_refused(
 ) -> None:
     token = await enrollment_token(couch, settings, courier, ttl_s=-1)
     response = client.post("/auth/enroll/options", json={"token": token})
-    assert response.status_code == 410 and "expired" in response.json()["reason"]
+    assert response.status_code == 410 and "kedaluwarsa" in response.json()["reason"]
     assert client.get("/auth/enroll/not-a-real-token").status_code == 404
-    assert any("expired" in r for r in await _refusals(couch, settings, "enroll_refused"))
+    assert any("kedaluwarsa" in r for r in await _refusals(couch, settings, "enroll_refused"))
 
 
 async def test_link_token_is_stored_only_as_a_hash(
@@ -102,8 +118,8 @@ async def test_replayed_login_assertion_is_refused(
     assertion = phone.get(options["challenge"])
     assert client.post("/auth/login/verify", json={"credential": assertion}).status_code == 200
     replay = client.post("/auth/login/verify", json={"credential": assertion})
-    assert replay.status_code == 400 and "already used" in replay.json()["reason"]
-    assert any("already used" in r for r in await _refusals(couch, settings, "challenge_refused"))
+    assert replay.status_code == 400 and "sudah dipakai" in replay.json()["reason"]
+    assert any("sudah dipakai" in r for r in await _refusals(couch, settings, "challenge_refused"))
 
 
 async def test_wrong_origin_and_wrong_rp_id_are_refused(
@@ -133,7 +149,7 @@ async def test_expired_challenge_is_refused(
     doc["expires_at"] -= 6 * 60  # six minutes later: the five-minute challenge has expired
     await store.db.put(doc)
     response = client.post("/auth/login/verify", json={"credential": phone.get(challenge)})
-    assert response.status_code == 400 and "expired" in response.json()["reason"]
+    assert response.status_code == 400 and "kedaluwarsa" in response.json()["reason"]
 
 
 async def test_challenge_is_bound_to_the_browser_that_asked(
@@ -146,7 +162,7 @@ async def test_challenge_is_bound_to_the_browser_that_asked(
     client.cookies.clear()  # another browser: a fresh pre-login cookie
     client.post("/auth/login/options", json={})
     response = client.post("/auth/login/verify", json={"credential": phone.get(first)})
-    assert response.status_code == 400 and "another session" in response.json()["reason"]
+    assert response.status_code == 400 and "sesi browser lain" in response.json()["reason"]
 
 
 async def test_revoked_passkey_cannot_log_in(
@@ -157,9 +173,9 @@ async def test_revoked_passkey_cannot_log_in(
     await IdentityStore(couch, settings).revoke_credential(credential_id)
     client.cookies.delete("segel_session")
     response = login_with(client, phone)
-    assert response.status_code == 401 and "revoked" in response.json()["reason"]
+    assert response.status_code == 401 and "dicabut" in response.json()["reason"]
     assert client.get("/auth/me").status_code == 401
-    assert any("revoked" in r for r in await _refusals(couch, settings, "login_failed"))
+    assert any("dicabut" in r for r in await _refusals(couch, settings, "login_failed"))
 
 
 async def test_counter_going_backwards_is_refused_and_logged(
@@ -169,7 +185,7 @@ async def test_counter_going_backwards_is_refused_and_logged(
     await enroll_passkey(client, couch, settings, courier, phone)
     assert login_with(client, phone, counter=5).status_code == 200
     cloned = login_with(client, phone, counter=3)
-    assert cloned.status_code == 401 and "backwards" in cloned.json()["reason"]
+    assert cloned.status_code == 401 and "mundur" in cloned.json()["reason"]
     same = login_with(client, phone, counter=5)
     assert same.status_code == 401
     assert len(await _refusals(couch, settings, "counter_refused")) == 2
