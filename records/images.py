@@ -31,12 +31,14 @@ _MAX_WEBP_CHUNKS = 16
 
 
 class ImageError(ValueError):
-    """The bytes are not a usable image: `code` for machines (`image_type`, `image_too_large`)."""
+    """The bytes are not a usable image: `code` for machines (`image_type`, `image_too_large`), and the
+    size in pixels a too large one claims (`size`, width and height), for a reader's own wording."""
 
-    def __init__(self, code: str, reason: str) -> None:
+    def __init__(self, code: str, reason: str, size: tuple[int, int] | None = None) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
+        self.size = size
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def check_dimensions(width: int, height: int) -> None:
             f"Foto {width}x{height} piksel terlalu besar (maksimal {MAX_IMAGE_PIXELS // 1_000_000} juta "
             f"piksel, sisi terpanjang {MAX_IMAGE_SIDE}); kirim foto yang lebih kecil. (The image is "
             f"{width}x{height} px; at most {MAX_IMAGE_PIXELS:,} px and {MAX_IMAGE_SIDE} px a side.)",
+            size=(width, height),
         )
 
 

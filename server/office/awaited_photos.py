@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from records.shapes import Handoff
 from records.types import JSONDict
 from server.office.config import OfficeConfig
+from server.office.finding_texts import word_finding
 from server.office.ledger import Ledger, create_once, now_iso
 from store.couch import CouchConflict, CouchNotFound
 from store.records import RecordsStore
@@ -85,7 +86,7 @@ async def settle_awaited(
             continue
         if str(note.get("due_at", "")) > _iso(moment):
             continue
-        hours = config.photo_wait_hours
+        args = {"photos": len(missing), "author": note.get("author") or "", "hours": config.photo_wait_hours}
         flagged += await create_once(
             ledger.office,
             {
@@ -96,11 +97,8 @@ async def settle_awaited(
                 "office": note["office"],
                 "document_id": note.get("document_id"),
                 "photos": missing,
-                "detail": (
-                    f"{len(missing)} foto segel dari {note.get('author') or 'pencatat'} belum sampai di "
-                    f"server {hours} jam setelah serah terimanya: minta kurir membuka aplikasi saat ada "
-                    "sinyal, atau terima tanpa foto dengan alasan."
-                ),
+                "detail": word_finding(KIND, args),
+                "detail_args": args,
                 "created_at": now_iso(),
             },
         )

@@ -22,6 +22,8 @@ handoffs append-only; the timeline and `verify-chain` show such an edit).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from records.custody import CanonicalFormError, record_hash
 from records.shapes import Handoff, as_handoff
 from server.office.ledger import Ledger, key
@@ -37,20 +39,26 @@ def _order(handoff: Handoff) -> tuple[str, int, str]:
     return (str(handoff.get("device_time")), int(handoff.get("seq") or 0), str(handoff["_id"]))
 
 
-async def broken_link(ledger: Ledger, handoff: Handoff) -> str | None:
+@dataclass(frozen=True)
+class BrokenLink:
+    """Why a link does not hold: a reason code (`finding_texts.CHAIN_REASONS`) and what it names."""
+
+    reason: str
+    args: dict[str, str] = field(default_factory=dict)
+
+
+async def broken_link(ledger: Ledger, handoff: Handoff) -> BrokenLink | None:
     """Why this handoff's link does not hold (for the `chain_broken` finding), or None when it holds."""
     prev_hash = handoff.get("prev_hash")
     try:
         record_hash(handoff)
     except CanonicalFormError as exc:
-        return str(exc)
+        return BrokenLink("not_canonical", {"error": str(exc)})
     if prev_hash is None and handoff.get("kind") != "sealed":
-        return f"the first handoff must be 'sealed', not {handoff.get('kind')!r}"
+        return BrokenLink("first_not_sealed", {"kind": str(handoff.get("kind"))})
     if prev_hash is not None and not await _predecessor_found(ledger, handoff, str(prev_hash)):
-        return (
-            "prev_hash does not match the hash of any handoff before it: that handoff was altered, or one "
-            "was removed or inserted between them"
-        )
+        # That handoff was altered, or one was removed or inserted between them.
+        return BrokenLink("no_predecessor")
     return await _taken_link(ledger, handoff)
 
 
@@ -76,7 +84,7 @@ async def _predecessor_found(ledger: Ledger, handoff: Handoff, prev_hash: str) -
     return False
 
 
-async def _taken_link(ledger: Ledger, handoff: Handoff) -> str | None:
+async def _taken_link(ledger: Ledger, handoff: Handoff) -> BrokenLink | None:
     """Another handoff, earlier in the timeline's order, already follows the same predecessor."""
     rows = await ledger.records.view(
         "records",
@@ -90,5 +98,5 @@ async def _taken_link(ledger: Ledger, handoff: Handoff) -> str | None:
     if first["_id"] == handoff["_id"]:
         return None
     if handoff.get("prev_hash") is None:
-        return f"the document was already sealed by {first['_id']}: a second first handoff"
-    return f"{first['_id']} already follows the same handoff: the chain forks here"
+        return BrokenLink("second_start", {"first": str(first["_id"])})  # a second first handoff
+    return BrokenLink("fork", {"first": str(first["_id"])})  # the chain forks here

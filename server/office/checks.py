@@ -32,7 +32,8 @@ from server.local_time import happened_at, local_time, zone_for_code
 from server.office.awaited_photos import close_on_arrival, note_awaited, present_ids
 from server.office.chain_links import broken_link
 from server.office.config import OfficeConfig
-from server.office.delivery_checks import CODE_LABELS, check_delivery
+from server.office.delivery_checks import check_delivery
+from server.office.finding_texts import word_finding
 from server.office.ledger import Ledger, create_once, now_iso, seals_of_document, view_keys
 from server.office.notifications import enqueue
 from server.residents.links import issue_link
@@ -95,15 +96,24 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 async def _finding(
-    ledger: Ledger, kind: str, subject: str, office: str, document_id: str | None, detail: str
+    ledger: Ledger,
+    kind: str,
+    subject: str,
+    office: str,
+    document_id: str | None,
+    args: dict[str, object] | None = None,
 ) -> bool:
+    """Write the finding once: what was found as data (`detail_args`, worded when shown, in the reader's
+    language: finding_texts.py), and the Indonesian sentence as it reads now (`detail`)."""
+    args = args or {}
     doc: JSONDict = {
         "_id": f"finding:{kind}:{subject}",
         "type": "finding",
         "kind": kind,
         "subject": subject,
         "office": office,
-        "detail": detail,
+        "detail": word_finding(kind, args),
+        "detail_args": args,
         "created_at": now_iso(),
     }
     if document_id:
@@ -168,8 +178,7 @@ async def _check_one(
                 str(doc.get("_id")),
                 str(doc.get("office", "")),
                 doc.get("document_id") if isinstance(doc.get("document_id"), str) else None,
-                f"Pemeriksaan otomatis catatan ini gagal ({type(exc).__name__}); periksa catatannya "
-                "secara manual.",
+                {"error": type(exc).__name__},
             )
         )
 
@@ -191,7 +200,6 @@ async def check_record(
                 subject,
                 str(doc.get("office", "")),
                 doc.get("document_id"),
-                "Tanda tangan passkey pada catatan ini tidak sah.",
             )
         )
     return 0
@@ -219,7 +227,6 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
             photo_id,
             office,
             document_id,
-            "Isi foto tidak sama dengan sidik (SHA-256) yang dicatat di ponsel: foto mungkin diganti.",
         )
     try:
         phash = _phash(data, str(photo.get("content_type") or ""))
@@ -230,7 +237,7 @@ async def _check_photo(ledger: Ledger, photo: JSONDict) -> int:
             photo_id,
             office,
             document_id,
-            f"Foto tidak dapat dibuka sebagai bukti: {exc.reason}",
+            {"problem": exc.code, **({"width": exc.size[0], "height": exc.size[1]} if exc.size else {})},
         )
     await _record_phash(ledger, photo, phash)
     return count + await _flag_reuses(ledger, photo, phash)
@@ -277,7 +284,7 @@ async def _flag_reuses(ledger: Ledger, photo: JSONDict, phash: str) -> int:
             reused.photo_id,
             office,
             reused.document_id,
-            f"Foto segel yang sama sudah dipakai lebih dulu untuk dokumen lain ({earlier}).",
+            {"documents": earlier},
         )
     return count
 
@@ -314,8 +321,7 @@ async def _check_delivery(
             handoff_id,
             office,
             document_id,
-            CODE_LABELS[verdict.code] + ": dokumen belum dihitung diterima sampai penduduk atau petugas "
-            "memastikan.",
+            {"code": verdict.code},
         )
     if verdict.code == "missing":
         count += await _finding(
@@ -324,7 +330,6 @@ async def _check_delivery(
             handoff_id,
             office,
             document_id,
-            "Diserahkan tanpa kode penerimaan (mis. kepada perwakilan): pastikan dengan penduduk.",
         )
     if verdict.seal != "matched" and handoff.get("seal_match") is True:
         count += await _finding(
@@ -333,8 +338,7 @@ async def _check_delivery(
             handoff_id,
             office,
             document_id,
-            f"Ponsel mencatat segel {verdict.seal_scanned or '-'} sebagai cocok, tetapi kantor memasang "
-            f"segel {verdict.seal_expected or '-'}.",
+            {"scanned": verdict.seal_scanned or "-", "expected": verdict.seal_expected or "-"},
         )
     return count
 
@@ -411,19 +415,18 @@ async def _check_handoff(
                     str(handoff["_id"]),
                     office,
                     document_id,
-                    f"Penyerahan dicatat {distance / 1000:.1f} km dari alamat penduduk "
-                    f"(batas {config.gps_far_m} m).",
+                    {"distance_m": round(distance), "limit_m": config.gps_far_m},
                 )
     named = [str(photo_id) for photo_id in handoff.get("photos") or []]
     await note_awaited(ledger, config, handoff, await present_ids(ledger, named))
-    reason = await broken_link(ledger, handoff)
-    if reason:
+    broken = await broken_link(ledger, handoff)
+    if broken:
         count += await _finding(
             ledger,
             "chain_broken",
             str(handoff["_id"]),
             office,
             document_id,
-            f"Rantai serah terima putus: {reason}.",
+            {"reason": broken.reason, **broken.args},
         )
     return count

@@ -29,6 +29,7 @@ from server.office.attachments import complaint_photo, complaint_photo_url, stre
 from server.office.conflicts import ConflictError, load_revisions, own_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard, overdue_rows
 from server.office.exceptions import KINDS, ResolutionError, open_queue, resolve
+from server.office.finding_texts import finding_text
 from server.office.handover import (
     DOC_KIND_LABELS,
     Courier,
@@ -273,6 +274,7 @@ async def timeline(request: Request) -> Response:
             "has_photo": has_photo,
             "complaint_photo": complaint_photo,
             "complaint_photo_url": complaint_photo_url,
+            "finding_text": finding_text,
         },
     )
 
