@@ -110,7 +110,8 @@ def create_app(
     app.add_middleware(CSRFMiddleware)  # refuses cross-site writes riding on our cookies before auth runs
     app.add_middleware(CompressionMiddleware)  # gzips JSON, schemas and pages: most bytes of a first sync
     app.add_middleware(RequestIdMiddleware)  # every log line has the request id
-    app.add_middleware(LanguageMiddleware)  # ?lang= / the lang cookie: the texts of every response below
+    # ?lang= / the lang cookie (Secure over HTTPS): the texts of every response below
+    app.add_middleware(LanguageMiddleware, secure=settings.secure_cookies)
     app.add_middleware(SecurityHeadersMiddleware)  # on every response, refusals included
     app.add_middleware(ClientAddressMiddleware, proxies=settings.trusted_proxies)  # outermost: rate limits
     app.state.settings = settings

@@ -246,12 +246,27 @@ def language_of(scope: Scope) -> str:
     return DEFAULT_LANGUAGE
 
 
+def language_cookie(language: str, *, secure: bool) -> str:
+    """The `Set-Cookie` value that remembers a language choice for a year, on every path.
+
+    `Secure` over HTTPS, so the choice never travels in clear beside the session cookie; `SameSite=Lax`, so
+    a link from another site still opens the page in the chosen language. Not `HttpOnly`: the PWA reads the
+    same cookie from `document.cookie` (lib/i18n.js) so that the app and the pages speak one language, and a
+    language is nothing a script could steal.
+    """
+    return f"{COOKIE}={language}; Path=/; Max-Age={_ONE_YEAR}; SameSite=Lax" + ("; Secure" if secure else "")
+
+
 class LanguageMiddleware:
     """Sets the request's language; `?lang=xx` also remembers the choice in the `lang` cookie (the only
-    thing stored: no account setting, no Accept-Language guess)."""
+    thing stored: no account setting, no Accept-Language guess).
 
-    def __init__(self, app: ASGIApp) -> None:
+    `secure` is the deployment's own answer (`Settings.secure_cookies`: its origin is https, as behind a
+    TLS-terminating proxy); a request that reached us over HTTPS gets a Secure cookie either way."""
+
+    def __init__(self, app: ASGIApp, secure: bool = False) -> None:
         self.app = app
+        self.secure = secure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -263,7 +278,7 @@ class LanguageMiddleware:
 
         async def send_with_cookie(message: Message) -> None:
             if chosen and message["type"] == "http.response.start":
-                cookie = f"{COOKIE}={language}; Path=/; Max-Age={_ONE_YEAR}; SameSite=Lax"
+                cookie = language_cookie(language, secure=self.secure or scope.get("scheme") == "https")
                 message = {
                     **message,
                     "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())],

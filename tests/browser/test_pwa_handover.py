@@ -115,3 +115,29 @@ def test_courier_confirms_a_handover_by_scanning_the_offices_qr_code(
         "Serah terima ini sudah Anda konfirmasi sebelumnya.", timeout=30000
     )
     assert run_async(_confirmation, settings, handover_id) == confirmation
+
+
+def test_the_app_speaks_the_language_chosen_on_the_pages_and_back(
+    courier_camera: Page, live_server: ServerProcess
+) -> None:
+    """One `lang` cookie: English chosen on a server page (?lang=en) is the app's language, the handover
+    screen's texts included (from the catalogue), and the app's own switch changes the pages' language too."""
+    page = courier_camera
+    origin = f"http://localhost:{live_server.port}"
+    page.goto(f"{origin}/auth/login?lang=en")
+    page.goto(f"{origin}/app")
+    page.wait_for_selector("#app[data-ready='true']")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_role("link", name="Handover at the office").click()
+    expect(page.locator("[data-role='handover-screen'] h1")).to_have_text("Handover")
+    expect(page.get_by_role("button", name="Scan QR")).to_be_visible()
+    expect(page.locator("[data-role='waiting-handovers'] li").first).to_contain_text(
+        "2 envelopes · Disdukcapil Kota Balikpapan"
+    )
+
+    page.locator("[data-role='lang']").click()  # the app's switch: back to Indonesian
+    expect(page.get_by_role("button", name="Pindai QR")).to_be_visible()
+    [cookie] = [c for c in page.context.cookies(origin) if c["name"] == "lang"]
+    assert cookie["value"] == "id" and cookie["sameSite"] == "Lax" and not cookie["httpOnly"]
+    page.goto(f"{origin}/auth/login")
+    expect(page.locator("html")).to_have_attribute("lang", "id")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from starlette.testclient import TestClient
 
+from server.app import create_app
+from server.settings import Settings
 from server.static import IMMUTABLE, STATIC_DIR
 
 
@@ -62,3 +65,14 @@ def test_schemas_are_served_as_is(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.json()["$schema"].endswith("2020-12/schema")
     assert client.get("/schemas/nope.schema.json").status_code == 404
+
+
+def test_a_deployment_on_https_sets_a_secure_language_cookie(settings: Settings) -> None:
+    """Behind a TLS-terminating proxy the app sees plain HTTP; its https origin still makes the cookie
+    Secure, like the session cookie, and the app shell can read it (not HttpOnly)."""
+    deployed = dataclasses.replace(settings, origin="https://segel.example", rp_id="segel.example")
+    with TestClient(create_app(deployed), base_url="http://segel.example") as client:
+        cookies = client.get("/auth/login?lang=en").headers.get_list("set-cookie")
+    [cookie] = [c for c in cookies if c.startswith("lang=")]
+    assert cookie.startswith("lang=en;") and "Secure" in cookie and "SameSite=Lax" in cookie
+    assert "HttpOnly" not in cookie

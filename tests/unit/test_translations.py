@@ -9,6 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
 
 from devtools.i18n import extracted, read_catalogue, untranslated
 from server import i18n
@@ -123,3 +128,33 @@ def test_the_names_of_resident_messages_have_their_english_in_the_catalogue() ->
     finally:
         i18n.set_language("id")
     assert label_of("document_ready") == "Dokumen siap"
+
+
+def _language_app(secure: bool) -> Starlette:
+    async def page(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(i18n.current_language())
+
+    app = Starlette(routes=[Route("/", page)])
+    app.add_middleware(i18n.LanguageMiddleware, secure=secure)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("base_url", "deployment_secure", "secure"),
+    [
+        ("http://localhost:8000", False, False),  # plain-HTTP development: a Secure cookie would be dropped
+        ("https://segel.example", False, True),  # the request came over HTTPS
+        ("http://segel.example", True, True),  # behind a TLS proxy: the origin is https (secure_cookies)
+    ],
+)
+def test_the_language_cookie_is_secure_over_https_lax_and_readable_by_the_app(
+    base_url: str, deployment_secure: bool, secure: bool
+) -> None:
+    with TestClient(_language_app(deployment_secure), base_url=base_url) as client:
+        chosen = client.get("/?lang=en")
+        assert chosen.text == "en"
+        attributes = [part.strip().lower() for part in chosen.headers["set-cookie"].split(";")]
+        assert attributes[0] == "lang=en" and "path=/" in attributes and "samesite=lax" in attributes
+        assert ("secure" in attributes) is secure
+        assert "httponly" not in attributes  # the PWA reads it from document.cookie (lib/i18n.js)
+        assert "set-cookie" not in client.get("/").headers  # only a choice sets it

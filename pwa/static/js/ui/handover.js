@@ -5,7 +5,7 @@
 // Least data: the waiting list holds the handover id, office name, number of envelopes and time only; it is
 // fetched when the screen opens and never stored on the phone. Confirming needs signal, like the office's
 // screen the courier is standing in front of.
-import { getLang } from '../lib/i18n.js';
+import { t } from '../lib/i18n.js';
 import { getDetector } from '../lib/scanner.js';
 import { formatTime, h } from './dom.js';
 
@@ -13,57 +13,12 @@ const SCAN_MS = 60000; // how long the camera looks for the QR code before givin
 const FRAME_GAP_MS = 300; // pause between two frames read, so the phone stays responsive
 const CONFIRM_PATH = /^\/office\/handovers\/(handover:[A-Za-z0-9_-]+)\/confirm$/;
 
-const TEXTS = {
-  id: {
-    link: 'Serah terima di kantor',
-    title: 'Serah terima',
-    intro: 'Petugas menunjukkan kode QR di layar loket. Pindai untuk mengonfirmasi bahwa Anda sudah menerima amplopnya.',
-    waiting: 'Menunggu konfirmasi Anda',
-    none: 'Tidak ada serah terima yang menunggu konfirmasi Anda.',
-    envelopes: '{n} amplop · {office} · {time}',
-    scan: 'Pindai QR',
-    stopScan: 'Tutup kamera',
-    pointCamera: 'Arahkan kamera ke kode QR di layar petugas…',
-    noCamera: 'Kamera tidak dapat dibuka. Izinkan kamera untuk Segel, atau minta petugas membuka alamat konfirmasi.',
-    notFound: 'Kode QR tidak terbaca dalam satu menit. Coba lagi lebih dekat ke layar.',
-    notHandover: 'Kode QR ini bukan kode serah terima Segel. Pindai kode QR di layar petugas loket.',
-    confirming: 'Mengonfirmasi…',
-    confirmed: 'Terkonfirmasi: Anda menerima {n} amplop. Petugas kini dapat mencetak berita acara.',
-    confirmedPlain: 'Terkonfirmasi. Petugas kini dapat mencetak berita acara.',
-    already: 'Serah terima ini sudah Anda konfirmasi sebelumnya.',
-    offline: 'Tidak ada sinyal: konfirmasi perlu koneksi. Coba lagi setelah tersambung.',
-    failed: 'Konfirmasi gagal: {reason}',
-    loadFailed: 'Daftar serah terima tidak dapat dimuat: {reason}',
-    back: 'Kembali ke dokumen',
-  },
-  en: {
-    link: 'Handover at the office',
-    title: 'Handover',
-    intro: 'The officer shows a QR code on the counter screen. Scan it to confirm you received the envelopes.',
-    waiting: 'Waiting for your confirmation',
-    none: 'No handover is waiting for your confirmation.',
-    envelopes: '{n} envelopes · {office} · {time}',
-    scan: 'Scan QR',
-    stopScan: 'Close camera',
-    pointCamera: 'Point the camera at the QR code on the officer\'s screen…',
-    noCamera: 'The camera cannot be opened. Allow the camera for Segel, or ask the officer for the confirm address.',
-    notFound: 'No QR code was read within a minute. Try again closer to the screen.',
-    notHandover: 'This QR code is not a Segel handover code. Scan the QR code on the counter screen.',
-    confirming: 'Confirming…',
-    confirmed: 'Confirmed: you received {n} envelopes. The officer can now print the handover report.',
-    confirmedPlain: 'Confirmed. The officer can now print the handover report.',
-    already: 'You had already confirmed this handover.',
-    offline: 'No signal: confirming needs a connection. Try again once connected.',
-    failed: 'Confirmation failed: {reason}',
-    loadFailed: 'The handover list cannot be loaded: {reason}',
-    back: 'Back to documents',
-  },
-};
-
-/** @param {keyof typeof TEXTS.id} key @param {Object<string, string|number>} [vars] */
+/**
+ * A text of this screen, from the catalogue's "pwa:handover.<key>" entries (lib/i18n.js).
+ * @param {string} key @param {Object<string, string|number>} [vars]
+ */
 function tx(key, vars = {}) {
-  const table = TEXTS[getLang() === 'en' ? 'en' : 'id'];
-  return table[key].replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ''));
+  return t(`handover.${key}`, vars);
 }
 
 /** The menu link to this screen, for couriers only (used by the documents screen). */
