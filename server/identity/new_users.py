@@ -5,7 +5,7 @@ the labelled list, phone) or a van operator (name, van, phone). Staff accounts a
 (`segel create-user`), as does any other office. What a person typed is checked field by field and every
 problem is said in the page's language beside its field; on any problem nothing is written.
 
-The account id is made from the partner (or "van") and the name, e.g. `gojek.andi`, the way the CLI's
+The account id is made from the partner (or "van") and the first name, e.g. `gojek.andi`, the way the CLI's
 examples name people, with a number added when it is taken. A phone number already on an active account of
 the office is refused: it is how staff reach the person, and a form sent twice must not make two accounts.
 The new person then gets a one-time enrollment link (URL and QR code) for their phone, as from
@@ -99,8 +99,10 @@ def read_form(form: Mapping[str, str]) -> NewUser:
 
 
 def id_stem(new: NewUser) -> str:
-    """The start of the account id: partner (or "van") and the first name in plain letters, "gojek.andi"."""
-    prefix = new.partner if new.role == "courier" else "van"
+    """The start of the account id: partner (or "van") and the first name in plain letters, "gojek.andi";
+    a partner's first word only ("pos.rudi"), since an id is read on pages, where `pos_indonesia` would be
+    an identifier."""
+    prefix = str(new.partner).split("_")[0] if new.role == "courier" else "van"
     plain = unicodedata.normalize("NFKD", new.name).encode("ascii", "ignore").decode().lower()
     words = re.findall(r"[a-z0-9]+", plain)
     stem = f"{prefix}.{words[0] if words else 'petugas'}"[:60]

@@ -6,14 +6,17 @@ test_office_pages.py) plus a failed delivery with a damaged seal and a resident'
 from __future__ import annotations
 
 import io
+import json
 import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, expect
 from pypdf import PdfReader
 
+from records.schemas import SCHEMA_DIR, validate_record
 from server.office import intake
-from server.office.ledger import Ledger
+from server.office.ledger import OFFICE_TZ, Ledger, new_id
 from server.settings import Settings, open_couch
 from tests.browser.test_office_pages import _prepare, _signed_in, _worker_round, desk
 from tests.support.office import (
@@ -107,10 +110,41 @@ async def _more_of_the_day(settings: Settings) -> dict[str, Any]:
         await put_handoff_with_photo(ledger, pickup, seal_image(41))
         failed = next_handoff(pickup, "failed_attempt", seal_condition="damaged")
         await put_handoff_with_photo(ledger, failed, seal_image(42))
+        visits = await _van_days(ledger)
         await _worker_round(settings)
-        return {"failed": doc}
+        return {"failed": doc, **visits}
     finally:
         await couch.aclose()
+
+
+def _visit(example: str, device_time: str, **changes: object) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads((SCHEMA_DIR / "examples" / "visit" / example).read_text())
+    record.update(_id=f"visit:{new_id()}", device_time=device_time, created_at=device_time, **changes)
+    assert validate_record(record) == []
+    return record
+
+
+async def _van_days(ledger: Ledger) -> dict[str, Any]:
+    """The van's week: a resident whose fingerprints failed three days ago and who was recorded again today,
+    and a recording made for an emergency although the applicant had a fever."""
+    today = datetime.now(OFFICE_TZ).replace(hour=10, minute=0, second=0, microsecond=0)
+    captures = {
+        "fingerprints": {"status": "failed", "fingers_captured": 6, "reason": "Empat jari terluka."},
+        "iris": {"status": "captured"},
+        "face": {"status": "captured"},
+        "signature": {"status": "captured"},
+    }
+    first = _visit("valid-revisit-needed.json", (today - timedelta(days=3)).isoformat(), captures=captures)
+    again = _visit(
+        "valid-recorded.json",
+        today.isoformat(),
+        resident_nik=first["resident_nik"],
+        resident_name=first["resident_name"],
+    )
+    fever = _visit("valid-emergency-fever.json", (today + timedelta(minutes=20)).isoformat())
+    for record in (first, again, fever):
+        await ledger.records.put(record)
+    return {"revisit": again, "fever": fever}
 
 
 def _words(text: str, words: tuple[str, ...]) -> list[str]:
@@ -187,6 +221,27 @@ def test_office_pages_pdf_and_residents_page_in_indonesian_then_in_english(
         page.goto(f"{origin}{path}")
         expect(page.locator("html")).to_have_attribute("lang", "id")
         _check_indonesian(name, *_page_texts(page))
+    # The van's day in full: the revisit and the emergency, read in words.
+    page.goto(f"{origin}/office/visits")
+    expect(page.locator(f"tr[data-visit='{data['revisit']['_id']}'] [data-role='revisit']")).to_contain_text(
+        "Direkam lagi"
+    )
+    expect(page.locator(f"tr[data-visit='{data['fever']['_id']}'] [data-role='health']")).to_contain_text(
+        "Suhu pemohon: 37,8 °C"
+    )
+    # Adding a courier: a refused form, then the new courier's enrollment link.
+    page.goto(f"{origin}/auth/office/users")
+    courier_form = page.locator("#add-courier form")
+    courier_form.get_by_label("Nama").fill("Rudi Hartono")
+    courier_form.get_by_label("Mitra").select_option("pos_indonesia")
+    courier_form.get_by_label("Nomor HP").fill("0812")
+    courier_form.get_by_role("button", name="Tambah kurir").click()
+    expect(page.locator("[data-problem='phone']")).to_contain_text("Nomor HP Indonesia ditulis 08")
+    _check_indonesian("users, a refused form", *_page_texts(page))
+    page.locator("#add-courier form").get_by_label("Nomor HP").fill("081254781299")
+    page.locator("#add-courier form").get_by_role("button", name="Tambah kurir").click()
+    expect(page.locator("#added")).to_contain_text("Rudi Hartono ditambahkan (Kurir · Pos Indonesia)")
+    _check_indonesian("enrollment link of a new courier", *_page_texts(page))
     # What the old lines said with ids, now in words with the courier's name.
     page.goto(f"{origin}/office/exceptions")
     damaged = page.locator("li[data-kind='seal_damaged']")
@@ -213,6 +268,22 @@ def test_office_pages_pdf_and_residents_page_in_indonesian_then_in_english(
     expect(page.locator("li[data-kind='seal_damaged']")).to_contain_text(
         "Seal damaged when delivery failed by Andi Saputra."
     )
+    page.goto(f"{origin}/office/visits")
+    expect(page.locator(f"tr[data-visit='{data['fever']['_id']}'] [data-role='health']")).to_contain_text(
+        "Applicant temperature: 37.8 °C"
+    )
+    page.goto(f"{origin}/auth/office/users")
+    van_form = page.locator("#add-van-operator form")
+    van_form.get_by_label("Name").fill("Nur Aini")
+    van_form.get_by_label("Van").fill("van-balikpapan-2")
+    van_form.get_by_label("Phone number").fill("0812")
+    van_form.get_by_role("button", name="Add the operator").click()
+    expect(page.locator("[data-problem='phone']")).to_contain_text("An Indonesian mobile number is written")
+    _check_english("users, a refused form", page.inner_text("body"))
+    page.locator("#add-van-operator form").get_by_label("Phone number").fill("081254780001")
+    page.locator("#add-van-operator form").get_by_role("button", name="Add the operator").click()
+    expect(page.locator("#added")).to_contain_text("Nur Aini added")
+    _check_english("enrollment link of a new van operator", page.inner_text("body"))
     pdf = _pdf_text(page, origin, str(data["delivered"]["_id"]))
     assert "Chain: intact" in pdf and "DOCUMENT CUSTODY RECORD" in pdf
     _check_english("custody PDF", pdf)

@@ -59,9 +59,9 @@ async def test_staff_add_a_courier_who_can_be_assigned_and_enrolls_with_the_link
     )
     assert added.status_code == 200
     html = added.text
-    assert "Rudi Hartono ditambahkan (Kurir · Pos Indonesia), nama pengguna pos_indonesia.rudi." in html
+    assert "Rudi Hartono ditambahkan (Kurir · Pos Indonesia), nama pengguna pos.rudi." in html
     assert "<svg" in html  # the QR code for the courier's phone
-    user = await IdentityStore(couch, settings).get_user("pos_indonesia.rudi")
+    user = await IdentityStore(couch, settings).get_user("pos.rudi")
     assert user is not None
     assert (user["role"], user["office"], user["partner"], user["phone"]) == (
         "courier",
@@ -71,13 +71,13 @@ async def test_staff_add_a_courier_who_can_be_assigned_and_enrolls_with_the_link
     )
     created = [e for e in await events(couch, settings) if e["event"] == "user_created"]
     assert [(e["user_id"], e["actor"], e["office"]) for e in created] == [
-        ("pos_indonesia.rudi", "budi.santoso", "6471")
+        ("pos.rudi", "budi.santoso", "6471")
     ]
 
     # In the assignment list at once, by name and partner.
     intake = client.get("/office/intake").text
     assert (
-        '<option value="pos_indonesia.rudi">Rudi Hartono (pos_indonesia.rudi) · Pos Indonesia</option>'
+        '<option value="pos.rudi">Rudi Hartono (pos.rudi) · Pos Indonesia</option>'
         in intake
     )
     # The users page lists the courier with the phone the office reaches them on.
@@ -91,7 +91,7 @@ async def test_staff_add_a_courier_who_can_be_assigned_and_enrolls_with_the_link
     enrolled = enroll_with(client, phone, link.group(1))
     assert enrolled.status_code == 200 and enrolled.json()["redirect"] == "/app"
     client.cookies.clear()
-    assert login_with(client, phone).json()["user_id"] == "pos_indonesia.rudi"
+    assert login_with(client, phone).json()["user_id"] == "pos.rudi"
 
 
 async def test_a_van_crew_member_and_a_second_person_of_the_same_name(
