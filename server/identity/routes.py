@@ -410,6 +410,8 @@ async def add_office_user(request: Request) -> Response:
     form = await _checked_form(request, principal)
     typed = {name: value for name, value in form.items() if isinstance(value, str)}
     store = _store(request)
+    if await store.get_office(office) is None:  # an admin's ?office= that names no office
+        raise AppError(404, "not_found", N_("Kantor ini tidak terdaftar; periksa kode kantornya."))
     try:
         user = await add_user(store, office, read_form(typed), typed)
     except NewUserProblems as refused:

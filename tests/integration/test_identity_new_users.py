@@ -173,3 +173,8 @@ async def test_a_courier_or_another_offices_staff_cannot_add_users_here(
     by_admin = _add(client, office="6472", **form)
     assert by_admin.status_code == 200
     assert "gojek.penyusup" in await _user_ids(couch, settings, "6472")
+    nowhere = client.post(
+        "/auth/office/users/new?office=9999",
+        data={"csrf_token": _csrf(client.get("/auth/office/users?office=6472").text), **form},
+    )
+    assert nowhere.status_code == 404 and "Kantor ini tidak terdaftar" in nowhere.text
