@@ -76,10 +76,7 @@ async def test_staff_add_a_courier_who_can_be_assigned_and_enrolls_with_the_link
 
     # In the assignment list at once, by name and partner.
     intake = client.get("/office/intake").text
-    assert (
-        '<option value="pos.rudi">Rudi Hartono (pos.rudi) · Pos Indonesia</option>'
-        in intake
-    )
+    assert '<option value="pos.rudi">Rudi Hartono (pos.rudi) · Pos Indonesia</option>' in intake
     # The users page lists the courier with the phone the office reaches them on.
     assert "081254781299" in client.get("/auth/office/users").text
 
