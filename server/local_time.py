@@ -42,6 +42,26 @@ _PROVINCE_ZONES: dict[str, str] = {
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
 
+
+def month_name(number: int) -> str:
+    """The short name of month `number` (1-12) in the reader's language ("Agu" / "Aug")."""
+    names = (
+        _("Jan"),
+        _("Feb"),
+        _("Mar"),
+        _("Apr"),
+        _("Mei"),
+        _("Jun"),
+        _("Jul"),
+        _("Agu"),
+        _("Sep"),
+        _("Okt"),
+        _("Nov"),
+        _("Des"),
+    )
+    return names[number - 1]
+
+
 #: How far a phone's clock may be from the server's receipt before a page says so: a record is received
 #: when the phone next syncs, which takes seconds online but can be minutes on a slow network.
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -119,7 +139,7 @@ def local_time(value: object, zone: str = DEFAULT_ZONE, *, date_only: bool = Fal
     if moment is None:
         return "-" if value in (None, "") else str(value)
     local = moment.astimezone(_tz(zone))
-    day = f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+    day = f"{local.day} {month_name(local.month)} {local.year}"
     if date_only:
         return day
     return f"{day} {local.hour:02d}.{local.minute:02d} {zone_label(zone, moment)}"
@@ -132,7 +152,7 @@ def local_day(day: str) -> str:
         moment = date.fromisoformat(day)
     except (TypeError, ValueError):
         return str(day)
-    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+    return f"{moment.day} {month_name(moment.month)} {moment.year}"
 
 
 def local_today(zone: str = DEFAULT_ZONE, moment: datetime | None = None) -> date:

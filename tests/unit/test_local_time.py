@@ -3,6 +3,7 @@ phone's clock shown only where it disagrees with the server's receipt."""
 
 from __future__ import annotations
 
+from server.i18n import set_language
 from server.local_time import (
     clock_disagrees,
     instant,
@@ -47,6 +48,15 @@ def test_indonesian_month_names_and_the_day_turning_in_the_office_zone() -> None
     assert local_time("2026-05-01T00:00:00+07:00", "Asia/Jakarta") == "1 Mei 2026 00.00 WIB"
     assert local_time("2026-12-31T23:59:00+07:00", "Asia/Jakarta", date_only=True) == "31 Des 2026"
     assert local_time("2026-10-05T08:00:00", "Asia/Jakarta") == "5 Okt 2026 15.00 WIB"  # no offset: UTC
+
+
+def test_an_english_page_reads_english_month_names() -> None:
+    set_language("en")
+    try:
+        assert local_time("2026-08-16T20:30:00Z", "Asia/Makassar") == "17 Aug 2026 04.30 WITA"
+        assert local_time("2026-12-31T23:59:00+07:00", "Asia/Jakarta", date_only=True) == "31 Dec 2026"
+    finally:
+        set_language("id")
 
 
 def test_what_is_not_a_time_is_shown_as_it_is() -> None:
