@@ -32,8 +32,11 @@ MARKER = "projection"
 #: Replication fields kept on every projection (CouchDB's own bookkeeping).
 _COUCH_FIELDS = ("_id", "_rev", "_revisions", "_conflicts", "_deleted", "_attachments")
 
-#: The document fields a courier's phone holds, and the resident fields within.
-COURIER_DOCUMENT_FIELDS = ("type", "schema_version", "office", "doc_kind", "delivery", "assignment")
+#: The document fields a courier's phone holds, and the resident fields within. Besides the kind of document
+#: only bookkeeping: `type` and `schema_version` say what the record is, `office` goes into the handoffs the
+#: phone writes, `assignment` (their own) is how the phone knows the envelope is theirs. Not `delivery`, the
+#: resident's choice of courier or self-pickup, which the phone has no use for.
+COURIER_DOCUMENT_FIELDS = ("type", "schema_version", "office", "doc_kind", "assignment")
 COURIER_RESIDENT_FIELDS = ("name", "address", "phone")
 
 

@@ -24,8 +24,9 @@ from tests.support.records import document_records, stop_record
 from tests.support.servers import ServerProcess
 from tests.support.threads import run_async
 
-#: Reads every IndexedDB database of the origin (every object store: keys and values; blobs as text) and
-#: localStorage, each serialised to one JSON string, keyed by database name.
+#: Reads every IndexedDB database of the origin (every object store: keys and values; blobs as text),
+#: localStorage and the service worker's caches (but the public static files and schemas), each serialised
+#: to one JSON string, keyed by database name (`localStorage`, `caches`).
 DUMP_STORAGE = """async () => {
   const asText = async (value) => {
     if (value instanceof Blob) return await value.text();
@@ -60,8 +61,32 @@ DUMP_STORAGE = """async () => {
     dump[info.name] = JSON.stringify(await asText(stores));
   }
   dump.localStorage = JSON.stringify({ ...localStorage });
+  const cached = {};
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      // The public files every visitor gets (bundles, styles, the schemas, whose examples are a made-up
+      // resident's NIK and code) say nothing of anyone; whatever else a cache holds is read.
+      if (['static', 'schemas'].includes(new URL(request.url).pathname.split('/')[1])) continue;
+      cached[request.url] = await (await cache.match(request)).text();
+    }
+  }
+  dump.caches = JSON.stringify(cached);
   return dump;
 }"""
+
+
+#: The fields of a document record on a courier's phone (written out here, not taken from the projection
+#: table, so a field added there shows up as a failure to look at).
+PHONE_DOCUMENT_FIELDS = (
+    "type",
+    "schema_version",
+    "office",
+    "doc_kind",
+    "assignment",
+    "resident",
+    "projection",
+)
 
 
 def read_phone_storage(page: Page) -> dict[str, str]:
@@ -228,6 +253,12 @@ def test_courier_phone_holds_no_nik_no_receipt_code_and_nothing_of_others(
         assert needle in records_text, needle
     desk = handoffs["handoff:01JDDLVRZ0002"]
     assert desk["custody_hash"] == record_hash(done[4]) and "receipt_code" not in desk
+    # Per envelope the phone holds who, where, the phone number, the masked NIK and the kind of document
+    # (with the record's bookkeeping and the courier's own assignment), and nothing else of the record.
+    for held in page.evaluate("window.segelData.localDocs('document:')"):
+        assert set(held) == {*PHONE_DOCUMENT_FIELDS, "_id", "_rev"}, held["_id"]
+        assert set(held["resident"]) == {"name", "address", "phone", "nik_masked"}, held["_id"]
+        assert held["assignment"]["courier"] == "gojek.andi"
 
     # The server keeps the whole records: the documents untouched, the delivery's code sealed to its key.
     for record in every:

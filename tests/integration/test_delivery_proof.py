@@ -131,6 +131,11 @@ async def test_a_delivery_without_a_code_is_an_exception(couch: CouchClient, set
 
     assert await open_items(ledger, str(handoff["_id"])) == {"code_missing"}
     assert await delivered_today(ledger, handoff) == 0
+    await resolve(
+        ledger, staff(), "code_missing", str(handoff["_id"]), "confirmed_by_phone", "Penduduk sudah terima"
+    )
+    assert await open_items(ledger, str(handoff["_id"])) == set()
+    assert await delivered_today(ledger, handoff) == 1
 
 
 async def test_a_wrong_seal_is_an_exception_even_with_the_right_code(
@@ -145,6 +150,35 @@ async def test_a_wrong_seal_is_an_exception_even_with_the_right_code(
     await run_checks(ledger, CONFIG, receipt_key=key_of(settings))
     assert await open_items(ledger, str(honest["_id"])) == {"seal_mismatch"}
     assert await delivered_today(ledger, honest) == 0
+
+    # Staff open the envelope's story with the resident: the contents were right, so it counts.
+    await resolve(ledger, staff(), "seal_mismatch", str(honest["_id"]), "checked_ok", "Isi amplop diperiksa")
+    assert await open_items(ledger, str(honest["_id"])) == set()
+    assert await delivery_state(ledger, str(honest["_id"])) == "settled"
+    assert await delivered_today(ledger, honest) == 1
+
+
+async def test_a_delivery_with_two_faults_counts_only_once_staff_resolved_both(
+    couch: CouchClient, settings: Settings
+) -> None:
+    ledger = await ready_ledger(couch, settings)
+    _, pickup = await picked_up(ledger, "BP00070010")
+    handoff = delivery(pickup, settings, "ABCDEF", seal_number_scanned="BP00079998", seal_match=False)
+    await ledger.records.put(handoff)
+    await run_checks(ledger, CONFIG, receipt_key=key_of(settings))
+    handoff_id = str(handoff["_id"])
+    assert await open_items(ledger, handoff_id) == {"code_mismatch", "seal_mismatch"}
+
+    await resolve(
+        ledger, staff(), "code_mismatch", handoff_id, "confirmed_by_phone", "Ditelepon: sudah terima"
+    )
+    assert await open_items(ledger, handoff_id) == {"seal_mismatch"}
+    assert await delivery_state(ledger, handoff_id) == "pending"  # the seal is still unexplained
+    assert await delivered_today(ledger, handoff) == 0
+
+    await resolve(ledger, staff(), "seal_mismatch", handoff_id, "checked_ok", "Isi amplop diperiksa")
+    assert await delivery_state(ledger, handoff_id) == "settled"
+    assert await delivered_today(ledger, handoff) == 1
 
 
 async def test_a_phone_that_calls_a_foreign_seal_matching_is_caught_by_the_server(

@@ -47,8 +47,7 @@ DOCUMENT = {
 def test_a_courier_gets_who_where_and_what_and_nothing_else() -> None:
     sent = project(dict(DOCUMENT), COURIER)
     assert set(sent) == {
-        "_id", "_rev", "type", "schema_version", "office", "doc_kind", "delivery", "assignment", "resident",
-        MARKER,
+        "_id", "_rev", "type", "schema_version", "office", "doc_kind", "assignment", "resident", MARKER,
     }  # fmt: skip
     assert sent["resident"] == {
         "name": "Siti Aminah",
