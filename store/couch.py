@@ -328,6 +328,48 @@ class Database:
         result: JSONDict = await self.client.json("GET", f"{self.path}/_changes", params=params)
         return result
 
+    async def continuous_changes(
+        self, since: str, *, heartbeat_ms: int, silence_s: float
+    ) -> AsyncIterator[JSONDict | None]:
+        """Follow `_changes` with `feed=continuous` from `since`: each row as it comes (ids only, no bodies),
+        None for the feed opening and for every heartbeat newline, ending after the closing `last_seq` row.
+
+        The database writes a newline every `heartbeat_ms` while nothing changes, so `silence_s` without a
+        byte means the connection is dead even when no error says so: CouchUnavailable, as for a reset.
+        (PouchDB Server sends the answer's headers only with its first heartbeat or row.) `Accept-Encoding:
+        identity`, because a compressing server (PouchDB Server) would hold the lines back to fill a block.
+        """
+        params: dict[str, str | int | bool] = {
+            "feed": "continuous",
+            "since": since,
+            "heartbeat": heartbeat_ms,
+        }
+        try:
+            async with self.client.stream(
+                "GET",
+                f"{self.path}/_changes",
+                params=params,
+                headers={"Accept-Encoding": "identity"},
+                timeout=silence_s,
+            ) as response:
+                yield None
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        yield None
+                        continue
+                    row = jsonlib.loads(line)
+                    if not isinstance(row, dict):
+                        raise ValueError("not an object")
+                    yield row
+                    if "last_seq" in row:
+                        return
+        except (httpx.TransportError, httpx.TimeoutException, httpx.StreamError) as exc:
+            raise CouchUnavailable(
+                f"the changes feed of {self.name} at {self.client.url} broke ({type(exc).__name__})"
+            ) from exc
+        except ValueError as exc:
+            raise CouchUnavailable(f"the changes feed of {self.name} sent an unreadable line") from exc
+
     async def rows_for_keys(self, keys: list[str], **params: str | int | bool) -> list[JSONDict]:
         """The `_all_docs` rows of these ids in one request (keys travel in the body, so a long list fits)."""
         result: JSONDict = await self.client.json(

@@ -4,14 +4,34 @@ The identity database's document ids (`credential:<id>`, `signed:<record hash>`,
 `user:<id>`) are spelled here, so the gateway's signature check (`sync/signatures.py`) and the server's
 identity package share one layout instead of each building ids and URLs. Errors are the client's own
 (`CouchConflict` when a marker already exists, `CouchUnavailable`...); callers translate them.
+
+`follow` is the database's continuous `_changes` feed, which the server's principal cache listens to
+(`server/identity/follower.py`): sequences pass through it as opaque values, never read.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from records.types import JSONDict
 from store.couch import Database
+from store.records import seq_param
+
+
+@dataclass(frozen=True)
+class FeedLine:
+    """One line of the identity database's continuous feed.
+
+    `doc_id` names a changed (or deleted) document and `rev` the revision it now has (its winner); a line
+    with neither field set is the feed opening or a heartbeat, proof that the feed is alive; `last_seq` is
+    set on the line that ends the feed, and is where to continue from.
+    """
+
+    doc_id: str | None = None
+    rev: str | None = None
+    last_seq: object = None
 
 
 class IdentityDocs:
@@ -56,6 +76,29 @@ class IdentityDocs:
         are left out. One request, so a revoked user and a still-open session are never read apart."""
         rows = await self.db.rows_for_keys(keys, include_docs=True)
         return {str(row.get("key")): row["doc"] for row in rows if isinstance(row.get("doc"), dict)}
+
+    async def update_seq(self) -> object:
+        """The database's current sequence (opaque): a feed followed from it misses no later change."""
+        info = await self.db.info()
+        return info.get("update_seq", 0)
+
+    async def follow(self, since: object, *, heartbeat_ms: int, silence_s: float) -> AsyncIterator[FeedLine]:
+        """Every change after `since`, as it happens, until the database ends the feed or it breaks
+        (CouchUnavailable, also after `silence_s` without even a heartbeat)."""
+        feed = self.db.continuous_changes(seq_param(since), heartbeat_ms=heartbeat_ms, silence_s=silence_s)
+        async for row in feed:
+            if row is None:
+                yield FeedLine()
+            elif "last_seq" in row:
+                yield FeedLine(last_seq=row["last_seq"])
+            elif "id" in row:
+                revs = row.get("changes")
+                rev = (
+                    revs[0].get("rev")
+                    if isinstance(revs, list) and revs and isinstance(revs[0], dict)
+                    else None
+                )
+                yield FeedLine(doc_id=str(row["id"]), rev=str(rev) if rev else None)
 
 
 def counter_marker_id(credential_id: str, counter: int) -> str:
