@@ -1,4 +1,4 @@
-"""The principal cache's rules, on a clock the test turns: what it keeps, what evicts it, when it is bypassed."""
+"""The principal cache's rules, on a clock the test turns: what it keeps, what evicts it, when it is off."""
 
 from __future__ import annotations
 
