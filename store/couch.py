@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json as jsonlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -328,22 +328,25 @@ class Database:
         result: JSONDict = await self.client.json("GET", f"{self.path}/_changes", params=params)
         return result
 
-    async def continuous_changes(
-        self, since: str, *, heartbeat_ms: int, silence_s: float
-    ) -> AsyncIterator[JSONDict | None]:
-        """Follow `_changes` with `feed=continuous` from `since`: each row as it comes (ids only, no bodies),
-        None for the feed opening and for every heartbeat newline, ending after the closing `last_seq` row.
+    async def longpoll_changes(
+        self, since: str, *, heartbeat_ms: int, silence_s: float, limit: int, alive: Callable[[], None]
+    ) -> JSONDict:
+        """One `feed=longpoll` request of `_changes` after `since` (ids and revisions, no bodies): answered as
+        soon as anything changed, or never while nothing does, the database writing a newline every
+        `heartbeat_ms` meanwhile. `alive()` is called when the answer starts and for every piece of it, so a
+        caller knows the feed lives; `silence_s` without a byte means the connection is dead even when no
+        error says so: CouchUnavailable, as for a reset.
 
-        The database writes a newline every `heartbeat_ms` while nothing changes, so `silence_s` without a
-        byte means the connection is dead even when no error says so: CouchUnavailable, as for a reset.
-        (PouchDB Server sends the answer's headers only with its first heartbeat or row.) `Accept-Encoding:
-        identity`, because a compressing server (PouchDB Server) would hold the lines back to fill a block.
+        Longpoll rather than `continuous`: PouchDB Server never ends a continuous feed whose client went
+        away. `Accept-Encoding: identity`, because a compressing server would hold the heartbeats back.
         """
         params: dict[str, str | int | bool] = {
-            "feed": "continuous",
+            "feed": "longpoll",
             "since": since,
             "heartbeat": heartbeat_ms,
+            "limit": limit,
         }
+        body = bytearray()
         try:
             async with self.client.stream(
                 "GET",
@@ -352,23 +355,20 @@ class Database:
                 headers={"Accept-Encoding": "identity"},
                 timeout=silence_s,
             ) as response:
-                yield None
-                async for line in response.aiter_lines():
-                    if not line.strip():
-                        yield None
-                        continue
-                    row = jsonlib.loads(line)
-                    if not isinstance(row, dict):
-                        raise ValueError("not an object")
-                    yield row
-                    if "last_seq" in row:
-                        return
+                alive()
+                async for chunk in response.aiter_bytes():
+                    alive()
+                    body += chunk
+            answer = jsonlib.loads(body)
         except (httpx.TransportError, httpx.TimeoutException, httpx.StreamError) as exc:
             raise CouchUnavailable(
                 f"the changes feed of {self.name} at {self.client.url} broke ({type(exc).__name__})"
             ) from exc
         except ValueError as exc:
-            raise CouchUnavailable(f"the changes feed of {self.name} sent an unreadable line") from exc
+            raise CouchUnavailable(f"the changes feed of {self.name} sent an unreadable answer") from exc
+        if not isinstance(answer, dict):
+            raise CouchUnavailable(f"the changes feed of {self.name} sent an unreadable answer")
+        return answer
 
     async def rows_for_keys(self, keys: list[str], **params: str | int | bool) -> list[JSONDict]:
         """The `_all_docs` rows of these ids in one request (keys travel in the body, so a long list fits)."""

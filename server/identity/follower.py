@@ -1,13 +1,14 @@
 """The process's one follower of the identity database's `_changes`, which keeps the principal cache honest.
 
 Started and stopped with the app (`server/app.py` lifespan). It reads the database's `update_seq` first and
-follows the continuous feed from there, so no change made after that moment can be missed; only once the
-feed is open does the cache (`server/identity/principal_cache.py`) keep anything. Each changed document id
-is handed to the cache, which evicts what it touches. Sequences are passed back to the database as they
-came (to continue after the database ended a feed by itself), never read or compared.
+follows the feed from there, one longpoll after another (each from the `last_seq` of the one before, with
+a heartbeat every half second while nothing changes), so no change made after that moment is missed; only
+once the feed answers does the cache (`server/identity/principal_cache.py`) keep anything. Each changed
+document is handed to the cache, which evicts what it touches. Sequences are passed back to the database
+as they came, never read or compared.
 
-When the feed breaks, the database is down, or nothing (not even a heartbeat) arrives for a while, the cache
-is emptied and bypassed, and the follower starts again from a fresh `update_seq` after a back-off: an
+When the feed breaks, the database is down, or nothing (not even a heartbeat) arrives for two seconds, the
+cache is emptied and bypassed, and the follower starts again from a fresh `update_seq` after a back-off: an
 instance that cannot see the identity database's changes authenticates by reading it, as if it had no cache.
 """
 
@@ -74,25 +75,21 @@ class IdentityFollower:
             delay = min(delay * 2, RETRY_MAX_S)
 
     async def _follow(self) -> None:
-        """Follow from the current `update_seq` until the feed breaks (raises); a feed the database ends by
-        itself is continued from its `last_seq` without emptying the cache."""
+        """Follow from the current `update_seq` until the feed breaks (raises): one longpoll after another,
+        each from where the last one ended."""
         since = await self.docs.update_seq()
         db = self.docs.db.name
         while True:
-            opened = False
-            ended: object = None
-            async for line in self.docs.follow(
-                since, heartbeat_ms=self.heartbeat_ms, silence_s=STALE_AFTER_S
-            ):
-                if not opened:
-                    self.cache.feed_opened()
-                    opened = self._opened = True
-                    logger.info("following the identity changes of %s", db)
-                self.cache.heard()
-                if line.doc_id is not None:
-                    self.cache.changed(db, line.doc_id, line.rev)
-                elif line.last_seq is not None:
-                    ended = line.last_seq
-            if ended is None:
-                raise CouchUnavailable(f"the changes feed of {db} ended without its last sequence")
-            since = ended
+            page = await self.docs.wait_for_changes(
+                since, heartbeat_ms=self.heartbeat_ms, silence_s=STALE_AFTER_S, alive=self._alive
+            )
+            for change in page.changes:
+                self.cache.changed(db, change.doc_id, change.rev)
+            since = page.last_seq
+
+    def _alive(self) -> None:
+        if not self._opened:
+            self._opened = True
+            self.cache.feed_opened()
+            logger.info("following the identity changes of %s", self.docs.db.name)
+        self.cache.heard()
