@@ -408,7 +408,8 @@ async def _managed_user(request: Request) -> tuple[Principal, FormData, JSONDict
 @html_errors
 async def revoke_office_user(request: Request) -> Response:
     """Deactivate a user of the office (a courier who left, a lost phone with no new one yet): every
-    session and device token of theirs is refused on its next request, by every server instance."""
+    session and device token of theirs is refused at once here and within a second by every other server
+    instance (their identity followers bring the change)."""
     principal, _, user = await _managed_user(request)
     if await _store(request).revoke_user(str(user["user_id"])):
         _changed_here(request, f"user:{user['user_id']}")
