@@ -17,6 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from server.app import create_app
+from server.identity.sessions import unsign_session_id
 from server.settings import Settings
 from store.couch import CouchClient
 from tests.support.databases import DatabaseServer
@@ -92,6 +93,25 @@ async def test_a_second_request_of_a_session_does_not_read_the_identity_database
     status, first = reads_of(proxy, settings, app_client)
     assert status == 200 and first >= 1
     assert [reads_of(proxy, settings, app_client) for _ in range(5)] == [(200, 0)] * 5
+
+
+async def test_a_session_due_to_slide_is_written_once_not_on_every_request(
+    app_client: TestClient, couch: CouchClient, settings: Settings, proxy: FlakyProxy
+) -> None:
+    await make_user(couch, settings, "gojek.andi", "courier")
+    cookie = await open_session(couch, settings, "gojek.andi")
+    db = couch.db(settings.identity_db)
+    session = await db.get(f"session:{unsign_session_id(settings, cookie)}")
+    session["expires_at"] = time.time() + settings.session_max_age_s / 2  # half its lifetime is gone
+    await db.put(session)
+    sign_in(app_client, settings, cookie)
+    assert app_client.get(GATEWAY).status_code == 200  # reads it, slides it (one write)
+    seconds_until(lambda: reads_of(proxy, settings, app_client) == (200, 0), 5, "served from the cache")
+    assert [reads_of(proxy, settings, app_client) for _ in range(5)] == [(200, 0)] * 5
+    writes = [line for line in proxy.request_lines if line.startswith(f"PUT /{settings.identity_db}/session")]
+    assert len(writes) == 1
+    slid = await db.get(str(session["_id"]))
+    assert float(slid["expires_at"]) > time.time() + settings.session_max_age_s * 0.9
 
 
 async def test_a_device_token_stops_reading_the_database_once_its_use_is_noted(
