@@ -14,8 +14,8 @@ Fail safe, in four ways:
   cache is empty and bypassed (`get` answers None, `put` keeps nothing): authentication reads the database
   as it would without a cache;
 - an entry read from the database before an eviction is never stored after it: a reader takes a `ticket`
-  (the eviction generation) before its read, and `put` keeps nothing when any eviction, a feed loss or a
-  reconnection happened since;
+  (the eviction generation) before its read, and `put` keeps nothing when a change of any user, session
+  or token came from the feed, or the feed was lost or reconnected, since;
 - every entry also expires `ttl_s` after it was read, a bound on the damage if a change ever went unseen;
 - the documents are handed out as copies, so a caller's edits (the sliding expiry) never change the cache.
 
