@@ -26,6 +26,8 @@ from server.i18n import LanguageMiddleware
 from server.identity import routes as identity_routes
 from server.identity.auth import SessionOwners
 from server.identity.csrf import CSRFMiddleware
+from server.identity.follower import IdentityFollower
+from server.identity.principal_cache import PrincipalCache
 from server.identity.store import IdentityStore
 from server.logs import RequestIdMiddleware
 from server.office import routes as office_routes
@@ -38,6 +40,7 @@ from server.settings import Settings, open_couch
 from server.static import CachedStaticFiles
 from store.bootstrap import bootstrap
 from store.couch import CouchClient, CouchError, CouchUnavailable
+from store.identity import IdentityDocs
 from sync.changes import ChangeWatcher
 from sync.gateway import gateway_routes
 
@@ -64,12 +67,15 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # The office's background work (checks, rollups, messages) is `segel worker`, a process of its own:
     # a web instance only serves.
     task = asyncio.create_task(_bootstrap_until_done(app))
+    # Until it is following the identity database's changes, authentication reads the database.
+    app.state.identity_follower.start()
     try:
         yield
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        await app.state.identity_follower.stop()
         await app.state.couch.aclose()
 
 
@@ -123,6 +129,11 @@ def create_app(
     # Everything a request reads from app.state is set here, once: no handler assigns to it.
     app.state.office_config = office_config or OfficeConfig.from_env()
     app.state.session_owners = SessionOwners()
+    # Sessions and tokens with their users, trusted only while the follower sees every identity change.
+    app.state.principal_cache = PrincipalCache()
+    app.state.identity_follower = IdentityFollower(
+        IdentityDocs(app.state.couch.db(settings.identity_db)), app.state.principal_cache
+    )
     app.state.office_zones = {}  # office code -> (IANA zone, when read): server/office/web.office_zone_of
     app.state.sync_change_watcher = ChangeWatcher(app.state.couch.db(settings.records_db))
     return app

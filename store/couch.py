@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json as jsonlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -327,6 +327,48 @@ class Database:
     async def changes(self, **params: str | int | bool) -> JSONDict:
         result: JSONDict = await self.client.json("GET", f"{self.path}/_changes", params=params)
         return result
+
+    async def longpoll_changes(
+        self, since: str, *, heartbeat_ms: int, silence_s: float, limit: int, alive: Callable[[], None]
+    ) -> JSONDict:
+        """One `feed=longpoll` request of `_changes` after `since` (ids and revisions, no bodies): answered as
+        soon as anything changed, or never while nothing does, the database writing a newline every
+        `heartbeat_ms` meanwhile. `alive()` is called when the answer starts and for every piece of it, so a
+        caller knows the feed lives; `silence_s` without a byte means the connection is dead even when no
+        error says so: CouchUnavailable, as for a reset.
+
+        Longpoll rather than `continuous`: PouchDB Server never ends a continuous feed whose client went
+        away. `Accept-Encoding: identity`, because a compressing server would hold the heartbeats back.
+        """
+        params: dict[str, str | int | bool] = {
+            "feed": "longpoll",
+            "since": since,
+            "heartbeat": heartbeat_ms,
+            "limit": limit,
+        }
+        body = bytearray()
+        try:
+            async with self.client.stream(
+                "GET",
+                f"{self.path}/_changes",
+                params=params,
+                headers={"Accept-Encoding": "identity"},
+                timeout=silence_s,
+            ) as response:
+                alive()
+                async for chunk in response.aiter_bytes():
+                    alive()
+                    body += chunk
+            answer = jsonlib.loads(body)
+        except (httpx.TransportError, httpx.TimeoutException, httpx.StreamError) as exc:
+            raise CouchUnavailable(
+                f"the changes feed of {self.name} at {self.client.url} broke ({type(exc).__name__})"
+            ) from exc
+        except ValueError as exc:
+            raise CouchUnavailable(f"the changes feed of {self.name} sent an unreadable answer") from exc
+        if not isinstance(answer, dict):
+            raise CouchUnavailable(f"the changes feed of {self.name} sent an unreadable answer")
+        return answer
 
     async def rows_for_keys(self, keys: list[str], **params: str | int | bool) -> list[JSONDict]:
         """The `_all_docs` rows of these ids in one request (keys travel in the body, so a long list fits)."""

@@ -38,6 +38,7 @@ from server.identity.passkeys import (
     registration_options,
     usable_enrollment,
 )
+from server.identity.principal_cache import PrincipalCache
 from server.identity.ratelimit import check_rate
 from server.identity.sessions import (
     check_csrf_token,
@@ -63,6 +64,13 @@ def _store(request: Request) -> IdentityStore:
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def _changed_here(request: Request, doc_id: str) -> None:
+    """This instance just changed an identity document: evict what it touches from its own cache now,
+    rather than when its changes follower brings the change (other instances wait for theirs)."""
+    cache: PrincipalCache = request.app.state.principal_cache
+    cache.changed(_settings(request).identity_db, doc_id)
 
 
 async def _json_body(request: Request) -> JSONDict:
@@ -209,6 +217,7 @@ async def logout(request: Request) -> Response:
             raise AppError(403, "forbidden", N_("Formulir kedaluwarsa; muat ulang halaman."))
     if principal.session_id:
         await _store(request).end_session(principal.session_id)
+        _changed_here(request, f"session:{principal.session_id}")
     await record_event(
         request.app.state.couch, settings, "logged_out", user_id=principal.user_id, office=principal.office
     )
@@ -447,9 +456,11 @@ async def _managed_user(request: Request) -> tuple[Principal, FormData, JSONDict
 @html_errors
 async def revoke_office_user(request: Request) -> Response:
     """Deactivate a user of the office (a courier who left, a lost phone with no new one yet): every
-    session and device token of theirs is refused on its next request, by every server instance."""
+    session and device token of theirs is refused at once here and within a second by every other server
+    instance (their identity followers bring the change)."""
     principal, _, user = await _managed_user(request)
     if await _store(request).revoke_user(str(user["user_id"])):
+        _changed_here(request, f"user:{user['user_id']}")
         await record_event(
             request.app.state.couch,
             _settings(request),

@@ -1,8 +1,9 @@
 """Session cookies: a signed random id in an HttpOnly cookie, the truth in a server-side record.
 
 The cookie is signed (itsdangerous, with `settings.secret_key`) so a forged id is refused before any
-database lookup; the record in the identity database is checked on every request, so logout and revocation
-take effect at once. Expiry slides: a session in use is extended, an idle one ends.
+database lookup; the record in the identity database decides every request (read through the instance's
+principal cache, which the identity feed evicts: `server/identity/auth.py`), so logout and revocation take
+effect on every instance within a second. Expiry slides: a session in use is extended, an idle one ends.
 
 A second, short-lived "pre-login" cookie binds WebAuthn challenges to the browser that asked for them before
 anyone is signed in.

@@ -1,9 +1,10 @@
 """Identity documents in CouchDB: offices, users, sessions, device tokens, passkeys, challenges, links.
 
 Everything lives in `settings.identity_db`, a database the sync gateway never exposes, so that several app
-instances share one truth and nothing is kept in process memory. Secrets never reach the database in the
-clear: device tokens and enrollment-link tokens are stored only as their SHA-256, so a copy of the database
-cannot be used to sign in.
+instances share one truth and nothing lives only in process memory (the principal cache of
+`server/identity/principal_cache.py` is a copy that the database's changes evict). Secrets never reach the
+database in the clear: device tokens and enrollment-link tokens are stored only as their SHA-256, so a copy
+of the database cannot be used to sign in.
 
 Document ids say what a document is, so a lookup is one GET:
 `office:<code>`, `user:<user_id>`, `session:<random>`, `token:<sha256 of token>`,
@@ -171,7 +172,8 @@ class IdentityStore:
         return await self.db.get_or_none(f"user:{user_id}")
 
     async def revoke_user(self, user_id: str) -> bool:
-        """Mark a user revoked: every session and token of theirs stops working on the next request."""
+        """Mark a user revoked: every session and token of theirs stops working, on every instance within a
+        second (each instance's identity follower evicts them from its principal cache)."""
         doc = await self.get_user(user_id)
         if doc is None:
             raise IdentityError(f"No user {user_id!r}.")

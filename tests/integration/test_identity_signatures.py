@@ -23,6 +23,7 @@ from tests.support.soft_authenticator import SoftAuthenticator
 
 pytestmark = pytest.mark.anyio
 
+
 def handoff(author: str, n: int = 0) -> JSONDict:
     """A valid pickup by `author`, not yet signed."""
     return pickup(n, author)

@@ -19,6 +19,7 @@ from tests.support.soft_authenticator import SoftAuthenticator
 
 pytestmark = pytest.mark.anyio
 
+
 def handoff(n: int) -> JSONDict:
     return pickup(n, "gojek.andi")
 

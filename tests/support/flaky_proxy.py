@@ -30,6 +30,10 @@ class FlakyProxy:
     #: `scripts/bench/sync --trace` counts the database requests of a push with a proxy that never cuts.
     record: bool = False
     request_lines: list[str] = field(default_factory=list)
+    #: While severed (`sever()` until `mend()`), the link is down: open connections are cut and new ones
+    #: closed at once, while what is behind the proxy keeps running.
+    severed: bool = False
+    _open: set[asyncio.StreamWriter] = field(default_factory=set, init=False, repr=False)
     _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False, repr=False)
     _thread: threading.Thread | None = field(default=None, init=False, repr=False)
     _server: asyncio.Server | None = field(default=None, init=False, repr=False)
@@ -68,12 +72,30 @@ class FlakyProxy:
         self._thread.join(5)
         self._loop.close()  # an unclosed loop warns later, in whichever test the GC happens to run
 
+    def sever(self) -> None:
+        """Cut every open connection (a reset, as a link going down) and refuse new ones until `mend()`."""
+        assert self._loop is not None
+        self.severed = True
+
+        async def cut_all() -> None:
+            for writer in list(self._open):
+                writer.transport.abort()
+
+        asyncio.run_coroutine_threadsafe(cut_all(), self._loop).result(5)
+
+    def mend(self) -> None:
+        self.severed = False
+
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        if self.severed:
+            client_writer.transport.abort()
+            return
         try:
             server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
             client_writer.close()
             return
+        self._open.update((client_writer, server_writer))
         cut = asyncio.Event()
         # Half the cuts lose the request on its way in, half lose the answer after the server acted on it.
         answer_cut: list[int] = []
@@ -107,6 +129,9 @@ class FlakyProxy:
                 with contextlib.suppress(Exception):
                     stream.close()
 
-        await asyncio.gather(
-            pipe(client_reader, server_writer, True), pipe(server_reader, client_writer, False)
-        )
+        try:
+            await asyncio.gather(
+                pipe(client_reader, server_writer, True), pipe(server_reader, client_writer, False)
+            )
+        finally:
+            self._open.difference_update((client_writer, server_writer))

@@ -16,6 +16,8 @@ Typical use in an async integration test (`pytestmark = pytest.mark.anyio`)::
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -110,6 +112,26 @@ def sign_in(client: TestClient, settings: Settings, cookie: str) -> TestClient:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+#: How soon every instance must refuse what was revoked (or ended) in the identity database: each learns it
+#: from its follower of the database's changes (server/identity/follower.py), not on its very next request.
+REVOCATION_S = 1.0
+
+
+def seconds_until(check: Callable[[], bool], within_s: float = REVOCATION_S, what: str = "") -> float:
+    """Ask `check` again and again until it holds; the seconds until the ask that held was sent. Fails when
+    no ask sent within `within_s` held (a revocation made in the database reaches a server within a second;
+    how long the answer itself takes, e.g. a whole login ceremony, is not counted)."""
+    started = time.monotonic()
+    while True:
+        sent = time.monotonic() - started
+        if check():
+            return sent
+        assert time.monotonic() - started < within_s, (
+            f"still not {what or 'so'} after {time.monotonic() - started:.2f} s (limit {within_s} s)"
+        )
+        time.sleep(0.01)
 
 
 async def revoke_user(couch: CouchClient, settings: Settings, user_id: str) -> None:
