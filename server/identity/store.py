@@ -13,6 +13,7 @@ Document ids say what a document is, so a lookup is one GET:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
@@ -23,11 +24,18 @@ from dataclasses import dataclass
 
 from records.principal import ROLES
 from records.types import JSONDict
+from server.identity.principal_cache import STALE_AFTER_S
 from server.local_time import office_zone, valid_zone, zone_for_code
 from server.ratelimit import count_hit
 from server.settings import Settings
 from store.couch import CouchClient, CouchConflict, Database
 from store.identity import IdentityDocs
+
+#: How long a revocation waits after its write before it reports done. Every instance's principal cache
+#: either has the change from its identity follower by then (milliseconds on a live feed) or has heard
+#: nothing for that long and stopped trusting itself, so the request after "revoked" is refused everywhere:
+#: revocation holds on the very next request, not just within a second.
+REVOCATION_SETTLE_S = STALE_AFTER_S + 0.2
 
 USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 OFFICE_CODE = re.compile(r"^[0-9]{4}$")
@@ -172,8 +180,8 @@ class IdentityStore:
         return await self.db.get_or_none(f"user:{user_id}")
 
     async def revoke_user(self, user_id: str) -> bool:
-        """Mark a user revoked: every session and token of theirs stops working, on every instance within a
-        second (each instance's identity follower evicts them from its principal cache)."""
+        """Mark a user revoked: every session and token of theirs stops working on every instance. Returns
+        only after `REVOCATION_SETTLE_S`, when every instance's principal cache has dropped them."""
         doc = await self.get_user(user_id)
         if doc is None:
             raise IdentityError(f"No user {user_id!r}.")
@@ -182,6 +190,7 @@ class IdentityStore:
         doc["revoked"] = True
         doc["revoked_at"] = iso(now())
         await self.db.put(doc)
+        await asyncio.sleep(REVOCATION_SETTLE_S)
         return True
 
     async def users_of_office(self, office: str) -> list[JSONDict]:
@@ -271,6 +280,7 @@ class IdentityStore:
             doc["revoked"] = True
             doc["revoked_at"] = iso(now())
             await self.db.put(doc)
+            await asyncio.sleep(REVOCATION_SETTLE_S)
         return doc
 
     async def mark_token_used(self, doc: JSONDict) -> bool:

@@ -12,7 +12,7 @@ import pytest
 
 from server.settings import Settings
 from store.couch import CouchClient
-from tests.support.identity import issue_device_token, make_user, revoke_user, seconds_until
+from tests.support.identity import issue_device_token, make_user, revoke_user
 from tests.support.pouch_client import (
     document_record,
     handoff_record,
@@ -229,17 +229,13 @@ async def test_van_operators_and_staff_pull_their_own_scope(
     assert pulled("jakarta", await issue_device_token(couch, settings, "staff.jkt")) == set()
 
 
-async def test_a_revoked_user_is_refused_within_a_second(
+async def test_a_revoked_user_is_refused_on_the_very_next_request(
     couch: CouchClient, settings: Settings, server_process: ServerProcess
 ) -> None:
     tokens = await _people(couch, settings)
     url = f"{server_process.url}/sync/records/_changes"
     assert httpx.get(url, headers={"Authorization": f"Bearer {tokens['a']}"}).status_code == 200
     await revoke_user(couch, settings, "kurir.a")
-    seconds_until(
-        lambda: httpx.get(url, headers={"Authorization": f"Bearer {tokens['a']}"}).status_code == 401,
-        what="refused",
-    )
     answer = httpx.get(url, headers={"Authorization": f"Bearer {tokens['a']}"})
     assert answer.status_code == 401 and answer.json()["error"] == "unauthorized"
 
