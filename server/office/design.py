@@ -196,6 +196,14 @@ OFFICE_DESIGN: JSONDict = {
             ),
             "reduce": "_count",
         },
+        # The resolutions of each office by id: the queue reads which items are closed as one range, not
+        # a lookup per item (server/office/queue.py).
+        "resolved": {
+            "map": (
+                "function (doc) { if (doc.type === 'resolution' && doc.office) "
+                "{ emit([doc.office, doc._id], null); } }"
+            ),
+        },
         # Deliveries as the server judged them (server/office/delivery_checks.py): [office, day, state] ->
         # count; state proven (code and seal matched) or disputed, and settled for disputed ones that
         # staff or the resident later confirmed. Delivered = proven + settled; waiting = disputed - settled.

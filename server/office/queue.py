@@ -38,6 +38,8 @@ from store.couch import Database
 PER_PAGE = 25
 #: View rows read per request while a kind is scanned.
 PAGE = 1000
+#: Resolution ids read per request.
+RESOLVED_PAGE = 5000
 #: At most this many rows of one kind are read per page load (newest first); older open items show once
 #: newer ones are closed.
 MAX_SCANNED = 20_000
@@ -242,17 +244,32 @@ class QueuePage:
 
 
 async def open_rows(ledger: Ledger, office: str) -> tuple[list[OpenRow], set[str]]:
-    """Every open exception of `office` (keys and view values only), and the kinds cut at `MAX_SCANNED`."""
-    scans = [_scan(ledger.records, "reports", "exceptions", office, kind) for kind in RECORD_KINDS]
-    scans += [_scan(ledger.office, "office", "findings", office, kind) for kind in FINDING_KINDS]
-    results = await asyncio.gather(*scans)
+    """Every open exception of `office` (keys and view values only), and the kinds cut at `MAX_SCANNED`.
+
+    The views' counts per kind come first (one reduce query each), so only kinds ever raised are scanned.
+    """
+    records, findings, resolved = await asyncio.gather(
+        _raised(ledger.records, "reports", "exceptions", office),
+        _raised(ledger.office, "office", "findings", office),
+        _resolved_ids(ledger.office, office),
+    )
+    scans = [_scan(ledger.records, "reports", "exceptions", office, k) for k in RECORD_KINDS if k in records]
+    scans += [_scan(ledger.office, "office", "findings", office, k) for k in FINDING_KINDS if k in findings]
     rows: list[OpenRow] = []
     more: set[str] = set()
-    for kind, (found, cut) in zip(RECORD_KINDS + FINDING_KINDS, results, strict=True):
+    for found, cut in await asyncio.gather(*scans):
         rows.extend(found)
         if cut:
-            more.add(kind)
-    return await _unresolved(ledger, rows), more
+            more.add(found[0].kind)
+    return await _unresolved(ledger, rows, resolved), more
+
+
+async def _raised(db: Database, ddoc: str, view: str, office: str) -> set[str]:
+    """The kinds with any row for `office` (the view's `_count`, grouped by [office, kind])."""
+    rows = await db.view_rows(
+        ddoc, view, startkey=key([office]), endkey=key([office, {}]), reduce=True, group_level=2
+    )
+    return {str(row["key"][1]) for row in rows if row.get("value")}
 
 
 async def _scan(db: Database, ddoc: str, view: str, office: str, kind: str) -> tuple[list[OpenRow], bool]:
@@ -290,6 +307,25 @@ def _row(kind: str, row: JSONDict, *, finding: bool) -> OpenRow:
     return OpenRow(kind, record_id, str(row["key"][2]), document_id, courier, record_id)
 
 
+async def _resolved_ids(db: Database, office: str) -> set[str]:
+    """The ids of every resolution of `office`, read as a range of view keys, `RESOLVED_PAGE` at a time."""
+    found: set[str] = set()
+    startkey: list[object] = [office]
+    while True:
+        rows = await db.view_rows(
+            "office",
+            "resolved",
+            startkey=key(startkey),
+            endkey=key([office, {}]),
+            limit=RESOLVED_PAGE,
+            skip=1 if found else 0,
+        )
+        found.update(str(row["id"]) for row in rows)
+        if len(rows) < RESOLVED_PAGE:
+            return found
+        startkey = rows[-1]["key"]
+
+
 def _resolution_ids(row: OpenRow) -> list[str]:
     ids = [f"resolution:{row.kind}:{row.subject}"]
     if row.kind == "lost":
@@ -297,10 +333,15 @@ def _resolution_ids(row: OpenRow) -> list[str]:
     return ids
 
 
-async def _unresolved(ledger: Ledger, rows: list[OpenRow]) -> list[OpenRow]:
+async def _unresolved(ledger: Ledger, rows: list[OpenRow], resolved: set[str]) -> list[OpenRow]:
     """The rows without a resolution (a loss is also closed by the resolutions of what it showed as
-    before it was a kind of its own)."""
-    resolved = await present_ids(ledger.office, [i for row in rows for i in _resolution_ids(row)])
+    before it was a kind of its own).
+
+    `resolved` holds the office's resolutions, read as one range of ids (`office/resolved`); only the ids
+    not in it (the open items, and any resolution that names no office) are then looked up by id.
+    """
+    unknown = [i for row in rows for i in _resolution_ids(row) if i not in resolved]
+    resolved |= await present_ids(ledger.office, unknown)
     open_ = []
     for row in rows:
         own, *former = _resolution_ids(row)
@@ -484,7 +525,7 @@ def _item(
         doc_kind=document.get("doc_kind"),
         seal=_seal_of(subject),
         courier=courier,
-        courier_name=person.name if person else (_party_name(subject, courier) or courier),
+        courier_name=_name(courier, subject, people) if courier else None,
         partner=(person.partner if person and person.partner else assignment.get("partner")),
     )
 
@@ -515,11 +556,10 @@ def _party_name(record: JSONDict, user_id: str | None) -> str | None:
 
 
 def _name(user_id: object, record: JSONDict, people: Mapping[str, Person]) -> str:
-    """Who `user_id` is, by name: the office's user record, else the handoff's own words, else the id."""
+    """Who `user_id` is, by name: the handoff's own words (the name as it stood then), else the office's
+    user record, else the id."""
     person = people.get(str(user_id))
-    if person is not None:
-        return person.name
-    return _party_name(record, str(user_id)) or str(user_id or "-")
+    return _party_name(record, str(user_id)) or (person.name if person else str(user_id or "-"))
 
 
 def _holder(doc: JSONDict) -> str | None:
