@@ -525,7 +525,8 @@ def _item(
         doc_kind=document.get("doc_kind"),
         seal=_seal_of(subject),
         courier=courier,
-        courier_name=_name(courier, subject, people) if courier else None,
+        # Who the courier is now (the office's user record), else the name the record gives them.
+        courier_name=(person.name if person else _name(courier, subject, people)) if courier else None,
         partner=(person.partner if person and person.partner else assignment.get("partner")),
     )
 
