@@ -49,10 +49,19 @@ def _courier(index: int) -> tuple[str, str]:
     return f"{partner}.kurir{index % 40:02d}", partner
 
 
-def _exception(index: int, rng: random.Random, now: datetime) -> tuple[list[JSONDict], JSONDict, str]:
+def _age_days(index: int, count: int) -> float:
+    """How many days ago exception `index` of `count` was raised: spread evenly over a year, newest last."""
+    return 365 * (count - 1 - index) / max(count, 1)
+
+
+def _exception(
+    index: int, count: int, rng: random.Random, now: datetime
+) -> tuple[list[JSONDict], JSONDict, str]:
     """The records of one exception (its document, and the handoff or complaint that raises it, or the
-    finding in the office ledger), and its subject and kind."""
-    at = (now - timedelta(days=rng.uniform(0, 365))).isoformat(timespec="seconds")
+    finding in the office ledger), and its kind."""
+    at = (now - timedelta(days=_age_days(index, count), minutes=rng.uniform(0, 600))).isoformat(
+        timespec="seconds"
+    )
     courier, partner = _courier(index)
     doc_id = f"document:Q{index:012d}"
     document: JSONDict = {
@@ -114,16 +123,21 @@ async def _load(couch: CouchClient, settings: Settings, exceptions: int, open_it
     now = datetime.now(OFFICE_TZ)
     records, office = couch.db(settings.records_db), couch.db(settings.office_db)
     started = time.perf_counter()
-    left_open = set(rng.sample(range(exceptions), min(open_items, exceptions)))
+    # Open items are mostly of the last week, with a tenth of stragglers from any time of the year.
+    recent = [i for i in range(exceptions) if _age_days(i, exceptions) < 7]
+    stragglers = open_items // 10
+    left_open = set(rng.sample(recent, min(open_items - stragglers, len(recent))))
+    left_open |= set(rng.sample(range(exceptions), stragglers))
     batch: list[JSONDict] = []
     ledger: list[JSONDict] = []
     for index in range(exceptions):
-        docs, finding, kind = _exception(index, rng, now)
+        docs, finding, kind = _exception(index, exceptions, rng, now)
         batch.extend(docs)
         if finding:
             ledger.append(finding)
         if index not in left_open:
             subject = docs[-1]["_id"]
+            raised = docs[-1].get("device_time") or docs[-1]["created_at"]
             ledger.append(
                 {
                     "_id": f"resolution:{kind}:{subject}",
@@ -135,6 +149,7 @@ async def _load(couch: CouchClient, settings: Settings, exceptions: int, open_it
                     "office": OFFICE,
                     "author": "budi.santoso",
                     "created_at": now.isoformat(timespec="seconds"),
+                    "raised_at": raised,  # as exceptions.resolve records it
                 }
             )
         for db, pending in ((records, batch), (office, ledger)):
@@ -216,7 +231,8 @@ async def run(choice: str | None, exceptions: int, open_items: int) -> None:
                 t0 = time.perf_counter()
                 await queue.open_rows(ledger, OFFICE)
                 parts.append((time.perf_counter() - t0) * 1000)
-            print(f"of which open_rows (view keys and resolution ids): median {statistics.median(parts):.0f} ms")
+            median = statistics.median(parts)
+            print(f"of which open_rows (counts per day, keys of the open days, resolutions): {median:.0f} ms")
             await couch.aclose()
         finally:
             server.stop()

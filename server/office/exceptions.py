@@ -28,6 +28,7 @@ from server.office.queue import (
     QueueItem,
     list_queue,
     open_queue,
+    raised_at,
 )
 
 __all__ = [
@@ -91,6 +92,8 @@ async def resolve(
     }
     if document_id:
         resolution["document_id"] = document_id
+    if raised := await raised_at(ledger, kind, record):
+        resolution["raised_at"] = raised  # counted against its day's raises: closed days are not read
     if kind == "lost":
         try:
             resolution["loss"] = await settle_loss(ledger, principal, record, action, note, seal_number)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import math
 import re
 from collections import Counter
@@ -32,14 +33,12 @@ from server.local_time import happened_at, instant, local_time, parse, zone_for_
 from server.office.attachments import PhotoState, complaint_photo, complaint_photo_url
 from server.office.exception_kinds import FINDING_KINDS, KINDS, LOSS_FORMER_KINDS, RECORD_KINDS
 from server.office.ledger import Ledger, key, present_ids, view_keys
-from store.couch import Database
+from store.couch import CouchNotFound, Database
 
 #: Items shown per page.
 PER_PAGE = 25
 #: View rows read per request while a kind is scanned.
 PAGE = 1000
-#: Resolution ids read per request.
-RESOLVED_PAGE = 5000
 #: At most this many rows of one kind are read per page load (newest first); older open items show once
 #: newer ones are closed.
 MAX_SCANNED = 20_000
@@ -242,88 +241,139 @@ class QueuePage:
 
 # --- reading the views -----------------------------------------------------------------------------------
 
+#: Kinds whose raise ends by itself (a photo that arrives, a conflict chosen): a resolution may outlive its
+#: raise, so their counts prove nothing and every day of theirs is read.
+VOLATILE_KINDS = frozenset({"photo_missing", "conflict"})
+#: At most this many stretches of open days are read per kind (one request each, at least).
+MAX_RANGES = 12
+
+#: A day as the views key it: the first ten characters of the item's time, null when it has none.
+Day = str | None
+#: Days of one kind to read, oldest and newest; None for the whole kind.
+DayRange = tuple[Day, Day] | None
+
 
 async def open_rows(ledger: Ledger, office: str) -> tuple[list[OpenRow], set[str]]:
     """Every open exception of `office` (keys and view values only), and the kinds cut at `MAX_SCANNED`.
 
-    The views' counts per kind come first (one reduce query each), so only kinds ever raised are scanned.
+    The views' counts per kind and day come first, raised against resolved (reduce queries, answered by
+    CouchDB from stored reductions): a day whose every item of a kind is resolved is not read at all, so
+    what a page load reads grows with what is open, not with the office's history.
     """
-    records, findings, resolved = await asyncio.gather(
-        _raised(ledger.records, "reports", "exceptions", office),
-        _raised(ledger.office, "office", "findings", office),
-        _resolved_ids(ledger.office, office),
+    raised_records, raised_findings, closed = await asyncio.gather(
+        _per_day(ledger.records, "reports", "exceptions", office),
+        _per_day(ledger.office, "office", "findings", office),
+        _closed_per_day(ledger.office, office),
     )
-    scans = [_scan(ledger.records, "reports", "exceptions", office, k) for k in RECORD_KINDS if k in records]
-    scans += [_scan(ledger.office, "office", "findings", office, k) for k in FINDING_KINDS if k in findings]
+    scans = []
+    for kinds, raised, db, ddoc, view in (
+        (RECORD_KINDS, raised_records, ledger.records, "reports", "exceptions"),
+        (FINDING_KINDS, raised_findings, ledger.office, "office", "findings"),
+    ):
+        for kind in kinds:
+            ranges = open_ranges(kind, raised.get(kind, {}), closed.get(kind, {}))
+            if ranges:
+                scans.append(_scan(db, ddoc, view, office, kind, ranges))
     rows: list[OpenRow] = []
     more: set[str] = set()
     for found, cut in await asyncio.gather(*scans):
         rows.extend(found)
         if cut:
             more.add(found[0].kind)
-    return await _unresolved(ledger, rows, resolved), more
+    return await _unresolved(ledger, rows), more
 
 
-async def _raised(db: Database, ddoc: str, view: str, office: str) -> set[str]:
-    """The kinds with any row for `office` (the view's `_count`, grouped by [office, kind])."""
+async def _per_day(db: Database, ddoc: str, view: str, office: str) -> dict[str, dict[Day, int]]:
+    """Rows per kind and day of `office` (the view's `_count`, grouped by [office, kind, day])."""
     rows = await db.view_rows(
-        ddoc, view, startkey=key([office]), endkey=key([office, {}]), reduce=True, group_level=2
+        ddoc, view, startkey=key([office]), endkey=key([office, {}]), reduce=True, group_level=3
     )
-    return {str(row["key"][1]) for row in rows if row.get("value")}
+    counts: dict[str, dict[Day, int]] = {}
+    for row in rows:
+        kind, day = str(row["key"][1]), row["key"][2] if len(row["key"]) > 2 else None
+        counts.setdefault(kind, {})[day] = int(row.get("value") or 0)
+    return counts
 
 
-async def _scan(db: Database, ddoc: str, view: str, office: str, kind: str) -> tuple[list[OpenRow], bool]:
-    """The rows of one kind, newest first, page by page (keys end in a record id, so a page resumes exactly
-    where the last one stopped); True when `MAX_SCANNED` cut the scan."""
+async def _closed_per_day(db: Database, office: str) -> dict[str, dict[Day, int]]:
+    """Resolutions per kind and day of what they closed; those that name no day are left out."""
+    try:
+        counts = await _per_day(db, "office", "resolved", office)
+    except CouchNotFound:
+        # The view is new: while bootstrap builds its index the older design document serves, without
+        # it. Then every day counts as open: slower, the same answer.
+        return {}
+    return {kind: {day: n for day, n in days.items() if day is not None} for kind, days in counts.items()}
+
+
+def open_ranges(kind: str, raised: Mapping[Day, int], closed: Mapping[Day, int]) -> list[DayRange]:
+    """The stretches of days of `kind` to read: days with more raised than resolved, or of a volatile kind
+    or no day; consecutive such days (among the days anything was raised) as one range. [] when every day
+    is closed, [None] (the whole kind) when every day is open. Beyond `MAX_RANGES` stretches, the two with
+    the fewest rows between them are read as one, until few enough are left."""
+    days = sorted(raised, key=lambda d: (d is not None, d or ""))  # as CouchDB collates: null first
+    is_open = [kind in VOLATILE_KINDS or d is None or closed.get(d, 0) != raised[d] for d in days]
+    if not any(is_open):
+        return []
+    if all(is_open):
+        return [None]
+    stretches: list[list[int]] = []  # [first, last] indices into days
+    for index, open_ in enumerate(is_open):
+        if open_ and stretches and stretches[-1][1] == index - 1:
+            stretches[-1][1] = index
+        elif open_:
+            stretches.append([index, index])
+    while len(stretches) > MAX_RANGES:
+        gaps = [sum(raised[d] for d in days[a[1] + 1 : b[0]]) for a, b in itertools.pairwise(stretches)]
+        narrowest = gaps.index(min(gaps))
+        stretches[narrowest : narrowest + 2] = [[stretches[narrowest][0], stretches[narrowest + 1][1]]]
+    return [(days[first], days[last]) for first, last in stretches]
+
+
+async def _scan(
+    db: Database, ddoc: str, view: str, office: str, kind: str, ranges: list[DayRange]
+) -> tuple[list[OpenRow], bool]:
+    """The rows of one kind in `ranges`, newest first, page by page (keys end in a record id, so a page
+    resumes exactly where the last one stopped); True when `MAX_SCANNED` cut the scan."""
     found: list[OpenRow] = []
-    startkey: list[object] = [office, kind, {}]
-    while True:
-        rows = await db.view_rows(
-            ddoc,
-            view,
-            startkey=key(startkey),
-            endkey=key([office, kind]),
-            descending=True,
-            reduce=False,
-            limit=PAGE,
-            skip=1 if found else 0,
-        )
-        found.extend(_row(kind, row, finding=ddoc == "office") for row in rows)
-        if len(rows) < PAGE:
-            return found, False
-        if len(found) >= MAX_SCANNED:
-            return found, True
-        startkey = rows[-1]["key"]
+    for span in reversed(ranges):
+        top: list[object] = [office, kind, {}] if span is None else [office, kind, span[1], {}]
+        bottom: list[object] = [office, kind] if span is None else [office, kind, span[0]]
+        read = 0
+        while True:
+            rows = await db.view_rows(
+                ddoc,
+                view,
+                startkey=key(top),
+                endkey=key(bottom),
+                descending=True,
+                reduce=False,
+                limit=PAGE,
+                skip=1 if read else 0,
+            )
+            read += len(rows)
+            found.extend(_row(kind, row, finding=ddoc == "office") for row in rows)
+            if len(rows) < PAGE:
+                break
+            if len(found) >= MAX_SCANNED:
+                return found, True
+            top = rows[-1]["key"]
+        if len(found) >= MAX_SCANNED and span is not ranges[0]:
+            return found, True  # older stretches left unread
+    return found, False
 
 
 def _row(kind: str, row: JSONDict, *, finding: bool) -> OpenRow:
+    # [office, kind, day, time, id]; the older views, until bootstrap swaps the new ones in: [.., time, id]
+    time = str(row["key"][3] if len(row["key"]) > 4 else row["key"][2])
     value = row.get("value")
     values = value if isinstance(value, list) else [value, None]
     if finding:  # [subject, document id]
         subject, document_id = str(values[0]), values[1] if len(values) > 1 else None
-        return OpenRow(kind, subject, str(row["key"][2]), document_id, None, str(row["id"]))
+        return OpenRow(kind, subject, time, document_id, None, str(row["id"]))
     document_id, courier = values[0], values[1] if len(values) > 1 else None
     record_id = str(row["id"])
-    return OpenRow(kind, record_id, str(row["key"][2]), document_id, courier, record_id)
-
-
-async def _resolved_ids(db: Database, office: str) -> set[str]:
-    """The ids of every resolution of `office`, read as a range of view keys, `RESOLVED_PAGE` at a time."""
-    found: set[str] = set()
-    startkey: list[object] = [office]
-    while True:
-        rows = await db.view_rows(
-            "office",
-            "resolved",
-            startkey=key(startkey),
-            endkey=key([office, {}]),
-            limit=RESOLVED_PAGE,
-            skip=1 if found else 0,
-        )
-        found.update(str(row["id"]) for row in rows)
-        if len(rows) < RESOLVED_PAGE:
-            return found
-        startkey = rows[-1]["key"]
+    return OpenRow(kind, record_id, time, document_id, courier, record_id)
 
 
 def _resolution_ids(row: OpenRow) -> list[str]:
@@ -333,15 +383,10 @@ def _resolution_ids(row: OpenRow) -> list[str]:
     return ids
 
 
-async def _unresolved(ledger: Ledger, rows: list[OpenRow], resolved: set[str]) -> list[OpenRow]:
+async def _unresolved(ledger: Ledger, rows: list[OpenRow]) -> list[OpenRow]:
     """The rows without a resolution (a loss is also closed by the resolutions of what it showed as
-    before it was a kind of its own).
-
-    `resolved` holds the office's resolutions, read as one range of ids (`office/resolved`); only the ids
-    not in it (the open items, and any resolution that names no office) are then looked up by id.
-    """
-    unknown = [i for row in rows for i in _resolution_ids(row) if i not in resolved]
-    resolved |= await present_ids(ledger.office, unknown)
+    before it was a kind of its own), looked up by id: the rows of the open days only."""
+    resolved = await present_ids(ledger.office, [i for row in rows for i in _resolution_ids(row)])
     open_ = []
     for row in rows:
         own, *former = _resolution_ids(row)
@@ -349,6 +394,46 @@ async def _unresolved(ledger: Ledger, rows: list[OpenRow], resolved: set[str]) -
             continue
         open_.append(row)
     return open_
+
+
+def raised_time(kind: str, record: JSONDict) -> str | None:
+    """The time an item's view keys it under: a finding's `created_at`; a refusal's time of refusal;
+    otherwise the record's own time, as `reports/exceptions` picks it."""
+    if kind in FINDING_KINDS:
+        value = record.get("created_at")
+    elif record.get("type") == "refusal":
+        value = record.get("refused_at")
+    elif record.get("type") == "refusal_tally":
+        value = record.get("first_refused_at")
+    else:
+        value = record.get("device_time") or record.get("created_at")
+    return value if isinstance(value, str) and value else None
+
+
+async def raised_at(ledger: Ledger, kind: str, record: JSONDict) -> str | None:
+    """What a resolution of this item records as `raised_at`: its key time, once the view is seen to hold
+    the item under it; None otherwise (the resolution then counts under no day, and days stay read).
+    `record` is the finding for a finding's kind, else the record the item is about."""
+    time = raised_time(kind, record)
+    if time is None or kind in VOLATILE_KINDS:
+        return None
+    db, ddoc, view = (
+        (ledger.office, "office", "findings")
+        if kind in FINDING_KINDS
+        else (ledger.records, "reports", "exceptions")
+    )
+    wanted = [record.get("office"), kind, time[:10], time, record.get("_id")]
+    rows = await db.view_rows(ddoc, view, key=key(wanted), reduce=False)
+    return time if rows else None
+
+
+async def raised_at_of(ledger: Ledger, kind: str, subject: str) -> str | None:
+    """`raised_at` for the item (kind, subject), reading its finding or its record first."""
+    if kind in FINDING_KINDS:
+        record = await ledger.office.get_or_none(f"finding:{kind}:{subject}")
+    else:
+        record = await ledger.records.get_or_none(subject)
+    return await raised_at(ledger, kind, record) if record else None
 
 
 # --- filtering and paging ----------------------------------------------------------------------------------
@@ -365,7 +450,17 @@ def _older_than(time: str, age: str, now: datetime, zone: str) -> bool:
 
 async def _with_couriers(ledger: Ledger, rows: list[OpenRow], people: Mapping[str, Person]) -> list[OpenRow]:
     """Rows whose record names no courier (or one unknown here) get the courier and partner of their
-    document's assignment: one read of those documents."""
+    document's assignment: one read of those documents. (Rows of the older view, which named neither
+    document nor courier, read their records first: only until bootstrap has swapped the new view in.)"""
+    bare = [r.subject for r in rows if r.document_id is None and r.courier is None and r.kind in RECORD_KINDS]
+    if bare:
+        records = await _docs(ledger.records, bare)
+        rows = [
+            replace(r, document_id=_document_of(records[r.subject]), courier=_courier_of(records[r.subject]))
+            if r.subject in records and r.document_id is None and r.courier is None
+            else r
+            for r in rows
+        ]
     needed = sorted({r.document_id for r in rows if r.document_id and (r.courier not in people)})
     documents = await _docs(ledger.records, needed)
     filled = []
@@ -563,13 +658,17 @@ def _name(user_id: object, record: JSONDict, people: Mapping[str, Person]) -> st
     return _party_name(record, str(user_id)) or (person.name if person else str(user_id or "-"))
 
 
-def _holder(doc: JSONDict) -> str | None:
-    """The courier who held the envelope at this handoff."""
-    for side in ("from", "to"):
-        party = doc.get(side)
-        if isinstance(party, dict) and party.get("party") == "courier" and party.get("id"):
-            return str(party["id"])
-    return None
+def _courier_of(record: JSONDict) -> str | None:
+    """The courier a record names, as the `reports/exceptions` view says it."""
+    if record.get("type") == "handoff":
+        giver, taker = record.get("from") or {}, record.get("to") or {}
+        first, second = (taker, giver) if record.get("kind") == "picked_up" else (giver, taker)
+        for party in (first, second):
+            if party.get("party") == "courier" and party.get("id"):
+                return str(party["id"])
+        return None
+    value = record.get("author") if record.get("type") == "photo" else record.get("user")
+    return str(value) if value else None
 
 
 def _detail(kind: str, doc: JSONDict, people: Mapping[str, Person], zone: str) -> str:
@@ -616,7 +715,7 @@ def _detail(kind: str, doc: JSONDict, people: Mapping[str, Person], zone: str) -
 def _loss_detail(doc: JSONDict, people: Mapping[str, Person]) -> str:
     """ "Dilaporkan hilang oleh Andi Saputra." when the courier reported it on the phone; recorded at the
     desk, who recorded it and who held the envelope; then the courier's own account."""
-    holder = _holder(doc)
+    holder = _courier_of(doc)
     courier = _name(holder, doc, people) if holder else _("kurir tidak diketahui")
     if holder is None or doc.get("author") == holder:
         text = _("Dilaporkan hilang oleh %(courier)s.") % {"courier": courier}
