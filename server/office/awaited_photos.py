@@ -24,6 +24,7 @@ from records.types import JSONDict
 from server.office.config import OfficeConfig
 from server.office.finding_texts import word_finding
 from server.office.ledger import Ledger, create_once, now_iso
+from server.office.queue import raised_at
 from store.couch import CouchConflict, CouchNotFound
 from store.records import RecordsStore
 
@@ -130,6 +131,8 @@ async def close_on_arrival(ledger: Ledger, photo: JSONDict) -> bool:
     }
     if finding.get("document_id"):
         resolution["document_id"] = finding["document_id"]
+    if raised := await raised_at(ledger, KIND, finding):
+        resolution["raised_at"] = raised
     return await create_once(ledger.office, resolution)
 
 

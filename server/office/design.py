@@ -125,31 +125,45 @@ REPORTS_DESIGN: JSONDict = {
                 "{ emit([doc.document_id, 1, doc.device_time || doc.bound_at || doc.created_at], null); } }"
             ),
         },
-        # Exceptions that a record shows by itself: [office, kind, time, record id]; the id makes every key
-        # unique, so the queue can page on past resolved items from the last key it read. Refusals show as
-        # one tally per user and hour (sync/refusals.py); a refusal without a tally is from before tallies.
+        # Exceptions that a record shows by itself: [office, kind, day, time, record id] -> [document id,
+        # courier] (the courier who held the envelope, null when the record does not say: the queue then asks
+        # the document). The id makes every key unique, so the queue pages on from the last key it read; the
+        # value lets it filter by courier without reading a record; the day lets it count per kind and day
+        # and read only the days where something is still open (server/office/queue.py). A raise, once
+        # emitted, must stay under its key: the queue counts resolutions against it (photo_missing and
+        # conflict, which end by themselves, are always read). A loss is one 'lost' item (not also a seal
+        # not scanned, missing and unsigned). Refusals show as one tally per user and hour
+        # (sync/refusals.py); a refusal without a tally is from before tallies.
         "exceptions": {
             "map": (
-                "function (doc) { if (!doc.office) { return; } var t = doc.device_time || doc.created_at; "
-                "if (doc._conflicts && doc._conflicts.length) "
-                "{ emit([doc.office, 'conflict', t, doc._id], null); } "
+                "function (doc) { " + _DAY + " if (!doc.office) { return; } "
+                "var t = doc.device_time || doc.created_at; "
+                "function party(p) { return (p && p.party === 'courier' && p.id) ? p.id : null; } "
+                "function emitAt(kind, time, document, courier) { emit([doc.office, kind, day(time), "
+                "time, doc._id], [document || null, courier || null]); } "
+                "function emitAs(kind, courier) { emitAt(kind, t, doc.document_id, courier); } "
+                "if (doc._conflicts && doc._conflicts.length) { emitAs('conflict', null); } "
                 "if (doc.type === 'handoff') { "
-                "  if (doc.seal_match === false) { emit([doc.office, 'seal_mismatch', t, doc._id], null); } "
+                "  var held = doc.kind === 'picked_up' ? party(doc.to) : (party(doc.from) || party(doc.to)); "
+                "  if (doc.kind === 'lost') { emitAs('lost', held); return; } "
+                # A reprint voids the old envelope at the desk: no seal to scan, nothing to follow up.
+                "  if (doc.seal_match === false && doc.kind !== 'reprinted') "
+                "{ emitAs('seal_mismatch', held); } "
                 "  var atDesk = doc.from && doc.from.party === 'office' && "
                 "doc.to && doc.to.party === 'office'; "
-                "  if (doc.unsigned_reason && !atDesk) { emit([doc.office, 'unsigned', t, doc._id], null); } "
+                "  if (doc.unsigned_reason && !atDesk) { emitAs('unsigned', held); } "
                 "  if (doc.seal_condition === 'damaged' || doc.seal_condition === 'missing') "
-                "  { emit([doc.office, 'seal_damaged', t, doc._id], null); } "
+                "  { emitAs('seal_damaged', held); } "
                 "  if ((!doc.photos || doc.photos.length === 0) && (doc.kind === 'picked_up' || "
                 "doc.kind === 'delivered' || doc.kind === 'failed_attempt' || doc.kind === 'returned')) "
-                "  { emit([doc.office, 'photo_missing', t, doc._id], null); } "
+                "  { emitAs('photo_missing', held); } "
                 "} else if (doc.type === 'photo' && !(doc._attachments && doc._attachments[doc.attachment])) "
-                "{ emit([doc.office, 'photo_missing', t, doc._id], null); } "
-                "else if (doc.type === 'complaint') { emit([doc.office, 'complaint', t, doc._id], null); } "
+                "{ emitAs('photo_missing', doc.author); } "
+                "else if (doc.type === 'complaint') { emitAs('complaint', null); } "
                 "else if (doc.type === 'refusal' && !doc.tally) "
-                "{ emit([doc.office, 'refused', doc.refused_at, doc._id], null); } "
+                "{ emitAt('refused', doc.refused_at, doc.record && doc.record.document_id, doc.user); } "
                 "else if (doc.type === 'refusal_tally') "
-                "{ emit([doc.office, 'refused', doc.first_refused_at, doc._id], null); } }"
+                "{ emitAt('refused', doc.first_refused_at, null, doc.user); } }"
             ),
             "reduce": "_count",
         },
@@ -199,11 +213,25 @@ OFFICE_DESIGN: JSONDict = {
     "_id": "_design/office",
     "language": "javascript",
     "views": {
-        # Findings of the background checks: [office, kind, time, finding id] -> subject record id.
+        # Findings of the background checks: [office, kind, day, time, finding id] -> [subject record id,
+        # document id]: the queue lists, filters and counts them without reading a finding.
         "findings": {
             "map": (
-                "function (doc) { if (doc.type === 'finding') "
-                "{ emit([doc.office, doc.kind, doc.created_at, doc._id], doc.subject); } }"
+                "function (doc) { " + _DAY + " if (doc.type === 'finding') "
+                "{ emit([doc.office, doc.kind, day(doc.created_at), doc.created_at, doc._id], "
+                "[doc.subject, doc.document_id || null]); } }"
+            ),
+            "reduce": "_count",
+        },
+        # Resolutions by the day of what they closed: [office, kind, day, resolution id] -> count. Against
+        # the raises of the same kind and day (`reports/exceptions`, `findings`) a day whose every item is
+        # closed needs no reading. Only resolutions that carry `raised_at` (the key time of the item they
+        # closed, checked against the view when written) count; others sit under day null.
+        "resolved": {
+            "map": (
+                "function (doc) { " + _DAY + " if (doc.type === 'resolution' && doc.office) "
+                "{ var d = doc.raised_at ? day(doc.raised_at) : null; "
+                "emit([doc.office, doc.kind, d, doc._id], null); } }"
             ),
             "reduce": "_count",
         },

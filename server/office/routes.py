@@ -7,7 +7,9 @@ Staff act for their own office only; admins pick one with `?office=`. A record o
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -28,7 +30,7 @@ from server.office.assignees import Assignee, assignee_for, assignees_of
 from server.office.attachments import complaint_photo, complaint_photo_url, stream_image
 from server.office.conflicts import ConflictError, load_revisions, own_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard, overdue_rows
-from server.office.exceptions import KINDS, ResolutionError, open_queue, resolve
+from server.office.exceptions import KINDS, ResolutionError, resolve
 from server.office.finding_texts import finding_text
 from server.office.handover import (
     DOC_KIND_LABELS,
@@ -48,6 +50,16 @@ from server.office.ledger import Ledger, docs_by_ids, key
 from server.office.lost import LostError, record_lost, record_reprint
 from server.office.message_catalogue import label_of
 from server.office.notifications import OutboxError, dead_letters, enqueue, resend
+from server.office.queue import (
+    AGES,
+    PARTNERS,
+    FilterError,
+    QueueFilter,
+    anchor_of,
+    load_page,
+    page_links,
+    people_of,
+)
 from server.office.timeline import (
     CONDITION_LABELS,
     PARTY_LABELS,
@@ -308,20 +320,57 @@ async def complaint_photo_route(request: Request) -> Response:
 
 async def exceptions_page(request: Request) -> Response:
     _, office = staff_for_office(request)
+    return await _exceptions_page(request, office)
+
+
+def _queue_url(
+    office: str, wanted: QueueFilter, changes: dict[str, str | int | None], path: str = "/office/exceptions"
+) -> str:
+    """The queue's address under `wanted` with `changes` (a bookmarkable view), for links and forms."""
+    return f"{path}?{urlencode({'office': office, **wanted.params(**changes)})}"
+
+
+async def _exceptions_page(request: Request, office: str, status: int = 200, **context: object) -> Response:
+    """The queue under the filter in the address, one page of it, with the counts per kind as the kind
+    filter's choices (as `segel worker` found it: this page sends and checks nothing)."""
+    try:
+        wanted = QueueFilter.parse(request.query_params)
+    except FilterError as exc:
+        raise AppError(400, "bad_request", exc.reason) from exc
     ledger = ledger_of(request)
-    queue = await open_queue(ledger, office)  # as `segel worker` found it: this page sends and checks nothing
+    zone = await office_zone_of(request, office)
+    people = people_of(await identity_of(request).users_of_office(office))
+    page = await load_page(ledger, office, wanted, people, zone)
+    couriers = sorted(
+        (p for p in people.values() if p.role == "courier"), key=lambda p: (p.name.lower(), p.user_id)
+    )
+
+    def url(**changes: str | int | None) -> str:
+        return _queue_url(office, wanted, changes)
+
     return render(
         request,
         "office/exceptions.html",
         {
             "office": office,
-            "office_zone": await office_zone_of(request, office),
-            "items": queue.items,
-            "more": sorted(KINDS[kind][0] for kind in queue.more),
+            "office_zone": zone,
+            "q": page,
+            "f": wanted,
+            "url": url,
+            "resolve_url": _queue_url(office, wanted, {"page": page.page}, "/office/exceptions/resolve"),
+            "page_links": page_links(page.page, page.pages),
+            "couriers": couriers,
+            "partners": PARTNERS,
+            "ages": AGES,
+            "doc_kinds": DOC_KIND_LABELS,
+            "more": sorted(KINDS[kind][0] for kind in page.more),
             "done": request.query_params.get("ok"),
+            "at": request.query_params.get("at"),
             "dead": await dead_letters(ledger, office),
             "message_label": label_of,
+            **context,
         },
+        status,
     )
 
 
@@ -337,21 +386,37 @@ async def resend_message(request: Request) -> Response:
     return _see_other(f"/office/exceptions?ok=kirim&office={office}#flash")
 
 
+#: The element id of a queue item (server/office/queue.anchor_of), as a form hands it back.
+_ANCHOR = re.compile(r"^q-[0-9a-f]{12}$")
+
+
 async def resolve_exception(request: Request) -> Response:
+    """Close one item, then back to the same filter and page, at the item that followed it, with the
+    message there in view; a refusal shows the same page with the reason at the item and its note kept."""
     principal, office = staff_for_office(request)
     form = await checked_form(request, principal)
+    kind, subject = text(form, "kind"), text(form, "subject")
     try:
-        await resolve(
+        wanted = QueueFilter.parse(request.query_params)
+        resolution = await resolve(
             ledger_of(request),
             principal,
-            text(form, "kind"),
-            text(form, "subject"),
+            kind,
+            subject,
             text(form, "action"),
             text(form, "note"),
+            seal_number=text(form, "seal_number"),
         )
-    except ResolutionError as exc:
-        raise AppError(400, "bad_request", exc.reason) from exc
-    return _see_other(f"/office/exceptions?ok=1&office={office}#flash")
+    except (ResolutionError, FilterError) as exc:
+        kept = {"note": text(form, "note"), "seal_number": text(form, "seal_number")}
+        return await _exceptions_page(
+            request, office, 400, error=exc.reason, error_at=anchor_of(f"{kind}:{subject}"), kept=kept
+        )
+    done = "cetak" if (resolution.get("loss") or {}).get("new_seal") else "1"
+    changes: dict[str, str | int | None] = {"page": wanted.page, "ok": done}
+    if _ANCHOR.match(text(form, "next")):
+        changes["at"] = text(form, "next")
+    return _see_other(_queue_url(office, wanted, changes) + "#flash")
 
 
 async def conflict_page(request: Request) -> Response:
