@@ -24,6 +24,8 @@ def new_request_id() -> str:
     """16 random hex digits after an "r": never a bare run of digits that a log reader (or the suite's log
     check) would take for a NIK, which 16 hex digits are about once in 2,000 requests."""
     return "r" + secrets.token_hex(8)
+
+
 #: `/auth/enroll/options` and `/auth/enroll/verify` are steps of the ceremony, not tokens: logged as they are.
 _TOKEN_IN_PATH = re.compile(r"^/(r|auth/enroll)/(?!(?:options|verify)$)[^/]+")
 

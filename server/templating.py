@@ -63,6 +63,7 @@ templates.env.filters["label"] = lambda value, kind: i18n.label(kind, value)
 templates.env.globals["field_label"] = problems.field_label
 templates.env.globals["problem_reason"] = problems.reason
 
+
 @pass_context
 def _local_time_filter(context: Context, value: object, date_only: bool = False) -> str:
     """`{{ x.created_at|local_time }}`: in the zone of the page's office (`office_zone`, set by the routes
