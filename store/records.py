@@ -70,7 +70,11 @@ class RecordsStore:
 
     async def follow_changes(self, since: object, *, limit: int, wait_ms: int) -> JSONDict:
         """A longpoll on the feed with bodies and every leaf revision: answers at once with up to `limit`
-        changes after `since` when there are any, else with the first to come, or empty after `wait_ms`."""
+        changes after `since` when there are any, else with the first to come, or empty after `wait_ms`.
+
+        PouchDB Server ignores `timeout` and holds an idle longpoll open until something changes: the
+        request then ends in `CouchTimeout` a few seconds after `wait_ms`, which means "nothing changed"
+        there as much as an empty answer does. It is sent once, never repeated by the client."""
         result: JSONDict = await self.db.client.json(
             "GET",
             f"{self.db.path}/_changes",
@@ -82,7 +86,8 @@ class RecordsStore:
                 "include_docs": True,
                 "style": "all_docs",
             },
-            timeout=wait_ms / 1000 + 15,
+            timeout=wait_ms / 1000 + 5,
+            retries=0,
         )
         return result
 

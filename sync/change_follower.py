@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from records.types import JSONDict
-from store.couch import CouchError, CouchUnavailable, Database
+from store.couch import CouchError, CouchTimeout, CouchUnavailable, Database
 from store.records import RecordsStore
 from sync.change_cache import ScopeChangeCache
 from sync.visibility import linked_document_id, record_scopes
@@ -94,14 +94,11 @@ class ChangeFollower:
             await ready.wait()
         since = await self._update_seq()
         self.cache.start(since)
+        self.cache.heard(caught_up=True)  # it has just read where the feed ends
         failures = 0
         while True:
             try:
-                feed = await RecordsStore(self.db).follow_changes(
-                    since, limit=self.page, wait_ms=self.wait_ms
-                )
-                results: list[JSONDict] = feed.get("results", [])
-                changes = await self._scoped(results)
+                since = await self._round(since)
             except CouchError as exc:
                 if exc.status == 400:
                     logger.warning(
@@ -109,6 +106,7 @@ class ChangeFollower:
                     )
                     since = await self._update_seq()
                     self.cache.reset(since)
+                    self.cache.heard(caught_up=True)
                     continue
                 failures = await self._failed(failures, exc)
                 continue
@@ -118,11 +116,24 @@ class ChangeFollower:
             if failures:
                 logger.info("change follower reading again after %d failed round(s)", failures)
                 failures = 0
-            caught_up = len(results) < self.page
-            since = feed.get("last_seq", since)
-            self.cache.append(changes, since, caught_up=caught_up)
-            if results and caught_up:
-                await asyncio.sleep(self.pause_s)
+
+    async def _round(self, since: object) -> object:
+        """Read and append one round of changes after `since`; the sequence to go on from."""
+        try:
+            feed = await RecordsStore(self.db).follow_changes(since, limit=self.page, wait_ms=self.wait_ms)
+        except CouchTimeout:
+            # The database took the longpoll and said nothing for its whole length (PouchDB Server ignores
+            # a longpoll's timeout): nothing changed after `since`.
+            self.cache.heard(caught_up=True)
+            return since
+        results: list[JSONDict] = feed.get("results", [])
+        changes = await self._scoped(results)
+        caught_up = len(results) < self.page
+        last_seq = feed.get("last_seq", since)
+        self.cache.append(changes, last_seq, caught_up=caught_up)
+        if results and caught_up:
+            await asyncio.sleep(self.pause_s)
+        return last_seq
 
     async def _failed(self, failures: int, exc: Exception) -> int:
         self.cache.lost()
