@@ -239,7 +239,8 @@ async def _read_cache(
     scopes = root_scopes(principal)
     after = anchor
     store = RecordsStore(db)
-    while len(page.results) < limit:
+    deadline = time.monotonic() + FEED_BUDGET_S
+    while len(page.results) < limit and time.monotonic() < deadline:
         entries = cache.entries_after(scopes, after.index, end.index, limit)
         if not entries:
             after = end

@@ -39,7 +39,8 @@ PHASES = ("initial", "cache", "bridge", "feed")
 TOKEN_PREFIX = "s3-"
 LEGACY_PREFIX = "s2-"
 _MAC_BYTES = 16
-MAX_TOKEN_CHARS = 2048
+#: Longest token accepted: a cluster's sequence strings grow with its shards; anything longer is not ours.
+MAX_TOKEN_CHARS = 4096
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,15 @@ def _position_from(payload: object) -> Position:
     if kind in ("b", "f") and len(rest) == 1 and _is_seq(rest[0]):
         return Position("bridge" if kind == "b" else "feed", seq=rest[0])
     if kind == "i" and len(rest) == 4:
-        seq, anchor, scope_index, last_id = rest
+        seq, anchor_payload, scope_index, last_id = rest
+        anchor = None if anchor_payload is None else _anchor_from(anchor_payload)
+        if seq is None and anchor is not None:
+            seq = anchor.seq
         if not _is_seq(seq) or not isinstance(scope_index, int) or scope_index < 0:
             raise ValueError("initial")
         if not (last_id is None or isinstance(last_id, str)):
             raise ValueError("last_id")
-        return Position(
-            "initial", seq, None if anchor is None else _anchor_from(anchor), scope_index, last_id
-        )
+        return Position("initial", seq, anchor, scope_index, last_id)
     raise ValueError("kind")
 
 
@@ -127,8 +129,12 @@ class TokenSigner:
         elif position.phase in ("bridge", "feed"):
             payload = [position.phase[0], position.seq]
         else:
+            # A walk's sequence is its anchor's, written once (a cluster's sequences are long).
             anchor = _anchor_payload(position.anchor)
-            payload = ["i", position.seq, anchor, position.scope_index, position.last_id]
+            seq = (
+                None if position.anchor is not None and position.anchor.seq == position.seq else position.seq
+            )
+            payload = ["i", seq, anchor, position.scope_index, position.last_id]
         raw = json.dumps(payload, separators=(",", ":")).encode()
         body = base64.urlsafe_b64encode(raw).decode().rstrip("=")
         return f"{TOKEN_PREFIX}{body}.{self._mac(body)}"
