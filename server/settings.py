@@ -48,7 +48,7 @@ class Settings:
     #: client address is the TCP peer, and a client cannot choose its own address for the rate limits.
     trusted_proxies: tuple[Network, ...] = ()
     #: Changes the gateway's change cache keeps in memory (SEGEL_CHANGE_CACHE_ENTRIES): an incremental pull
-    #: from further back than that restarts the user's initial pull. About 300 bytes each (docs/sync.md).
+    #: from further back than that restarts the user's initial pull. About 0.5 KB each (docs/sync.md).
     change_cache_entries: int = 200_000
     #: Where Segel may write files (the notification outbox; `scripts/run` adds the embedded database and its
     #: secrets). Always given: an installed package has no place of its own to write.

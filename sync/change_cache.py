@@ -221,7 +221,7 @@ class ScopeChangeCache:
             self.stats.changes += 1
             if not scopes:
                 continue
-            entry = Entry(self._index, doc_id, seq, self._share(scopes))
+            entry = Entry(self._index, doc_id, seq, self.share(scopes))
             self._entries.append(entry)
             for scope in entry.scopes:
                 log = self._scopes.get(scope)
@@ -250,7 +250,8 @@ class ScopeChangeCache:
         """The follower's last request failed: not caught up until it reaches the end again."""
         self._caught_up = False
 
-    def _share(self, scopes: Sequence[str]) -> tuple[str, ...]:
+    def share(self, scopes: Sequence[str]) -> tuple[str, ...]:
+        """One tuple of interned scope names for all equal ones, so entries of a scope keep no copies."""
         key = tuple(sys.intern(scope) for scope in scopes)
         shared = self._shared.get(key)
         if shared is None:

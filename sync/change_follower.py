@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from records.types import JSONDict
 from store.couch import CouchError, CouchTimeout, CouchUnavailable, Database
@@ -48,8 +48,9 @@ MAX_BACKOFF_S = 5.0
 class DocumentScopes:
     """Scopes of recently seen documents (least recently used forgotten first), for their linked records."""
 
-    def __init__(self, max_documents: int) -> None:
+    def __init__(self, max_documents: int, share: Callable[[Sequence[str]], tuple[str, ...]] = tuple) -> None:
         self.max_documents = max_documents
+        self._share = share
         self._scopes: OrderedDict[str, tuple[str, ...]] = OrderedDict()
 
     def get(self, document_id: str) -> tuple[str, ...] | None:
@@ -60,7 +61,7 @@ class DocumentScopes:
 
     def put(self, document_id: str, document: Mapping[str, object] | None) -> None:
         """Remember a document's current scopes (none for a deleted or missing document)."""
-        self._scopes[document_id] = tuple(record_scopes(document)) if document else ()
+        self._scopes[document_id] = self._share(record_scopes(document)) if document else ()
         self._scopes.move_to_end(document_id)
         while len(self._scopes) > self.max_documents:
             self._scopes.popitem(last=False)
@@ -86,7 +87,7 @@ class ChangeFollower:
         self.page = page
         self.wait_ms = wait_ms
         self.pause_s = pause_s
-        self.documents = DocumentScopes(cache.max_entries)
+        self.documents = DocumentScopes(cache.max_entries, cache.share)
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Follow until cancelled; `ready` is set once the databases exist (bootstrap)."""

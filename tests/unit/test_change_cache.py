@@ -10,6 +10,7 @@ import tracemalloc
 import pytest
 
 from sync.change_cache import Anchor, ScopeChangeCache, Waiter
+from sync.change_follower import DocumentScopes
 
 A, B, OFFICE = "courier:kurir.a", "courier:kurir.b", "office:6471"
 
@@ -212,3 +213,23 @@ def test_what_a_waiting_phone_costs_in_the_cache() -> None:
     print(f"(a task sleeping in asyncio.sleep: {sleeping:.0f} bytes)")
     assert registration < 1_000
     assert waiting < sleeping + 300
+
+
+def test_what_remembering_a_documents_scopes_costs() -> None:
+    """The follower remembers each document's scopes for the seals, handoffs and photos that follow it."""
+    cache = ScopeChangeCache(10)
+    documents = DocumentScopes(20_000, cache.share)
+
+    def fill() -> None:
+        for n in range(20_000):
+            record = {
+                "type": "document",
+                "office": f"64{n % 30:02d}",
+                "assignment": {"courier": f"k.{n % 1500}"},
+            }
+            documents.put(f"document:{secrets.token_hex(8).upper()}", record)
+
+    per_document = _measure(fill) / 20_000
+    print(f"\n{per_document:.0f} bytes per remembered document")
+    assert len(documents) == 20_000
+    assert per_document < 250
