@@ -41,7 +41,8 @@ from server.static import CachedStaticFiles
 from store.bootstrap import bootstrap
 from store.couch import CouchClient, CouchError, CouchUnavailable
 from store.identity import IdentityDocs
-from sync.changes import ChangeWatcher
+from sync.change_cache import ScopeChangeCache
+from sync.change_follower import ChangeFollower
 from sync.gateway import gateway_routes
 
 logger = logging.getLogger(__name__)
@@ -66,15 +67,22 @@ async def _bootstrap_until_done(app: Starlette) -> None:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # The office's background work (checks, rollups, messages) is `segel worker`, a process of its own:
     # a web instance only serves.
-    task = asyncio.create_task(_bootstrap_until_done(app))
+    # The gateway's one follower of the records database feeds the process's change cache (sync/changes.py).
+    follower = ChangeFollower(app.state.couch.db(app.state.settings.records_db), app.state.sync_changes)
+    tasks = [
+        asyncio.create_task(_bootstrap_until_done(app)),
+        asyncio.create_task(follower.run(app.state.bootstrap_done)),
+    ]
     # Until it is following the identity database's changes, authentication reads the database.
     app.state.identity_follower.start()
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await app.state.identity_follower.stop()
         await app.state.couch.aclose()
 
@@ -135,5 +143,5 @@ def create_app(
         IdentityDocs(app.state.couch.db(settings.identity_db)), app.state.principal_cache
     )
     app.state.office_zones = {}  # office code -> (IANA zone, when read): server/office/web.office_zone_of
-    app.state.sync_change_watcher = ChangeWatcher(app.state.couch.db(settings.records_db))
+    app.state.sync_changes = ScopeChangeCache(settings.change_cache_entries)
     return app

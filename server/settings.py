@@ -47,6 +47,9 @@ class Settings:
     #: Reverse proxies whose `X-Forwarded-For` is believed (SEGEL_TRUSTED_PROXIES). None by default: the
     #: client address is the TCP peer, and a client cannot choose its own address for the rate limits.
     trusted_proxies: tuple[Network, ...] = ()
+    #: Changes the gateway's change cache keeps in memory (SEGEL_CHANGE_CACHE_ENTRIES): an incremental pull
+    #: from further back than that restarts the user's initial pull. About 0.5 KB each (docs/sync.md).
+    change_cache_entries: int = 200_000
     #: Where Segel may write files (the notification outbox; `scripts/run` adds the embedded database and its
     #: secrets). Always given: an installed package has no place of its own to write.
     data_dir: Path = field(kw_only=True)
@@ -122,6 +125,7 @@ class Settings:
             session_max_age_s=_int(env, "SEGEL_SESSION_MAX_AGE", 8 * 3600),
             couchdb_write_quorum=_int(env, "COUCHDB_WRITE_QUORUM", 0) or None,
             trusted_proxies=parse_trusted_proxies(env.get("SEGEL_TRUSTED_PROXIES", "")),
+            change_cache_entries=_positive(env, "SEGEL_CHANGE_CACHE_ENTRIES", 200_000),
             data_dir=data_dir_from_env(env),
             **_sender_fields(env),
         )
@@ -273,3 +277,10 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{key} must be a whole number (got {raw!r}).") from exc
+
+
+def _positive(env: Mapping[str, str], key: str, default: int) -> int:
+    value = _int(env, key, default)
+    if value < 1:
+        raise SettingsError(f"{key} must be at least 1 (got {value}).")
+    return value

@@ -89,6 +89,10 @@ class CouchUnavailable(Exception):
     """CouchDB could not be reached (refused, reset, timed out): check it runs and COUCHDB_URL is right."""
 
 
+class CouchTimeout(CouchUnavailable):
+    """CouchDB took the request but sent no answer in time (a read timeout, not a refused connection)."""
+
+
 def quote_id(doc_id: str) -> str:
     """Quote a document id for a URL path, keeping the `_design/` and `_local/` prefixes CouchDB expects."""
     for prefix in ("_design/", "_local/"):
@@ -179,9 +183,8 @@ class CouchClient:
                 if attempt + 1 < attempts:
                     await asyncio.sleep(0.2 * 2**attempt)
                     continue
-                raise CouchUnavailable(
-                    f"CouchDB at {self.url} is unreachable ({type(exc).__name__})"
-                ) from exc
+                kind = CouchTimeout if isinstance(exc, httpx.ReadTimeout) else CouchUnavailable
+                raise kind(f"CouchDB at {self.url} is unreachable ({type(exc).__name__})") from exc
             if response.status_code >= 400:
                 if attempt + 1 < attempts and _transient(response):
                     logger.info("CouchDB %s %s answered %s; retrying", method, path, response.status_code)

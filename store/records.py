@@ -68,13 +68,26 @@ class RecordsStore:
         """One page of the global feed after `since`, every leaf revision listed, bodies included."""
         return await self.db.changes(since=seq_param(since), limit=limit, style="all_docs", include_docs=True)
 
-    async def wait_for_change(self, since: object, *, wait_ms: int = 20_000) -> JSONDict:
-        """A longpoll on the feed: answers when anything changes after `since`, or empty after `wait_ms`."""
+    async def follow_changes(self, since: object, *, limit: int, wait_ms: int) -> JSONDict:
+        """A longpoll on the feed with bodies and every leaf revision: answers at once with up to `limit`
+        changes after `since` when there are any, else with the first to come, or empty after `wait_ms`.
+
+        PouchDB Server ignores `timeout` and holds an idle longpoll open until something changes: the
+        request then ends in `CouchTimeout` a few seconds after `wait_ms`, which means "nothing changed"
+        there as much as an empty answer does. It is sent once, never repeated by the client."""
         result: JSONDict = await self.db.client.json(
             "GET",
             f"{self.db.path}/_changes",
-            params={"since": seq_param(since), "feed": "longpoll", "timeout": wait_ms, "limit": 1},
-            timeout=wait_ms / 1000 * 2,
+            params={
+                "since": seq_param(since),
+                "feed": "longpoll",
+                "timeout": wait_ms,
+                "limit": limit,
+                "include_docs": True,
+                "style": "all_docs",
+            },
+            timeout=wait_ms / 1000 + 5,
+            retries=0,
         )
         return result
 

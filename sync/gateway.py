@@ -25,7 +25,10 @@ from store.couch import CouchClient, CouchError, CouchUnavailable, Database, ope
 from sync import branches, checkpoints, push, replication
 from sync import changes as changes_feed
 from sync.attachments import put_photo_attachment
+from sync.change_cache import ScopeChangeCache
 from sync.errors import UNAUTHORIZED, GatewayError, bad_request, forbidden, not_found
+from sync.since_tokens import TokenSigner, signer_for
+from sync.visibility import root_scopes, sees_everything
 
 logger = logging.getLogger(__name__)
 
@@ -188,46 +191,57 @@ async def changes(request: Request, principal: Principal, db: Database) -> Respo
     if feed not in ("normal", "longpoll"):
         raise bad_request("Only feed=normal and feed=longpoll are supported.")
     limit = _int_param(query, "limit", 100, 1, changes_feed.MAX_LIMIT)
-    signer = changes_feed.signer_for(request.app.state.settings.secret_key, principal)
-    position = await changes_feed.start_position(db, principal, query.get("since", "0"), signer)
-    page = await changes_feed.read_changes(db, principal, position, limit, signer)
+    signer = signer_for(request.app.state.settings.secret_key, principal)
+    cache = _change_cache(request)
+    position = await changes_feed.start_position(db, cache, principal, query.get("since", "0"), signer)
+    page = await changes_feed.read_changes(db, cache, principal, position, limit, signer)
     if page.results or feed != "longpoll":
         return JSONResponse({"results": page.results, "last_seq": page.last_seq, "pending": 0})
     timeout = _int_param(query, "timeout", MAX_LONGPOLL_MS, 1, MAX_LONGPOLL_MS)
     heartbeat = _int_param(query, "heartbeat", DEFAULT_HEARTBEAT_MS, 1000, MAX_LONGPOLL_MS)
     return StreamingResponse(
-        _longpoll(db, principal, page, limit, timeout, heartbeat, _watcher(request, db), signer),
+        _longpoll(db, cache, principal, page, limit, timeout, heartbeat, signer),
         media_type="application/json",
     )
 
 
-def _watcher(request: Request, db: Database) -> changes_feed.ChangeWatcher:
-    """The process's one watcher of the records database, made with the app (`create_app`)."""
-    watcher: changes_feed.ChangeWatcher = request.app.state.sync_change_watcher
-    return watcher
+def _change_cache(request: Request) -> ScopeChangeCache:
+    """The process's one change cache of the records database, made with the app (`create_app`)."""
+    cache: ScopeChangeCache = request.app.state.sync_changes
+    return cache
 
 
 async def _longpoll(
     db: Database,
+    cache: ScopeChangeCache,
     principal: Principal,
     page: changes_feed.ChangesPage,
     limit: int,
     timeout: int,
     heartbeat: int,
-    watcher: changes_feed.ChangeWatcher,
-    signer: changes_feed.TokenSigner,
+    signer: TokenSigner,
 ) -> AsyncIterator[bytes]:
-    """Hold an empty longpoll open (bounded), sending heartbeat newlines, until a visible change arrives."""
+    """Hold an empty longpoll open (bounded), sending heartbeat newlines, until a visible change arrives.
+
+    The phone waits as one registration in the cache, woken only by a change of its own scopes (admins:
+    by any change); while it waits nothing is asked of the database. It reads again from its own position
+    after registering (so nothing appended in between is slept through), on every wake-up, and at each
+    heartbeat (which, from the cache, costs no database request unless something of its scopes arrived).
+    """
     deadline = time.monotonic() + timeout / 1000
+    beat_at = time.monotonic() + heartbeat / 1000
+    scopes = root_scopes(principal)
     try:
-        while (remaining := deadline - time.monotonic()) > 0:
-            await watcher.wait(min(remaining, heartbeat / 1000))
-            # Re-read from our own position whether woken or not: nothing that slipped in is missed.
-            position = changes_feed.Position("feed", page.feed_seq)
-            page = await changes_feed.read_changes(db, principal, position, limit, signer)
-            if page.results:
-                break
-            yield b"\n"
+        with cache.watch(scopes, everything=sees_everything(principal)) as waiter:
+            while True:
+                page = await changes_feed.read_changes(db, cache, principal, page.next, limit, signer)
+                remaining = deadline - time.monotonic()
+                if page.results or remaining <= 0:
+                    break
+                if time.monotonic() >= beat_at:
+                    beat_at = time.monotonic() + heartbeat / 1000
+                    yield b"\n"
+                await waiter.wait(min(remaining, max(0.0, beat_at - time.monotonic())))
     except (CouchUnavailable, CouchError) as exc:
         logger.warning("longpoll ended early: %s", type(exc).__name__)
         await asyncio.sleep(1.0)

@@ -237,3 +237,49 @@ async def test_a_token_passkey_and_user_revoked_elsewhere_are_refused_by_the_oth
     user = await couch.db(settings.identity_db).get("user:kurir.c")
     await couch.db(settings.identity_db).put({**user, "revoked": True})
     _timed(lambda: _send(session_on_two).status_code == 401, "user revoked in the database, their session")
+
+
+async def test_a_phone_whose_requests_alternate_between_instances_gets_everything_once_and_settles(
+    couch: CouchClient, settings: Settings, two_instances: tuple[ServerProcess, ServerProcess]
+) -> None:
+    """A load balancer without sticky sessions: every `_changes` request of the phone lands on the other
+    instance, whose change cache has its own epoch. The walk crosses over page by page, its end goes on
+    from where it began, and the incremental pulls after it bridge the short gap; nothing is missed, nothing
+    of another courier arrives, and a pull with nothing new answers nothing (no restart loop)."""
+    instances = two_instances
+    await make_user(couch, settings, "kurir.a", "courier", office="6471")
+    headers = {"Authorization": f"Bearer {await issue_device_token(couch, settings, 'kurir.a')}"}
+    db = couch.db(settings.records_db)
+    mine = [document_record("kurir.a") for _ in range(7)]
+    await db.bulk_docs([*mine, *(document_record("kurir.b") for _ in range(5))])
+    requests = 0
+
+    def pull(since: str) -> tuple[set[str], str]:
+        nonlocal requests
+        seen: set[str] = set()
+        for _ in range(100):
+            server = instances[requests % 2]
+            requests += 1
+            answer = httpx.get(
+                f"{server.url}/sync/records/_changes", params={"since": since, "limit": 2}, headers=headers
+            )
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            if not body["results"]:
+                return seen, str(body["last_seq"])
+            seen.update(row["id"] for row in body["results"])
+            since = body["results"][-1]["seq"]
+        raise AssertionError("the pull never settled")
+
+    pulled, since = pull("0")
+    assert pulled == {str(doc["_id"]) for doc in mine}
+    for round_ in range(4):
+        new = document_record("kurir.a")
+        await db.bulk_docs([new, document_record("kurir.b"), document_record("kurir.z", office="6472")])
+        await anyio.sleep(0.5)
+        pulled, since = pull(since)
+        assert new["_id"] in pulled, round_
+        assert pulled <= {str(doc["_id"]) for doc in mine} | {new["_id"]}, round_
+        mine.append(new)
+        # Nothing new: both instances answer nothing at once.
+        assert pull(since)[0] == set() and pull(since)[0] == set()
