@@ -32,7 +32,6 @@ from server.i18n import gettext as _
 from server.local_time import happened_at, instant, local_time, parse, zone_for_code
 from server.office.attachments import PhotoState, complaint_photo, complaint_photo_url
 from server.office.exception_kinds import FINDING_KINDS, KINDS, LOSS_FORMER_KINDS, RECORD_KINDS
-from server.office.finding_texts import finding_text
 from server.office.ledger import Ledger, key, present_ids, view_keys
 from store.couch import CouchNotFound, Database
 
@@ -605,6 +604,9 @@ def _item(
     receipt = records.get(f"receipt:{row.subject}") or {}
     resident = document.get("resident") or {}
     if row.kind in FINDING_KINDS:
+        # Imported here: finding_texts reads delivery_checks' labels, and delivery_checks reads this module.
+        from server.office.finding_texts import finding_text
+
         detail = finding_text(finding) if finding else ""
     else:
         detail = _detail(row.kind, subject, people, zone)
