@@ -13,28 +13,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
-import httpx
-
-from devtools.bench.chosen_database import add_db_option, describe_database, start_database
+from devtools.bench.chosen_database import add_db_option
+from devtools.bench.office_bench import bench_database, office_client, staff_cookie
 from records.types import JSONDict
-from server.app import create_app
-from server.databases import SEGEL_DATABASES
-from server.identity.auth import device_id_for_credential
-from server.identity.sessions import SESSION_COOKIE, sign_session_id
-from server.identity.store import IdentityStore
 from server.office.dashboard import load_dashboard
 from server.office.deliveries import update_open_deliveries
 from server.office.ledger import OFFICE_TZ, Ledger
 from server.settings import Settings
-from store.bootstrap import bootstrap
 from store.couch import CouchClient
 
 OFFICE = "6471"
@@ -133,16 +123,6 @@ async def _load(couch: CouchClient, settings: Settings, documents: int) -> tuple
     return written, time.perf_counter() - started
 
 
-async def _session(couch: CouchClient, settings: Settings) -> str:
-    store = IdentityStore(couch, settings)
-    await store.create_office(OFFICE, "Disdukcapil Kota Balikpapan")
-    await store.create_user("budi.santoso", "staff", office=OFFICE, name="Budi Santoso")
-    session = await store.create_session(
-        "budi.santoso", device_id=device_id_for_credential("bench"), credential_id="bench"
-    )
-    return sign_session_id(settings, str(session["_id"]).removeprefix("session:"))
-
-
 async def _catch_up(ledger: Ledger) -> None:
     """Fold every change into the open deliveries (a page load folds at most 4 pages), then read the
     dashboard once, which builds the views it reads."""
@@ -158,53 +138,32 @@ async def _catch_up(ledger: Ledger) -> None:
 
 async def run(choice: str | None, documents: int) -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    with tempfile.TemporaryDirectory() as tmp:
-        kind, server = start_database(choice, Path(tmp) / "couch", "admin", secrets.token_urlsafe(16))
-        try:
-            print(describe_database(kind, server))
-            settings = Settings(
-                server.url,
-                server.user,
-                server.password,
-                secrets.token_urlsafe(48),
-                db_prefix="bench",
-                data_dir=Path(tmp),
-            )
-            couch = CouchClient(
-                settings.couchdb_url, settings.couchdb_user, settings.couchdb_password, timeout=3600
-            )
-            await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
-            written, load_s = await _load(couch, settings, documents)
-            print(f"records written: {written} ({documents} documents) in {load_s:.1f} s")
-            ledger = Ledger.of(couch, settings)
-            await _catch_up(ledger)
-            cookie = await _session(couch, settings)
-            app = create_app(settings, couch)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as client:
-                client.cookies.set(SESSION_COOKIE, cookie)
-                timings = []
-                for _ in range(12):
-                    t0 = time.perf_counter()
-                    response = await client.get("/office")
-                    timings.append((time.perf_counter() - t0) * 1000)
-                    assert response.status_code == 200, response.status_code
-                warm = timings[2:]
-                print(
-                    f"GET /office over {documents} documents: first {timings[0]:.0f} ms, "
-                    f"median {statistics.median(warm):.0f} ms, max {max(warm):.0f} ms (10 warm requests)"
-                )
-                print(f"page size: {len(response.content) / 1024:.0f} KiB")
-            parts = []
-            for _ in range(5):
+    async with bench_database(choice) as (settings, couch):
+        written, load_s = await _load(couch, settings, documents)
+        print(f"records written: {written} ({documents} documents) in {load_s:.1f} s")
+        ledger = Ledger.of(couch, settings)
+        await _catch_up(ledger)
+        cookie = await staff_cookie(couch, settings, OFFICE)
+        async with office_client(settings, couch, cookie) as client:
+            timings = []
+            for _ in range(12):
                 t0 = time.perf_counter()
-                await load_dashboard(ledger, OFFICE)
-                parts.append((time.perf_counter() - t0) * 1000)
-            median = statistics.median(parts)
-            print(f"of which load_dashboard (counts, partners, overdue list): median {median:.0f} ms")
-            await couch.aclose()
-        finally:
-            server.stop()
+                response = await client.get("/office")
+                timings.append((time.perf_counter() - t0) * 1000)
+                assert response.status_code == 200, response.status_code
+            warm = timings[2:]
+            print(
+                f"GET /office over {documents} documents: first {timings[0]:.0f} ms, "
+                f"median {statistics.median(warm):.0f} ms, max {max(warm):.0f} ms (10 warm requests)"
+            )
+            print(f"page size: {len(response.content) / 1024:.0f} KiB")
+        parts = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            await load_dashboard(ledger, OFFICE)
+            parts.append((time.perf_counter() - t0) * 1000)
+        median = statistics.median(parts)
+        print(f"of which load_dashboard (counts, partners, overdue list): median {median:.0f} ms")
 
 
 def main() -> None:

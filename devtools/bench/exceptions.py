@@ -15,27 +15,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import httpx
 
-from devtools.bench.chosen_database import add_db_option, describe_database, start_database
+from devtools.bench.chosen_database import add_db_option
+from devtools.bench.office_bench import bench_database, office_client, staff_cookie
 from records.types import JSONDict
-from server.app import create_app
-from server.databases import SEGEL_DATABASES
-from server.identity.auth import device_id_for_credential
-from server.identity.sessions import SESSION_COOKIE, sign_session_id
 from server.identity.store import IdentityStore
 from server.office import queue
 from server.office.ledger import OFFICE_TZ, Ledger
 from server.settings import Settings
-from store.bootstrap import bootstrap
 from store.couch import CouchClient
 
 OFFICE = "6471"
@@ -162,16 +155,12 @@ async def _load(couch: CouchClient, settings: Settings, exceptions: int, open_it
 
 
 async def _session(couch: CouchClient, settings: Settings) -> str:
+    cookie = await staff_cookie(couch, settings, OFFICE)
     store = IdentityStore(couch, settings)
-    await store.create_office(OFFICE, "Disdukcapil Kota Balikpapan")
-    await store.create_user("budi.santoso", "staff", office=OFFICE, name="Budi Santoso")
     for index in range(40):
         courier, partner = _courier(index)
         await store.create_user(courier, "courier", office=OFFICE, name=f"Kurir {index}", partner=partner)
-    session = await store.create_session(
-        "budi.santoso", device_id=device_id_for_credential("bench"), credential_id="bench"
-    )
-    return sign_session_id(settings, str(session["_id"]).removeprefix("session:"))
+    return cookie
 
 
 async def _time(client: httpx.AsyncClient, path: str, times: int = 7) -> tuple[float, float, int]:
@@ -186,56 +175,35 @@ async def _time(client: httpx.AsyncClient, path: str, times: int = 7) -> tuple[f
 
 async def run(choice: str | None, exceptions: int, open_items: int) -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    with tempfile.TemporaryDirectory() as tmp:
-        kind, server = start_database(choice, Path(tmp) / "couch", "admin", secrets.token_urlsafe(16))
-        try:
-            print(describe_database(kind, server))
-            settings = Settings(
-                server.url,
-                server.user,
-                server.password,
-                secrets.token_urlsafe(48),
-                db_prefix="bench",
-                data_dir=Path(tmp),
-            )
-            couch = CouchClient(
-                settings.couchdb_url, settings.couchdb_user, settings.couchdb_password, timeout=3600
-            )
-            await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
-            load_s = await _load(couch, settings, exceptions, open_items)
-            print(f"{exceptions} exceptions raised over a year, {open_items} open, written in {load_s:.1f} s")
-            ledger = Ledger.of(couch, settings)
-            started = time.perf_counter()
-            rows, _ = await queue.open_rows(ledger, OFFICE)
-            print(f"first read, building the views (one-time): {time.perf_counter() - started:.1f} s")
-            print(f"open items found: {len(rows)}")
-            cookie = await _session(couch, settings)
-            app = create_app(settings, couch)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as client:
-                client.cookies.set(SESSION_COOKIE, cookie)
-                for label, path in (
-                    ("unfiltered", "/office/exceptions"),
-                    ("by courier", "/office/exceptions?courier=gojek.kurir00"),
-                    ("by kind", "/office/exceptions?kind=seal_mismatch"),
-                    ("by partner, > 7 days", "/office/exceptions?partner=grab&age=7"),
-                    ("page 4", "/office/exceptions?page=3"),
-                ):
-                    median, worst, size = await _time(client, path)
-                    print(
-                        f"GET {path} ({label}): median {median:.0f} ms, max {worst:.0f} ms "
-                        f"(6 warm requests), {size / 1024:.0f} KiB"
-                    )
-            parts = []
-            for _ in range(5):
-                t0 = time.perf_counter()
-                await queue.open_rows(ledger, OFFICE)
-                parts.append((time.perf_counter() - t0) * 1000)
-            median = statistics.median(parts)
-            print(f"of which open_rows (counts per day, keys of the open days, resolutions): {median:.0f} ms")
-            await couch.aclose()
-        finally:
-            server.stop()
+    async with bench_database(choice) as (settings, couch):
+        load_s = await _load(couch, settings, exceptions, open_items)
+        print(f"{exceptions} exceptions raised over a year, {open_items} open, written in {load_s:.1f} s")
+        ledger = Ledger.of(couch, settings)
+        started = time.perf_counter()
+        rows, _ = await queue.open_rows(ledger, OFFICE)
+        print(f"first read, building the views (one-time): {time.perf_counter() - started:.1f} s")
+        print(f"open items found: {len(rows)}")
+        cookie = await _session(couch, settings)
+        async with office_client(settings, couch, cookie) as client:
+            for label, path in (
+                ("unfiltered", "/office/exceptions"),
+                ("by courier", "/office/exceptions?courier=gojek.kurir00"),
+                ("by kind", "/office/exceptions?kind=seal_mismatch"),
+                ("by partner, > 7 days", "/office/exceptions?partner=grab&age=7"),
+                ("page 4", "/office/exceptions?page=3"),
+            ):
+                median, worst, size = await _time(client, path)
+                print(
+                    f"GET {path} ({label}): median {median:.0f} ms, max {worst:.0f} ms "
+                    f"(6 warm requests), {size / 1024:.0f} KiB"
+                )
+        parts = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            await queue.open_rows(ledger, OFFICE)
+            parts.append((time.perf_counter() - t0) * 1000)
+        median = statistics.median(parts)
+        print(f"of which open_rows (counts per day, keys of the open days, resolutions): {median:.0f} ms")
 
 
 def main() -> None:
