@@ -51,7 +51,7 @@ async def count_hit(
         }
         doc["count"] = int(doc["count"]) + 1
         try:
-            await db.put(doc)
+            await db.put_exclusive(doc)
         except CouchConflict:
             continue
         return int(doc["count"]) + await _carried(db, key, window, window_s, moment)

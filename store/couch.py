@@ -145,6 +145,11 @@ class CouchClient:
         #: copy is unreachable CouchDB still stores the write and answers 202 `accepted`.
         self._write_quorum = write_quorum
 
+    @property
+    def write_quorum(self) -> int | None:
+        """`w` of document writes (None: the database's default); reads that must see every copy use it."""
+        return self._write_quorum
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -284,6 +289,15 @@ class Database:
         except CouchError as exc:
             if exc.status == 412:
                 return False
+            if (
+                exc.status == 500
+                and exc.error == "error"
+                and exc.reason == "conflict"
+                and await self.exists()
+            ):
+                # A cluster that receives two creations of one database at once answers the loser with a
+                # 500 `conflict` (the shard map document raced), not a 412; the database is there.
+                return False
             raise
         return True
 
@@ -301,6 +315,32 @@ class Database:
         """Write a document (its `_rev` decides update vs create) and return the new revision."""
         result: JSONDict = await self.client.json("PUT", self.doc_path(str(doc["_id"])), json=doc)
         return str(result["rev"])
+
+    async def put_exclusive(self, doc: JSONDict) -> str:
+        """Write a document as `put` does, but succeed only if no concurrent writer of the same revision also
+        succeeded; raise CouchConflict otherwise (the caller reads again and retries).
+
+        A single node, PouchDB Server included, refuses the second of two writes from one revision with a
+        409, so `put` is enough there. A cluster may not: each copy of the shard takes whichever write reaches
+        it first, both writers are answered 202 `accepted` (fewer copies than `w` took theirs), and the
+        document ends with two conflicting revisions. A counter kept that way loses or doubles counts. So on
+        a 202 the document is read back from every copy (`r` = the write quorum) with its conflicts: the
+        write that CouchDB's deterministic choice made the winner stands, a losing one is deleted again.
+        """
+        response = await self.client.request("PUT", self.doc_path(str(doc["_id"])), json=doc)
+        rev = str(response.json()["rev"])
+        if response.status_code != 202:
+            return rev
+        params: dict[str, str | int | bool] = {"conflicts": True}
+        if self.client.write_quorum:
+            params["r"] = self.client.write_quorum
+        current = await self.get(str(doc["_id"]), **params)
+        if current.get("_rev") == rev:
+            return rev
+        if rev in current.get("_conflicts", []):
+            await self.delete(str(doc["_id"]), rev)
+            raise CouchConflict(409, "conflict", "a concurrent write won", method="PUT", path=self.path)
+        return rev  # taken by fewer copies than asked (a node is down), and no rival write: it stands
 
     async def delete(self, doc_id: str, rev: str) -> str:
         result: JSONDict = await self.client.json("DELETE", self.doc_path(doc_id), params={"rev": rev})

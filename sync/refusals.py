@@ -97,7 +97,7 @@ async def _count(db: Database, principal: Principal, codes: list[str], refused_a
             last_refused_at=refused_at,
         )
         try:
-            await db.put(tally)
+            await db.put_exclusive(tally)
             return whole
         except CouchConflict:
             await asyncio.sleep(random.uniform(0.005, 0.03) * (attempt + 1))

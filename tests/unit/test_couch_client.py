@@ -125,3 +125,48 @@ async def test_a_write_quorum_goes_with_document_writes_only() -> None:
         "GET /d/x w=None",
     ]
     await client.aclose()
+
+
+async def test_an_exclusive_write_that_a_cluster_split_gives_way_to_the_winner() -> None:
+    # Two writers of one revision on a cluster: both answered 202, CouchDB's choice made the other's winner.
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path} {dict(request.url.params)}")
+        if request.method == "PUT":
+            return httpx.Response(202, json={"ok": True, "id": "c", "rev": "2-mine"})
+        if request.method == "GET":
+            return httpx.Response(200, json={"_id": "c", "_rev": "2-theirs", "_conflicts": ["2-mine"]})
+        return httpx.Response(200, json={"ok": True, "id": "c", "rev": "3-gone"})
+
+    client = CouchClient("http://couch.invalid", write_quorum=3, transport=httpx.MockTransport(handler))
+    with pytest.raises(CouchConflict):
+        await client.db("d").put_exclusive({"_id": "c", "_rev": "1-a", "count": 2})
+    assert seen == [
+        "PUT /d/c {'w': '3'}",
+        "GET /d/c {'conflicts': 'true', 'r': '3'}",
+        "DELETE /d/c {'rev': '2-mine', 'w': '3'}",
+    ]
+    await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("status", "read_back"),
+    [
+        (201, None),
+        (202, {"_id": "c", "_rev": "2-mine", "_conflicts": ["2-theirs"]}),
+        (202, {"_id": "c", "_rev": "2-mine"}),
+    ],
+)
+async def test_an_exclusive_write_that_won_stands(status: int, read_back: dict[str, object] | None) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            return httpx.Response(status, json={"ok": True, "id": "c", "rev": "2-mine"})
+        assert request.method == "GET" and read_back is not None, (
+            "a 201 needs no read-back, nothing is deleted"
+        )
+        return httpx.Response(200, json=read_back)
+
+    client = CouchClient("http://couch.invalid", write_quorum=3, transport=httpx.MockTransport(handler))
+    assert await client.db("d").put_exclusive({"_id": "c", "_rev": "1-a"}) == "2-mine"
+    await client.aclose()
