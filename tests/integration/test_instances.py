@@ -28,6 +28,7 @@ from server.identity.store import TOKEN_ID_LENGTH, sha256_hex
 from server.settings import Settings
 from store.couch import CouchClient
 from tests.conftest import settings_env
+from tests.support.databases import DatabaseServer
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.identity import (
     REVOCATION_S,
@@ -49,9 +50,12 @@ PUBLIC_ORIGIN = "http://segel.test"  # both instances answer for one address, as
 
 
 @pytest.fixture
-def proxy_to_two(settings: Settings) -> Iterator[FlakyProxy]:
-    """Instance two's way to the database: a proxy that never cuts and records every request line."""
-    with FlakyProxy(urlsplit(settings.couchdb_url).port or 5984, cut_ratio=0, record=True) as proxy:
+def proxy_to_two(settings: Settings, ensure_couch_running: DatabaseServer) -> Iterator[FlakyProxy]:
+    """Instance two's way to the database: a proxy that never cuts and records every request line. On a
+    cluster it leads to the second node, as production puts each instance beside its own node."""
+    nodes = getattr(ensure_couch_running, "nodes", None)
+    port = nodes[1].port if nodes and len(nodes) > 1 else urlsplit(settings.couchdb_url).port or 5984
+    with FlakyProxy(port, cut_ratio=0, record=True) as proxy:
         yield proxy
 
 
