@@ -705,9 +705,10 @@ def _detail(kind: str, doc: JSONDict, people: Mapping[str, Person], zone: str) -
     if kind == "refused" and doc.get("type") == "refusal_tally":
         return _tally_detail(doc, people, zone)
     if kind == "refused":
-        return _("%(what)s dari %(user)s ditolak: %(reason)s") % {
+        return _("%(what)s dari %(user)s ditolak (%(why)s): %(reason)s") % {
             "what": label("record_type", doc.get("record_type")),
             "user": _name(doc.get("user"), doc, people),
+            "why": label("refusal", doc.get("code")),
             "reason": doc.get("reason"),
         }
     if kind == "conflict":
@@ -737,7 +738,9 @@ def _tally_detail(doc: JSONDict, people: Mapping[str, Person], zone: str) -> str
     23 items, however much junk one device sends."""
     hour = str(doc.get("hour", ""))
     counts: JSONDict = doc["counts"] if isinstance(doc.get("counts"), dict) else {}
-    codes = ", ".join(f"{code} {n}" for code, n in sorted(counts.items(), key=lambda item: -int(item[1])))
+    codes = ", ".join(
+        f"{label('refusal', code)} {n}" for code, n in sorted(counts.items(), key=lambda item: -int(item[1]))
+    )
     start = parse(hour[:13] + ":00:00Z") if len(hour) >= 13 else None
     return _(
         "%(total)s catatan ditolak dari %(user)s, mulai %(hour)s selama satu jam (%(codes)s). "

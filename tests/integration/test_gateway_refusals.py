@@ -78,3 +78,6 @@ async def test_five_hundred_junk_refusals_leave_a_bounded_trace_and_one_queue_it
     assert len(refused) == len(hours)
     assert sum(int(item.detail.split(" ", 1)[0]) for item in refused) == 500
     assert all("catatan ditolak dari kurir.a" in item.detail for item in refused)
+    # The codes counted read as words, not as the gateway's identifiers.
+    assert all("(data tidak lengkap atau salah " in item.detail for item in refused)
+    assert not any("invalid" in item.detail for item in refused)
