@@ -1,9 +1,9 @@
 """The words people read, in one gettext catalogue: Bahasa Indonesia first (the source language, the msgids),
 English when the person chooses it.
 
-The catalogue is `locale/<lang>/LC_MESSAGES/segel.po` (copied into the wheel as `server/_locale`, see
-setup.py). It is read with Babel and compiled in memory on first use, so a clean checkout and an installed
-wheel both work without a compile step, and no `.mo` file can go stale beside its `.po`. The same file holds
+The catalogue is `locale/<lang>/LC_MESSAGES/segel.po` (copied into the wheel as `records/_locale`, see
+setup.py), read and compiled in memory on first use by records/texts.py, which the gateway's texts use too:
+a clean checkout and an installed wheel both work without a compile step. The same file holds
 the PWA's texts (entries with a `pwa:<key>` context), which `pwa/build.mjs` turns into JSON for the app.
 
 The language is per request: `?lang=en` or a `lang` cookie (set by the switch link in the page footer) choose
@@ -17,46 +17,26 @@ Identifiers never reach a person: `label(kind, value)` gives the words for a sta
 
 from __future__ import annotations
 
-import gettext as _gettext
 from contextvars import ContextVar
-from functools import lru_cache
 from http.cookies import SimpleCookie
-from io import BytesIO
-from pathlib import Path
 from urllib.parse import parse_qs
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.resources import LOCALE_DIR
+# Re-exported: the pages mark their texts with `server.i18n.N_` and read the languages from here.
+from records.texts import DEFAULT_LANGUAGE as DEFAULT_LANGUAGE
+from records.texts import DOMAIN as DOMAIN
+from records.texts import LANGUAGES as LANGUAGES
+from records.texts import N_ as N_
+from records.texts import po_path as po_path
+from records.texts import translations as translations
 
-LANGUAGES = ("id", "en")
-DEFAULT_LANGUAGE = "id"
 COOKIE = "lang"
-DOMAIN = "segel"
 _ONE_YEAR = 365 * 24 * 3600
 
 _language: ContextVar[str] = ContextVar("segel_language", default=DEFAULT_LANGUAGE)
-
-
-def po_path(language: str, locale_dir: Path = LOCALE_DIR) -> Path:
-    return locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-@lru_cache(maxsize=len(LANGUAGES))
-def translations(language: str) -> _gettext.NullTranslations:
-    """The compiled catalogue of `language`; Indonesian is the source language and needs none."""
-    if language == DEFAULT_LANGUAGE:
-        return _gettext.NullTranslations()
-    with po_path(language).open("rb") as file:
-        catalog = read_po(file, locale=language, domain=DOMAIN)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return _gettext.GNUTranslations(compiled)
 
 
 def current_language() -> str:
@@ -86,12 +66,6 @@ def npgettext(context: str, singular: str, plural: str, n: int) -> str:
 
 
 _ = gettext
-
-
-def N_(message: str) -> str:
-    """Marks a text for the catalogue where it is defined (a module-level table); `_` translates it where
-    it is shown, in the language of that request."""
-    return message
 
 
 #: kind -> identifier -> Indonesian words. Every enum a person may see (schemas/*.schema.json, the office's
@@ -217,6 +191,26 @@ LABELS: dict[str, dict[str, str]] = {
         "size_mismatch": N_("ukuran foto tidak cocok"),
         "image_type": N_("isi foto bukan gambar yang sah"),
         "image_too_large": N_("foto terlalu banyak piksel"),
+    },
+    #: A record's fields as the conflict page compares them side by side (schemas/*.schema.json).
+    "record_field": {
+        "type": N_("Jenis catatan"),
+        "schema_version": N_("Versi skema"),
+        "office": N_("Kantor"),
+        "created_at": N_("Dibuat"),
+        "author": N_("Penulis"),
+        "doc_kind": N_("Jenis dokumen"),
+        "resident": N_("Penduduk"),
+        "assignment": N_("Penugasan"),
+        "receipt_code": N_("Kode penerimaan"),
+        "delivery": N_("Pengiriman"),
+        "number": N_("Nomor segel"),
+        "document_id": N_("Dokumen"),
+        "bound_at": N_("Dipasang"),
+        "kind": N_("Jenis"),
+        "description": N_("Uraian"),
+        "photo_attachment": N_("Foto"),
+        "channel": N_("Saluran"),
     },
     "record_type": {
         "document": N_("Dokumen"),

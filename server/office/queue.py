@@ -709,11 +709,20 @@ def _detail(kind: str, doc: JSONDict, people: Mapping[str, Person], zone: str) -
             "what": label("record_type", doc.get("record_type")),
             "user": _name(doc.get("user"), doc, people),
             "why": label("refusal", doc.get("code")),
-            "reason": doc.get("reason"),
+            "reason": _refusal_reason(doc),
         }
     if kind == "conflict":
         return _("%(n)s revisi bertentangan.") % {"n": len(doc.get("_conflicts") or [])}
     return ""
+
+
+def _refusal_reason(doc: JSONDict) -> str:
+    """The gateway's reason in the reader's language (its msgid and values, sync/refusals.py); a refusal
+    stored before they were kept says it in both languages, as the phone was told."""
+    message, args = doc.get("message"), doc.get("message_args")
+    if not isinstance(message, str) or not message:
+        return str(doc.get("reason") or "-")
+    return _(message) % args if isinstance(args, dict) and args else _(message)
 
 
 def _loss_detail(doc: JSONDict, people: Mapping[str, Person]) -> str:
