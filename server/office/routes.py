@@ -277,6 +277,7 @@ async def timeline(request: Request) -> Response:
         request,
         "office/timeline.html",
         {
+            "office": str(document["office"]),  # the menu of an admin stays with the document's office
             "office_zone": await office_zone_of(request, str(document["office"])),
             "t": data,
             "doc": document,
@@ -436,7 +437,9 @@ async def conflict_page(request: Request) -> Response:
         values = [json.dumps(r[name], ensure_ascii=False) if name in r else "-" for r in revisions]
         rows.append((name, values, len(set(values)) > 1))
     return render(
-        request, "office/conflict.html", {"record_id": record_id, "revisions": revisions, "rows": rows}
+        request,
+        "office/conflict.html",
+        {"office": current.get("office"), "record_id": record_id, "revisions": revisions, "rows": rows},
     )
 
 
@@ -597,6 +600,7 @@ async def handover_page(request: Request) -> Response:
         request,
         "office/handover.html",
         {
+            "office": handover["office"],
             "h": handover,
             "confirmation": confirmation,
             "kinds": DOC_KIND_LABELS,
