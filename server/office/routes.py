@@ -50,16 +50,10 @@ from server.office.ledger import Ledger, docs_by_ids, key
 from server.office.lost import LostError, record_lost, record_reprint
 from server.office.message_catalogue import label_of
 from server.office.notifications import OutboxError, dead_letters, enqueue, resend
-from server.office.queue import (
-    AGES,
-    PARTNERS,
-    FilterError,
-    QueueFilter,
-    anchor_of,
-    load_page,
-    page_links,
-    people_of,
-)
+from server.office.open_items import anchor_of
+from server.office.people import people_of
+from server.office.queue import load_page
+from server.office.queue_filter import AGES, PARTNERS, FilterError, QueueFilter, page_links
 from server.office.timeline import (
     CONDITION_LABELS,
     PARTY_LABELS,
@@ -389,7 +383,7 @@ async def resend_message(request: Request) -> Response:
     return _see_other(f"/office/exceptions?ok=kirim&office={office}#flash")
 
 
-#: The element id of a queue item (server/office/queue.anchor_of), as a form hands it back.
+#: The element id of a queue item (server/office/open_items.anchor_of), as a form hands it back.
 _ANCHOR = re.compile(r"^q-[0-9a-f]{12}$")
 
 
