@@ -17,6 +17,8 @@ Identifiers never reach a person: `label(kind, value)` gives the words for a sta
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
@@ -46,6 +48,17 @@ def current_language() -> str:
 def set_language(language: str) -> None:
     """For code outside a request (tests, the CLI) that wants one language."""
     _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Say everything inside in `language`, whoever reads the page: for papers that are Indonesian in any
+    case (the Berita Acara), then back to the request's language."""
+    token = _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        _language.reset(token)
 
 
 def gettext(message: str) -> str:

@@ -28,6 +28,7 @@ from server.local_time import local_today
 from server.office import exports, intake, search
 from server.office.assignees import Assignee, assignee_for, assignees_of
 from server.office.attachments import complaint_photo, complaint_photo_url, stream_image
+from server.office.conflict_values import field_words
 from server.office.conflicts import ConflictError, load_revisions, own_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard, overdue_rows
 from server.office.exceptions import KINDS, ResolutionError, resolve
@@ -426,10 +427,12 @@ async def conflict_page(request: Request) -> Response:
         raise AppError(404, "not_found", NOT_FOUND_REASON) from exc
     revisions = own_revisions(staff_for_record(request, str(current.get("office"))), revisions)
     fields = sorted({k for r in revisions for k in r if not k.startswith("_")})
+    zone = await office_zone_of(request, str(current.get("office")))
     rows = []
     for name in fields:
-        values = [json.dumps(r[name], ensure_ascii=False) if name in r else "-" for r in revisions]
-        rows.append((name, values, len(set(values)) > 1))
+        stored = [json.dumps(r.get(name), ensure_ascii=False, sort_keys=True) for r in revisions]
+        shown = [field_words(name, r[name], zone) if name in r else "-" for r in revisions]
+        rows.append((name, shown, len(set(stored)) > 1))
     return render(
         request,
         "office/conflict.html",

@@ -481,7 +481,8 @@ async def test_conflict_is_resolved_from_the_page_keeping_the_loser(
     queue = client.get("/office/exceptions").text
     assert f"/office/conflicts/{document_id}" in queue
     page = client.get(f"/office/conflicts/{document_id}")
-    assert page.status_code == 200 and "self_pickup" in page.text and "courier" in page.text
+    # The two choices side by side, in words.
+    assert page.status_code == 200 and "Ambil sendiri di kantor" in page.text and "Diantar kurir" in page.text
     response = client.post(
         f"/office/conflicts/{document_id}/resolve",
         data={"csrf": csrf_of(page.text), "winner_rev": f"2-{'b' * 32}", "note": "Penduduk minta diantar"},
