@@ -138,6 +138,7 @@ async def _intake_page(request: Request, office: str, status: int = 200, **conte
             "documents": documents,
             "kinds": DOC_KIND_LABELS,
             "assignees": await assignees_of(identity_of(request), office),
+            "people": people_of(await identity_of(request).users_of_office(office)),
             "columns": intake.CSV_COLUMNS,
             **context,
         },
@@ -255,6 +256,7 @@ async def documents_page(request: Request) -> Response:
             "statuses": await search.statuses(ledger, documents),
             "kinds": DOC_KIND_LABELS,
             "mask_nik": mask_nik,
+            "people": people_of(await identity_of(request).users_of_office(office)),
         },
     )
 
@@ -285,6 +287,8 @@ async def timeline(request: Request) -> Response:
             "complaint_photo": complaint_photo,
             "complaint_photo_url": complaint_photo_url,
             "finding_text": finding_text,
+            # Couriers and staff by name: the records name them by user id.
+            "people": people_of(await identity_of(request).users_of_office(str(document["office"]))),
         },
     )
 

@@ -108,7 +108,7 @@ async def _seal_of(settings: Settings, document_id: str) -> str | None:
 @pytest.fixture
 def desk(browser: Browser, live_server: ServerProcess) -> Iterator[BrowserContext]:
     """A desktop browser profile, as at the office counter."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
+    context = browser.new_context(viewport={"width": 1366, "height": 800}, locale="id-ID")
     yield context
     context.close()
 
