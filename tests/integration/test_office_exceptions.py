@@ -852,7 +852,7 @@ async def test_a_reported_loss_on_the_page_offers_liability_and_reprint_and_a_re
     back = client.get(done.headers["location"])
     assert "dicetak ulang dengan segel baru" in visible(back.text) and cards(back.text) == []
     timeline = client.get(f"/office/documents/{doc['_id']}").text
-    assert "Tanggung jawab kurir gojek.andi (Gojek) atas segel BP00000601" in timeline and note in timeline
+    assert "Tanggung jawab kurir Andi (Gojek) atas segel BP00000601" in timeline and note in timeline
     assert (await load_timeline(ledger, doc)).current_seal == "BP00000602"
 
 
