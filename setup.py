@@ -3,7 +3,8 @@
 The checkout keeps `schemas/` and `pwa/` at the top level (a layout the customer fixed), outside the
 `server`, `sync`, `records` and `store` packages, so plain package data cannot reach them and an installed Segel would have no
 schemas, templates or static files. Building copies them in: the schemas to `records/_schemas/` (the validator
-validates with them) and the PWA's templates and static files, with the built `dist/`, to `server/_pwa/`.
+validates with them), the translation catalogue to `records/_locale/`, and the PWA's templates and static
+files, with the built `dist/`, to `server/_pwa/`.
 `records/schemas.py` and `server/resources.py` read those copies when present and the checkout otherwise.
 
 The same file lists feed the source distribution, so a wheel built from it is complete too. Everything
@@ -27,7 +28,7 @@ ASSETS: tuple[tuple[str, str, str], ...] = (
     ("schemas", "records/_schemas", "*.schema.json"),
     ("pwa/templates", "server/_pwa/templates", "**/*.html"),
     ("pwa/static", "server/_pwa/static", "**/*"),
-    ("locale", "server/_locale", "**/*.po"),
+    ("locale", "records/_locale", "**/*.po"),
 )
 
 

@@ -21,16 +21,30 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 EN_PO = ROOT / "locale" / "en" / "LC_MESSAGES" / "segel.po"
 PWA_CONTEXT = "pwa:"
-KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+#: The markers of a text for the catalogue: gettext's own, and the layers below the pages' (records/texts.py):
+#: `in_both(msgid, ...)`, the gateway's `_refuse(code, msgid, ...)` (sync/validation.py) and an image's
+#: `ImageError(code, msgid, ...)` (records/images.py).
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "N_": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "in_both": (1,),
+    "_refuse": (2,),
+    "ImageError": (2,),
+}
 METHODS = [
     ("server/**.py", "python"),
+    ("sync/**.py", "python"),
+    ("records/**.py", "python"),
     ("pwa/templates/**.html", "jinja2.ext:babel_extract"),
 ]
 OPTIONS = {"pwa/templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
 
 
 def extracted() -> dict[str, list[tuple[str, int]]]:
-    """msgid -> where it occurs, for every text marked in the server code and the templates."""
+    """msgid -> where it occurs, for every text marked in the code (server, sync, records) and templates."""
     found: dict[str, list[tuple[str, int]]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
         str(ROOT), METHODS, OPTIONS, keywords=KEYWORDS, strip_comment_tags=True

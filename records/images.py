@@ -16,6 +16,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from records.texts import in_both
+
 MAX_IMAGE_PIXELS = 4096 * 4096
 MAX_IMAGE_SIDE = 8192
 
@@ -31,13 +33,16 @@ _MAX_WEBP_CHUNKS = 16
 
 
 class ImageError(ValueError):
-    """The bytes are not a usable image: `code` for machines (`image_type`, `image_too_large`), and the
-    size in pixels a too large one claims (`size`, width and height), for a reader's own wording."""
+    """The bytes are not a usable image: `code` for machines (`image_type`, `image_too_large`), `reason` in
+    both languages (records/texts.py; `message` and `values` are its msgid and what fills it), and the size
+    in pixels a too large one claims (`size`, width and height), for a reader's own wording."""
 
-    def __init__(self, code: str, reason: str, size: tuple[int, int] | None = None) -> None:
-        super().__init__(reason)
+    def __init__(self, code: str, message: str, size: tuple[int, int] | None = None, **values: str) -> None:
+        self.reason = in_both(message, **values)
+        super().__init__(self.reason)
         self.code = code
-        self.reason = reason
+        self.message = message
+        self.values = values
         self.size = size
 
 
@@ -66,16 +71,14 @@ def read_header(data: bytes, declared: str | None = None) -> ImageHeader:
     without one, neither JPEG nor WebP), has no readable frame header, or is larger than the budget."""
     found = sniff_type(data)
     if found is None or (declared is not None and found != declared):
-        raise ImageError(
-            "image_type",
-            f"Isi foto bukan {_name(declared) if declared else 'JPEG atau WebP'}; ambil foto lagi. "
-            f"(The bytes are not a {_name(declared) if declared else 'JPEG or WebP'} image.)",
-        )
+        if declared is None:
+            raise ImageError("image_type", "Isi foto bukan JPEG atau WebP; ambil foto lagi.")
+        raise ImageError("image_type", "Isi foto bukan %(format)s; ambil foto lagi.", format=_name(declared))
     size = _jpeg_size(data) if found == JPEG else _webp_size(data)
     if size is None:
         raise ImageError(
             "image_type",
-            "Foto rusak: ukurannya tidak terbaca; ambil foto lagi. (The image header is unreadable.)",
+            "Foto rusak: ukurannya tidak terbaca; ambil foto lagi.",
         )
     width, height = size
     header = ImageHeader(found, width, height)
@@ -86,14 +89,17 @@ def read_header(data: bytes, declared: str | None = None) -> ImageHeader:
 def check_dimensions(width: int, height: int) -> None:
     """Refuse a picture larger than the budget, or with no pixels at all."""
     if width < 1 or height < 1:
-        raise ImageError("image_type", "Foto tanpa ukuran; ambil foto lagi. (The image has no size.)")
+        raise ImageError("image_type", "Foto tanpa ukuran; ambil foto lagi.")
     if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE or width * height > MAX_IMAGE_PIXELS:
         raise ImageError(
             "image_too_large",
-            f"Foto {width}x{height} piksel terlalu besar (maksimal {MAX_IMAGE_PIXELS // 1_000_000} juta "
-            f"piksel, sisi terpanjang {MAX_IMAGE_SIDE}); kirim foto yang lebih kecil. (The image is "
-            f"{width}x{height} px; at most {MAX_IMAGE_PIXELS:,} px and {MAX_IMAGE_SIDE} px a side.)",
+            "Foto %(width)sx%(height)s piksel terlalu besar (maksimal %(millions)s juta piksel, sisi "
+            "terpanjang %(side)s); kirim foto yang lebih kecil.",
             size=(width, height),
+            width=str(width),
+            height=str(height),
+            millions=str(MAX_IMAGE_PIXELS // 1_000_000),
+            side=str(MAX_IMAGE_SIDE),
         )
 
 

@@ -11,6 +11,9 @@ from typing import Literal
 
 Role = Literal["admin", "staff", "courier", "van_operator"]
 ROLES: tuple[Role, ...] = ("admin", "staff", "courier", "van_operator")
+#: Who may open the office's user management (`/auth/office/users`): staff add and revoke their office's
+#: couriers and van crews, admins also staff. The office menu shows the page to exactly these roles.
+USER_MANAGERS: tuple[Role, ...] = ("staff", "admin")
 
 
 @dataclass(frozen=True)
@@ -35,3 +38,7 @@ class Principal:
     def can_act_for_office(self, office: str | None) -> bool:
         """Admins act for every office; everyone else only for their own."""
         return self.role == "admin" or (office is not None and office == self.office)
+
+    @property
+    def may_manage_users(self) -> bool:
+        return self.role in USER_MANAGERS

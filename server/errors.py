@@ -46,15 +46,15 @@ def wants_json(request: Request) -> bool:
 
 
 _TITLES = {
-    400: (N_("Permintaan tidak valid"), "Bad request"),
-    401: (N_("Silakan masuk dulu"), "Please sign in"),
-    403: (N_("Tidak diizinkan"), "Not allowed"),
-    404: (N_("Halaman tidak ditemukan"), "Page not found"),
-    405: (N_("Metode tidak diizinkan"), "Method not allowed"),
-    413: (N_("Data terlalu besar"), "Too large"),
-    429: (N_("Terlalu banyak percobaan"), "Too many attempts"),
-    500: (N_("Terjadi kesalahan di server"), "Server error"),
-    503: (N_("Layanan sedang tidak tersedia"), "Service unavailable"),
+    400: N_("Permintaan tidak valid"),
+    401: N_("Silakan masuk dulu"),
+    403: N_("Tidak diizinkan"),
+    404: N_("Halaman tidak ditemukan"),
+    405: N_("Metode tidak diizinkan"),
+    413: N_("Data terlalu besar"),
+    429: N_("Terlalu banyak percobaan"),
+    500: N_("Terjadi kesalahan di server"),
+    503: N_("Layanan sedang tidak tersedia"),
 }
 
 
@@ -87,11 +87,11 @@ def render_error(request: Request, status: int, error: str, reason: str) -> Resp
 def error_page(request: Request, status: int, reason: str) -> Response:
     """The error as a page in the request's language, whatever the path (the identity pages under /auth/
     use it directly, since errors there are JSON for the passkey ceremonies)."""
-    title_id, title_en = _TITLES.get(status, _TITLES[500] if status >= 500 else _TITLES[400])
+    title = _TITLES.get(status, _TITLES[500] if status >= 500 else _TITLES[400])
     return templates.TemplateResponse(
         request,
         "error.html",
-        {"status": status, "title_id": _(title_id), "title_en": title_en, "reason": _(reason)},
+        {"status": status, "title": _(title), "reason": _(reason)},
         status_code=status,
     )
 

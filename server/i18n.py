@@ -1,9 +1,9 @@
 """The words people read, in one gettext catalogue: Bahasa Indonesia first (the source language, the msgids),
 English when the person chooses it.
 
-The catalogue is `locale/<lang>/LC_MESSAGES/segel.po` (copied into the wheel as `server/_locale`, see
-setup.py). It is read with Babel and compiled in memory on first use, so a clean checkout and an installed
-wheel both work without a compile step, and no `.mo` file can go stale beside its `.po`. The same file holds
+The catalogue is `locale/<lang>/LC_MESSAGES/segel.po` (copied into the wheel as `records/_locale`, see
+setup.py), read and compiled in memory on first use by records/texts.py, which the gateway's texts use too:
+a clean checkout and an installed wheel both work without a compile step. The same file holds
 the PWA's texts (entries with a `pwa:<key>` context), which `pwa/build.mjs` turns into JSON for the app.
 
 The language is per request: `?lang=en` or a `lang` cookie (set by the switch link in the page footer) choose
@@ -17,46 +17,28 @@ Identifiers never reach a person: `label(kind, value)` gives the words for a sta
 
 from __future__ import annotations
 
-import gettext as _gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import lru_cache
 from http.cookies import SimpleCookie
-from io import BytesIO
-from pathlib import Path
 from urllib.parse import parse_qs
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.resources import LOCALE_DIR
+# Re-exported: the pages mark their texts with `server.i18n.N_` and read the languages from here.
+from records.texts import DEFAULT_LANGUAGE as DEFAULT_LANGUAGE
+from records.texts import DOMAIN as DOMAIN
+from records.texts import LANGUAGES as LANGUAGES
+from records.texts import N_ as N_
+from records.texts import po_path as po_path
+from records.texts import translations as translations
 
-LANGUAGES = ("id", "en")
-DEFAULT_LANGUAGE = "id"
 COOKIE = "lang"
-DOMAIN = "segel"
 _ONE_YEAR = 365 * 24 * 3600
 
 _language: ContextVar[str] = ContextVar("segel_language", default=DEFAULT_LANGUAGE)
-
-
-def po_path(language: str, locale_dir: Path = LOCALE_DIR) -> Path:
-    return locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-
-
-@lru_cache(maxsize=len(LANGUAGES))
-def translations(language: str) -> _gettext.NullTranslations:
-    """The compiled catalogue of `language`; Indonesian is the source language and needs none."""
-    if language == DEFAULT_LANGUAGE:
-        return _gettext.NullTranslations()
-    with po_path(language).open("rb") as file:
-        catalog = read_po(file, locale=language, domain=DOMAIN)
-    compiled = BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return _gettext.GNUTranslations(compiled)
 
 
 def current_language() -> str:
@@ -66,6 +48,17 @@ def current_language() -> str:
 def set_language(language: str) -> None:
     """For code outside a request (tests, the CLI) that wants one language."""
     _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Say everything inside in `language`, whoever reads the page: for papers that are Indonesian in any
+    case (the Berita Acara), then back to the request's language."""
+    token = _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        _language.reset(token)
 
 
 def gettext(message: str) -> str:
@@ -86,12 +79,6 @@ def npgettext(context: str, singular: str, plural: str, n: int) -> str:
 
 
 _ = gettext
-
-
-def N_(message: str) -> str:
-    """Marks a text for the catalogue where it is defined (a module-level table); `_` translates it where
-    it is shown, in the language of that request."""
-    return message
 
 
 #: kind -> identifier -> Indonesian words. Every enum a person may see (schemas/*.schema.json, the office's
@@ -130,6 +117,8 @@ LABELS: dict[str, dict[str, str]] = {
         "pos_indonesia": N_("Pos Indonesia"),
         "maxim": N_("Maxim"),
         "office": N_("Kurir kantor"),
+        #: A courier whose assignments name no partner (the dashboard's figures per partner).
+        "other": N_("Mitra lain"),
     },
     "delivery": {
         "courier": N_("Diantar kurir"),
@@ -186,13 +175,65 @@ LABELS: dict[str, dict[str, str]] = {
         "requested": N_("diminta"),
         "done": N_("selesai"),
     },
+    #: Why the gateway refused a pushed record (`Refusal.code`, sync/validation.py, sync/push.py,
+    #: records/images.py), as the queue counts them in a user's hour of refusals.
+    "refusal": {
+        "invalid": N_("data tidak lengkap atau salah"),
+        "invalid_id": N_("id catatan tidak sah"),
+        "invalid_rev": N_("riwayat revisi tidak sah"),
+        "projection": N_("salinan ringkas dari server"),
+        "deleted": N_("catatan dihapus"),
+        "removed": N_("catatan yang sudah dihapus"),
+        "role": N_("peran tidak boleh menulis"),
+        "author": N_("atas nama pengguna lain"),
+        "office": N_("milik kantor lain"),
+        "office_move": N_("dipindah kantor atau jenis"),
+        "not_assigned": N_("bukan tugasnya"),
+        "van": N_("milik mobil keliling lain"),
+        "assignee": N_("penugasan tidak sah"),
+        "append_only": N_("catatan yang tidak boleh diubah"),
+        "replay": N_("nomor urut sudah dipakai"),
+        "signature": N_("tanda tangan passkey tidak sah"),
+        "no_document": N_("dokumennya tidak ada"),
+        "link_office": N_("dokumen kantor lain"),
+        "attachment": N_("lampiran tidak sah"),
+        "attachment_type": N_("format foto salah"),
+        "attachment_missing": N_("foto belum terkirim"),
+        "attachment_size": N_("foto terlalu besar atau kosong"),
+        "digest": N_("sidik foto tidak cocok"),
+        "size_mismatch": N_("ukuran foto tidak cocok"),
+        "image_type": N_("isi foto bukan gambar yang sah"),
+        "image_too_large": N_("foto terlalu banyak piksel"),
+    },
+    #: A record's fields as the conflict page compares them side by side (schemas/*.schema.json).
+    "record_field": {
+        "type": N_("Jenis catatan"),
+        "schema_version": N_("Versi skema"),
+        "office": N_("Kantor"),
+        "created_at": N_("Dibuat"),
+        "author": N_("Penulis"),
+        "doc_kind": N_("Jenis dokumen"),
+        "resident": N_("Penduduk"),
+        "assignment": N_("Penugasan"),
+        "receipt_code": N_("Kode penerimaan"),
+        "delivery": N_("Pengiriman"),
+        "number": N_("Nomor segel"),
+        "document_id": N_("Dokumen"),
+        "bound_at": N_("Dipasang"),
+        "kind": N_("Jenis"),
+        "description": N_("Uraian"),
+        "photo_attachment": N_("Foto"),
+        "channel": N_("Saluran"),
+    },
     "record_type": {
         "document": N_("Dokumen"),
+        "seal": N_("Segel"),
         "handoff": N_("Serah terima"),
         "complaint": N_("Pengaduan"),
         "visit": N_("Perekaman"),
         "photo": N_("Foto"),
         "stop": N_("Jadwal mobil keliling"),
+        "unknown": N_("Catatan tanpa id"),
     },
 }
 

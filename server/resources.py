@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from records import texts
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUNDLED_PWA_DIR = PACKAGE_DIR / "_pwa"
 
@@ -34,8 +36,8 @@ PWA_DIR = CHECKOUT_DIR / "pwa" if CHECKOUT_DIR is not None else BUNDLED_PWA_DIR
 TEMPLATES_DIR = PWA_DIR / "templates"
 STATIC_DIR = PWA_DIR / "static"
 ASSET_MANIFEST = STATIC_DIR / "dist" / "asset-manifest.json"
-#: The translation catalogues (locale/<lang>/LC_MESSAGES/segel.po; server/_locale inside the wheel).
-LOCALE_DIR = CHECKOUT_DIR / "locale" if CHECKOUT_DIR is not None else PACKAGE_DIR / "_locale"
+#: The translation catalogues (locale/<lang>/LC_MESSAGES/segel.po; records/_locale inside the wheel).
+LOCALE_DIR = texts.LOCALE_DIR
 
 
 def require_pwa() -> None:

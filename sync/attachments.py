@@ -15,6 +15,7 @@ from typing import Any
 from starlette.requests import Request
 
 from records.principal import Principal
+from records.texts import in_both
 from records.types import JSONDict
 from store.couch import CouchConflict, CouchNotFound, Database
 from store.records import RecordsStore
@@ -43,25 +44,22 @@ async def put_photo_attachment(
         # A record the principal did not write looks the same as one that does not exist.
         raise not_found()
     if doc.get("_attachments"):
-        raise forbidden("Foto ini sudah tersimpan dan tidak boleh diganti. (This photo is already stored.)")
+        raise forbidden(in_both("Foto ini sudah tersimpan dan tidak boleh diganti."))
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if (
         name != doc.get("attachment")
         or content_type not in IMAGE_TYPES
         or content_type != doc.get("content_type")
     ):
-        raise forbidden(
-            "Nama atau jenis foto tidak sesuai catatannya. (Name or type differs from the photo record.)"
-        )
+        raise forbidden(in_both("Nama atau jenis foto tidak sesuai catatannya."))
     data = bytearray()
     async for chunk in request.stream():
         data.extend(chunk)
         if len(data) > MAX_IMAGE_BYTES:
-            raise GatewayError(413, "too_large", "Foto lebih dari 5 MB. (The photo is larger than 5 MB.)")
+            raise GatewayError(413, "too_large", in_both("Foto lebih dari 5 MB."))
     if hashlib.sha256(data).hexdigest() != doc.get("sha256") or len(data) != doc.get("size"):
         raise forbidden(
-            "Sidik (SHA-256) atau ukuran foto tidak cocok dengan catatannya; ambil ulang. "
-            "(The photo's SHA-256 or size does not match its record.)"
+            in_both("Sidik (SHA-256) atau ukuran foto tidak cocok dengan catatannya; ambil ulang.")
         )
     refusal = check_image_bytes(bytes(data), content_type)
     if refusal:

@@ -1,13 +1,17 @@
 """The gateway's one error type, rendered in CouchDB's own `{"error", "reason"}` shape.
 
 PouchDB reads `error` as the error name and `reason` as the message, and treats 401/403 on a whole request
-as final (replication stops even with `retry: true`) and everything else as something to retry. Reasons are
-written for a person, Indonesian first with English in parentheses, because the PWA shows them as they are.
+as final (replication stops even with `retry: true`) and everything else as something to retry. Reasons a
+person reads are Indonesian first with English in parentheses, from the catalogue (`in_both`,
+records/texts.py), because the PWA shows them as they are; those only a client developer meets (a malformed
+replication request) are in English.
 """
 
 from __future__ import annotations
 
 from starlette.responses import JSONResponse
+
+from records.texts import in_both
 
 
 class GatewayError(Exception):
@@ -37,8 +41,5 @@ def forbidden(reason: str) -> GatewayError:
 
 
 UNAUTHORIZED = GatewayError(
-    401,
-    "unauthorized",
-    "Silakan masuk lagi dengan passkey Anda; data di ponsel tetap aman. (Please sign in again; the data on "
-    "your phone is safe.)",
+    401, "unauthorized", in_both("Silakan masuk lagi dengan passkey Anda; data di ponsel tetap aman.")
 )

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from records.principal import Principal
 from records.shapes import Handoff
+from records.texts import in_both
 from store.couch import CouchClient, CouchError, CouchUnavailable, Database, open_attachment
 from sync import branches, checkpoints, push, replication
 from sync import changes as changes_feed
@@ -76,13 +77,15 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return GatewayError(
                 503,
                 "unavailable",
-                "Server data sedang tidak tersedia; data Anda aman di ponsel dan akan dikirim lagi otomatis. "
-                "(The database is unavailable; your data is safe and will be sent again.)",
+                in_both(
+                    "Server data sedang tidak tersedia; data Anda aman di ponsel dan akan dikirim lagi "
+                    "otomatis."
+                ),
             ).response()
         except CouchError as exc:
             logger.warning("database error %s %s on %s", exc.status, exc.error, request.url.path)
             return GatewayError(
-                502, "db_error", "Server data menolak permintaan; coba lagi. (The database refused; retry.)"
+                502, "db_error", in_both("Server data menolak permintaan; coba lagi.")
             ).response()
 
     return route
@@ -121,8 +124,10 @@ def _too_large(limit: int) -> GatewayError:
 
 def _too_deep() -> GatewayError:
     return bad_request(
-        f"Isi permintaan bersarang terlalu dalam (lebih dari {MAX_JSON_DEPTH} tingkat). "
-        f"(The request body is nested deeper than {MAX_JSON_DEPTH} levels; records are never that deep.)"
+        in_both(
+            "Isi permintaan bersarang terlalu dalam (lebih dari %(levels)s tingkat).",
+            levels=str(MAX_JSON_DEPTH),
+        )
     )
 
 
@@ -314,7 +319,7 @@ async def bulk_get(request: Request, principal: Principal, db: Database) -> Resp
 async def document(request: Request, principal: Principal, db: Database) -> Response:
     doc_id = request.path_params["doc_id"]
     if doc_id.startswith("_"):
-        raise forbidden("Only records may be read through the gateway. (Hanya catatan yang boleh dibaca.)")
+        raise forbidden(in_both("Hanya catatan yang boleh dibaca melalui gateway."))
     if request.method != "GET":
         raise GatewayError(405, "method_not_allowed", "Records are written with _bulk_docs (replication).")
     return JSONResponse(await replication.get_document(db, principal, doc_id, request.query_params))
@@ -372,9 +377,7 @@ async def purge(request: Request, principal: Principal, db: Database) -> Respons
 @endpoint
 async def conflicts(request: Request, principal: Principal, db: Database) -> Response:
     if principal.role not in ("staff", "admin"):
-        raise forbidden(
-            "Hanya petugas kantor yang boleh melihat konflik. (Only office staff may list conflicts.)"
-        )
+        raise forbidden(in_both("Hanya petugas kantor yang boleh melihat konflik."))
     office = principal.office if principal.role == "staff" else request.query_params.get("office")
     limit = _int_param(request.query_params, "limit", 100, 1, 1000)
     return JSONResponse(await branches.office_conflicts(db, principal, office, limit))
@@ -383,8 +386,7 @@ async def conflicts(request: Request, principal: Principal, db: Database) -> Res
 @endpoint
 async def refused(request: Request, principal: Principal, db: Database) -> Response:
     raise forbidden(
-        "Alamat ini tidak tersedia melalui gateway sinkronisasi. (This address is not available through the "
-        "sync gateway: only replication of the records database is.)"
+        in_both("Alamat ini tidak tersedia melalui gateway sinkronisasi: hanya replikasi basis data catatan.")
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from records.principal import Principal
 from records.schemas import RecordError, validate_record
 from records.shapes import Handoff, as_handoff
+from records.texts import N_, in_both
 from records.types import JSONDict
 from store.couch import CouchConflict, Database
 from store.records import RecordsStore
@@ -249,11 +250,11 @@ async def _verify_and_claim(
     )
     for index, verdict in verdicts.items():
         if verdict.status == "invalid":
-            refusals[index] = Refusal(
-                "signature",
-                "Tanda tangan passkey pada serah terima ini tidak sah; rekam ulang serah terimanya. "
-                f"(The passkey signature is not valid: {verdict.reason or ''})",
+            message = N_(
+                "Tanda tangan passkey pada serah terima ini tidak sah; rekam ulang serah terimanya. (%(why)s)"
             )
+            why = {"why": verdict.reason or "-"}
+            refusals[index] = Refusal("signature", in_both(message, **why), message, why)
     for index in set(taken).intersection(accepted).difference(refusals):
         refusals[index] = check_record(
             docs[index],

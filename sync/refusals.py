@@ -132,6 +132,9 @@ async def write_refusals(
             "device_id": principal.device_id,
             "code": refusal.code,
             "reason": trim_reason(refusal.reason),
+            # The reason's msgid and values: an office page says it in its reader's language.
+            "message": refusal.message,
+            "message_args": {name: trim_reason(value) for name, value in refusal.args.items()},
             "refused_at": refused_at,
             "record": record,
         }

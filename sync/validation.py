@@ -16,12 +16,13 @@ import binascii
 import hashlib
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from records.images import ImageError, read_header
 from records.principal import Principal
 from records.schemas import RECORD_TYPES, RecordError, validate_record
+from records.texts import in_both
 from sync.projection import MARKER
 
 #: Which record types each role may write.
@@ -49,10 +50,14 @@ PhotoStatus = Literal["waiting", "verified", "none"]
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why one pushed revision is refused: `code` for machines and staff filters, `reason` for people."""
+    """Why one pushed revision is refused: `code` for machines and staff filters, `reason` for people (in
+    both languages: the phone shows it as it is). `message` and `args` are the reason's msgid and values,
+    kept with a stored refusal so an office page can say it in its reader's language."""
 
     code: str
     reason: str
+    message: str = ""
+    args: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,9 @@ class StoredState:
     removed: bool = False
 
 
-def _refuse(code: str, indonesian: str, english: str) -> Refusal:
-    return Refusal(code, f"{indonesian} ({english})")
+def _refuse(code: str, message: str, **args: str) -> Refusal:
+    """A refusal with its reason from the catalogue (`message` is the Indonesian msgid, records/texts.py)."""
+    return Refusal(code, in_both(message, **args), message, args)
 
 
 def check_id(doc_id: object, types: Collection[str] = RECORD_TYPES) -> Refusal | None:
@@ -80,13 +86,12 @@ def check_id(doc_id: object, types: Collection[str] = RECORD_TYPES) -> Refusal |
     Writes allow the record types with a schema; reads also allow pulled-only types (`READABLE_TYPES`).
     """
     if not isinstance(doc_id, str):
-        return _refuse("invalid_id", "Id catatan tidak ada.", "The record has no id.")
+        return _refuse("invalid_id", "Id catatan tidak ada.")
     match = _ID.match(doc_id)
     if match is None or match["type"] not in types:
         return _refuse(
             "invalid_id",
             "Id catatan tidak diizinkan; perbarui aplikasi lalu coba lagi.",
-            "This record id is not allowed; update the app and try again.",
         )
     return None
 
@@ -96,19 +101,17 @@ def check_revision(doc: Mapping[str, object]) -> Refusal | None:
     rev = doc.get("_rev")
     match = _REV.match(rev) if isinstance(rev, str) else None
     if match is None:
-        return _refuse(
-            "invalid_rev", "Revisi catatan tidak valid.", "The record revision is malformed; sync again."
-        )
+        return _refuse("invalid_rev", "Revisi catatan tidak valid.")
     revisions = doc.get("_revisions")
     if revisions is None:
         return None
     if not isinstance(revisions, Mapping):
-        return _refuse("invalid_rev", "Riwayat revisi tidak valid.", "The revision history is malformed.")
+        return _refuse("invalid_rev", "Riwayat revisi tidak valid.")
     ids, start = revisions.get("ids"), revisions.get("start")
     if not (isinstance(ids, list) and ids and isinstance(start, int) and isinstance(ids[0], str)):
-        return _refuse("invalid_rev", "Riwayat revisi tidak valid.", "The revision history is malformed.")
+        return _refuse("invalid_rev", "Riwayat revisi tidak valid.")
     if f"{start}-{ids[0]}" != rev:
-        return _refuse("invalid_rev", "Riwayat revisi tidak cocok.", "The revision history does not match.")
+        return _refuse("invalid_rev", "Riwayat revisi tidak cocok.")
     return None
 
 
@@ -156,20 +159,16 @@ def _check_content(doc: Mapping[str, object], schema_errors: list[RecordError] |
         return _refuse(
             "projection",
             "Ini salinan ringkas dari server, bukan catatan asli; catatan di server tidak diubah.",
-            "This is the server's reduced copy of a record, not the record; the stored record is unchanged.",
         )
     if doc.get("_deleted"):
         return _refuse(
             "deleted",
             "Catatan tidak boleh dihapus; minta kantor untuk memperbaikinya.",
-            "Records are never deleted; ask the office to correct it.",
         )
     errors = validate_record(doc) if schema_errors is None else schema_errors
     if errors:
         details = "; ".join(str(error) for error in errors[:3])
-        return _refuse(
-            "invalid", f"Data tidak lengkap atau salah: {details}.", "Fix the record and save again"
-        )
+        return _refuse("invalid", "Data tidak lengkap atau salah: %(details)s.", details=details)
     return None
 
 
@@ -179,20 +178,18 @@ def _check_writer(doc: Mapping[str, object], principal: Principal) -> Refusal | 
     if record_type not in WRITABLE_TYPES.get(principal.role, frozenset()):
         return _refuse(
             "role",
-            "Peran Anda tidak boleh membuat catatan jenis ini.",
-            f"Your role may not write {record_type} records.",
+            "Peran Anda tidak boleh membuat catatan jenis ini (%(type)s).",
+            type=record_type,
         )
     if doc.get("author") != principal.user_id:
         return _refuse(
             "author",
             "Catatan ini atas nama pengguna lain; masuk dengan akun Anda sendiri.",
-            "This record names another user as author; sign in with your own account.",
         )
     if not principal.can_act_for_office(str(doc.get("office"))):
         return _refuse(
             "office",
             "Catatan ini milik kantor lain.",
-            "This record belongs to another office than yours.",
         )
     return None
 
@@ -205,12 +202,9 @@ def _check_assignment(
         return _refuse(
             "not_assigned",
             "Dokumen ini tidak (lagi) ditugaskan kepada Anda; hubungi kantor.",
-            "This document is not (or no longer) assigned to you; call the office.",
         )
     if doc.get("type") == "visit" and principal.role == "van_operator" and doc.get("van") != principal.van:
-        return _refuse(
-            "van", "Kunjungan ini milik mobil keliling lain.", "This visit belongs to another van."
-        )
+        return _refuse("van", "Kunjungan ini milik mobil keliling lain.")
     return None
 
 
@@ -221,13 +215,11 @@ def _check_history(doc: Mapping[str, object], stored: StoredState, *, seq_taken:
         return _refuse(
             "append_only",
             "Catatan ini sudah tersimpan dan tidak boleh diubah; buat catatan baru bila perlu.",
-            "This record is already stored and may not be changed; make a new one if needed.",
         )
     if record_type == "handoff" and seq_taken:
         return _refuse(
             "replay",
             "Nomor urut serah terima ini sudah dipakai; catatan ini tampak seperti ulangan.",
-            "This handoff sequence number was already used; it looks like a replay.",
         )
     return None
 
@@ -243,7 +235,6 @@ def _check_stored(doc: Mapping[str, object], principal: Principal, stored: Store
         return _refuse(
             "removed",
             "Catatan ini sudah dihapus di server dan tidak bisa dihidupkan lagi; hubungi kantor.",
-            "This record was removed on the server and cannot be brought back; call the office.",
         )
     held = ([stored.current] if stored.current is not None else []) + list(stored.branches)
     for revision in held:
@@ -252,13 +243,11 @@ def _check_stored(doc: Mapping[str, object], principal: Principal, stored: Store
             return _refuse(
                 "office",
                 "Catatan ini milik kantor lain.",
-                "This record belongs to another office than yours.",
             )
         if office != doc.get("office") or revision.get("type") != doc.get("type"):
             return _refuse(
                 "office_move",
                 "Catatan tidak boleh dipindah ke kantor lain atau diubah jenisnya.",
-                "A record may not move to another office or change its type.",
             )
     return None
 
@@ -286,13 +275,11 @@ def check_links(
         return _refuse(
             "no_document",
             "Dokumen untuk catatan ini tidak ada di server; sinkronkan dokumennya dulu atau hubungi kantor.",
-            "The document this record belongs to is not on the server; sync it first or call the office.",
         )
     if document.get("office") != doc.get("office"):
         return _refuse(
             "link_office",
             "Dokumen untuk catatan ini milik kantor lain.",
-            "The document this record belongs to is of another office.",
         )
     if (
         doc.get("type") == "photo"
@@ -306,7 +293,6 @@ def check_links(
         return _refuse(
             "link_office",
             "Serah terima untuk foto ini milik kantor atau dokumen lain.",
-            "The handoff this photo belongs to is of another office or document.",
         )
     return None
 
@@ -316,9 +302,9 @@ def assignee_refusal(courier: object) -> Refusal:
     staff) of the document's office, or with another partner than their own."""
     return _refuse(
         "assignee",
-        f"Penugasan ke {str(courier)[:64]!r} tidak sah: bukan kurir aktif kantor ini dengan mitra tersebut; "
+        "Penugasan ke %(courier)r tidak sah: bukan kurir aktif kantor ini dengan mitra tersebut; "
         "pilih kurir dari daftar.",
-        "The assignment names nobody who may carry this office's documents; choose a courier from the list.",
+        courier=str(courier)[:64],
     )
 
 
@@ -354,7 +340,7 @@ def check_attachments(doc: Mapping[str, object], stored: StoredState) -> tuple[R
     attachments = doc.get("_attachments") or {}
     record_type = doc.get("type")
     if not isinstance(attachments, Mapping):
-        return _refuse("attachment", "Lampiran tidak valid.", "The attachments are malformed."), "none"
+        return _refuse("attachment", "Lampiran tidak valid."), "none"
     if record_type == "photo":
         wanted = doc.get("attachment")
         if not attachments:
@@ -372,8 +358,8 @@ def check_attachments(doc: Mapping[str, object], stored: StoredState) -> tuple[R
         ):
             return _refuse(
                 "attachment",
-                f"Lampiran {str(name)[:60]!r} tidak diizinkan pada catatan ini.",
-                "Only the record's own photo may be attached.",
+                "Lampiran %(name)r tidak diizinkan pada catatan ini; hanya foto catatan itu sendiri.",
+                name=str(name)[:60],
             ), "none"
         refusal = _check_image(doc, str(name), attachment, stored)
         if refusal:
@@ -391,7 +377,6 @@ def _check_image(
         return _refuse(
             "attachment_type",
             "Foto harus berformat JPEG atau WebP sesuai catatannya.",
-            "The photo must be JPEG or WebP, as its record says.",
         )
     if attachment.get("stub"):
         current = stored.current or {}
@@ -402,24 +387,21 @@ def _check_image(
         return _refuse(
             "attachment_missing",
             "Foto belum terkirim; sinkronkan lagi.",
-            "The photo itself was not sent; sync again.",
         )
     data = attachment.get("data")
     if not isinstance(data, str) or len(data) > (MAX_IMAGE_BYTES * 4) // 3 + 4:
         return _refuse(
             "attachment_size",
             "Foto terlalu besar (maksimal 5 MB); ambil ulang dengan ukuran lebih kecil.",
-            "The photo is larger than 5 MB; take it again smaller.",
         )
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        return _refuse("attachment", "Data foto rusak; ambil foto lagi.", "The photo data is corrupt.")
+        return _refuse("attachment", "Data foto rusak; ambil foto lagi.")
     if not raw or len(raw) > MAX_IMAGE_BYTES:
         return _refuse(
             "attachment_size",
             "Foto kosong atau lebih dari 5 MB.",
-            "The photo is empty or larger than 5 MB.",
         )
     refusal = check_image_bytes(raw, str(content_type))
     if refusal:
@@ -429,13 +411,11 @@ def _check_image(
             return _refuse(
                 "digest",
                 "Sidik (SHA-256) foto tidak cocok dengan catatannya; foto mungkin rusak, ambil ulang.",
-                "The photo's SHA-256 does not match its record; it may be damaged, take it again.",
             )
         if len(raw) != doc.get("size"):
             return _refuse(
                 "size_mismatch",
                 "Ukuran foto tidak cocok dengan catatannya.",
-                "The photo's size does not match its record.",
             )
     return None
 
@@ -446,5 +426,5 @@ def check_image_bytes(raw: bytes, content_type: str) -> Refusal | None:
     try:
         read_header(raw, content_type)
     except ImageError as exc:
-        return Refusal(exc.code, exc.reason)
+        return Refusal(exc.code, exc.reason, exc.message, exc.values)
     return None

@@ -26,8 +26,8 @@ from devtools.bench.chosen_database import add_db_option
 from devtools.bench.office_bench import bench_database, office_client, staff_cookie
 from records.types import JSONDict
 from server.identity.store import IdentityStore
-from server.office import queue
 from server.office.ledger import OFFICE_TZ, Ledger
+from server.office.open_items import open_rows
 from server.settings import Settings
 from store.couch import CouchClient
 
@@ -180,7 +180,7 @@ async def run(choice: str | None, exceptions: int, open_items: int) -> None:
         print(f"{exceptions} exceptions raised over a year, {open_items} open, written in {load_s:.1f} s")
         ledger = Ledger.of(couch, settings)
         started = time.perf_counter()
-        rows, _ = await queue.open_rows(ledger, OFFICE)
+        rows, _ = await open_rows(ledger, OFFICE)
         print(f"first read, building the views (one-time): {time.perf_counter() - started:.1f} s")
         print(f"open items found: {len(rows)}")
         cookie = await _session(couch, settings)
@@ -200,7 +200,7 @@ async def run(choice: str | None, exceptions: int, open_items: int) -> None:
         parts = []
         for _ in range(5):
             t0 = time.perf_counter()
-            await queue.open_rows(ledger, OFFICE)
+            await open_rows(ledger, OFFICE)
             parts.append((time.perf_counter() - t0) * 1000)
         median = statistics.median(parts)
         print(f"of which open_rows (counts per day, keys of the open days, resolutions): {median:.0f} ms")

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from records.principal import Principal
+from records.principal import USER_MANAGERS, Principal
 from records.types import JSONDict
 from server.access import current_principal, require
 from server.errors import AppError, error_page, login_redirect
@@ -353,7 +353,7 @@ def _office_of_request(request: Request, principal: Principal) -> str:
     office = request.query_params.get("office") or principal.office
     if office is None:
         raise AppError(400, "bad_request", N_("Pilih kantor: ?office=6471."))
-    require(request, "staff", "admin", office=office)
+    require(request, *USER_MANAGERS, office=office)
     return office
 
 
@@ -393,7 +393,7 @@ async def _users_page(
 
 @html_errors
 async def office_users(request: Request) -> Response:
-    principal = require(request, "staff", "admin")
+    principal = require(request, *USER_MANAGERS)
     return await _users_page(request, principal, _office_of_request(request, principal))
 
 
@@ -414,7 +414,7 @@ async def _checked_form(request: Request, principal: Principal) -> FormData:
 async def add_office_user(request: Request) -> Response:
     """Add a courier or a van operator to the staff member's own office (admins: `?office=`), then show
     the new person's one-time enrollment link. A refused form comes back with its problems; nothing saved."""
-    principal = require(request, "staff", "admin")
+    principal = require(request, *USER_MANAGERS)
     office = _office_of_request(request, principal)
     form = await _checked_form(request, principal)
     typed = {name: value for name, value in form.items() if isinstance(value, str)}
@@ -441,7 +441,7 @@ async def add_office_user(request: Request) -> Response:
 async def _managed_user(request: Request) -> tuple[Principal, FormData, JSONDict]:
     """The user a staff form acts on, after the CSRF check: staff manage their own office's couriers and
     van crews; only admins manage staff, and nobody manages an admin from a page."""
-    principal = require(request, "staff", "admin")
+    principal = require(request, *USER_MANAGERS)
     form = await _checked_form(request, principal)
     user_id = request.path_params["user_id"]
     user = await _store(request).get_user(user_id)

@@ -24,7 +24,7 @@ from records.types import JSONDict
 from server.office.config import OfficeConfig
 from server.office.finding_texts import word_finding
 from server.office.ledger import Ledger, create_once, now_iso
-from server.office.queue import raised_at
+from server.office.open_items import raised_at
 from store.couch import CouchConflict, CouchNotFound
 from store.records import RecordsStore
 

@@ -145,7 +145,7 @@ async def load_dashboard(
     )
     couriers = sorted(
         (
-            CourierRow(courier, partner_of.get(courier, "lainnya"), counts)
+            CourierRow(courier, partner_of.get(courier, "other"), counts)
             for courier, counts in per_courier.items()
         ),
         key=lambda r: (-r.counts.get("delivered", 0), r.courier),

@@ -25,7 +25,7 @@ from records.shapes import Document, Handoff, Seal
 from records.types import JSONDict
 from server.i18n import N_, Labels
 from server.office.ledger import Ledger, create_once, docs_by_ids, now_iso
-from server.office.queue import raised_at_of
+from server.office.open_items import raised_at_of
 
 #: The exceptions that keep a delivery from counting until they are resolved (or the resident confirms).
 DELIVERY_KINDS = ("code_mismatch", "code_missing", "seal_mismatch", "seal_unexpected")
@@ -206,7 +206,7 @@ async def settle_by_resident(ledger: Ledger, document_id: str, handoff_ids: list
                 "created_at": now_iso(),
             }
             if raised := await raised_at_of(ledger, kind, str(check["handoff_id"])):
-                resolution["raised_at"] = raised  # the queue counts it against its day (queue.py)
+                resolution["raised_at"] = raised  # the queue counts it against its day (open_items.py)
             await create_once(ledger.office, resolution)
         settled += int(await _settle(ledger, check, "resident_confirmed"))
     return settled

@@ -129,7 +129,7 @@ REPORTS_DESIGN: JSONDict = {
         # courier] (the courier who held the envelope, null when the record does not say: the queue then asks
         # the document). The id makes every key unique, so the queue pages on from the last key it read; the
         # value lets it filter by courier without reading a record; the day lets it count per kind and day
-        # and read only the days where something is still open (server/office/queue.py). A raise, once
+        # and read only the days where something is still open (server/office/open_items.py). A raise, once
         # emitted, must stay under its key: the queue counts resolutions against it (photo_missing and
         # conflict, which end by themselves, are always read). A loss is one 'lost' item (not also a seal
         # not scanned, missing and unsigned). Refusals show as one tally per user and hour

@@ -21,15 +21,9 @@ from server.office.exception_kinds import FINDING_KINDS, KINDS, RECORD_KINDS
 from server.office.intake import IntakeError
 from server.office.ledger import Ledger, create_once, now_iso
 from server.office.lost import LostError, settle_loss
-from server.office.queue import (
-    MAX_SCANNED,
-    PAGE,
-    Queue,
-    QueueItem,
-    list_queue,
-    open_queue,
-    raised_at,
-)
+from server.office.open_items import MAX_SCANNED, PAGE, raised_at
+from server.office.queue import Queue, list_queue, open_queue
+from server.office.queue_items import QueueItem
 
 __all__ = [
     "FINDING_KINDS",

@@ -14,7 +14,7 @@ from fpdf import FPDF
 
 from records.principal import Principal
 from records.types import JSONDict
-from server.i18n import N_, Labels, label
+from server.i18n import N_, Labels, label, speaking
 from server.i18n import gettext as _
 from server.local_time import DEFAULT_ZONE, local_time
 from server.office.intake import IntakeError, office_document
@@ -233,8 +233,10 @@ def latin1(text: object) -> str:
 
 
 def when(moment: str, zone: str = DEFAULT_ZONE) -> str:
-    """A time as the office reads it on paper: in its own zone, in the one format of every page."""
-    return local_time(moment, zone)
+    """A time as the office reads it on paper: in its own zone, in the one format of every page, and in
+    Indonesian whatever the language of the page it was printed from (the paper is Indonesian)."""
+    with speaking("id"):
+        return local_time(moment, zone)
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,11 @@ def render_report(handover: JSONDict, confirmation: JSONDict | None, parties: Re
     The envelope list holds what the handover page shows (seal, kind, resident name, kelurahan), never a
     NIK or a receipt code: the paper leaves the office with the courier.
     """
+    with speaking("id"):  # an Indonesian paper, whatever the language of the page it is printed from
+        return _report(handover, confirmation, parties)
+
+
+def _report(handover: JSONDict, confirmation: JSONDict | None, parties: ReportParties) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title("Berita Acara Serah Terima")
     pdf.set_author(latin1(parties.office_name))
@@ -278,7 +285,8 @@ def render_report(handover: JSONDict, confirmation: JSONDict | None, parties: Re
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(0, 6, latin1(parties.office_name), new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.set_font("Helvetica", "", 10)
-    pdf.cell(0, 6, f"Nomor: {latin1(handover['_id'])}", new_x="LMARGIN", new_y="NEXT", align="C")
+    paper_number = str(handover["_id"]).removeprefix("handover:")  # the paper's number, not a record id
+    pdf.cell(0, 6, f"Nomor: {latin1(paper_number)}", new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.ln(4)
     status = when(str(confirmation["created_at"]), parties.zone) if confirmation else "Belum dikonfirmasi"
     rows = (

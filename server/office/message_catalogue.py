@@ -16,33 +16,29 @@ from server.i18n import gettext as _
 
 @dataclass(frozen=True)
 class MessageTemplate:
-    label_id: str
-    label_en: str
+    #: What staff see the message called (a msgid; its English is in the catalogue).
+    label: str
     text: str
 
 
 CATALOGUE: dict[str, MessageTemplate] = {
     "document_ready": MessageTemplate(
         N_("Dokumen siap"),
-        "Document ready",
         "Disdukcapil: dokumen {doc_kind} atas nama {name} sudah selesai. Pilih diantar kurir atau "
         "ambil sendiri, dan lihat statusnya di {link} . Kode penerimaan: {receipt_code} (berikan hanya "
         "kepada kurir saat amplop diterima).",
     ),
     "out_for_delivery": MessageTemplate(
         N_("Sedang diantar"),
-        "Out for delivery",
         "Disdukcapil: dokumen {doc_kind} atas nama {name} sedang diantar kurir{when}. Status: {link}",
     ),
     "delivered": MessageTemplate(
         N_("Tercatat diterima"),
-        "Recorded as delivered",
         "Disdukcapil: kurir mencatat dokumen {doc_kind} atas nama {name} sudah diterima{when}. Mohon "
         "konfirmasi, atau laporkan bila belum Anda terima: {link}",
     ),
     "complaint_received": MessageTemplate(
         N_("Pengaduan diterima"),
-        "Complaint received",
         "Disdukcapil: pengaduan Anda tentang dokumen {doc_kind} sudah kami terima. {link}",
     ),
 }
@@ -65,7 +61,6 @@ def render_message(
 
 
 def label_of(kind: str) -> str:
-    """The name of a kind of message for the staff pages, in the page's language (`label_en` is its English
-    in locale/en/LC_MESSAGES/segel.po; tests/unit/test_translations.py keeps the two the same)."""
+    """The name of a kind of message for the staff pages, in the page's language."""
     template = CATALOGUE.get(kind)
-    return _(template.label_id) if template else kind
+    return _(template.label) if template else kind

@@ -28,6 +28,7 @@ from server.local_time import local_today
 from server.office import exports, intake, search
 from server.office.assignees import Assignee, assignee_for, assignees_of
 from server.office.attachments import complaint_photo, complaint_photo_url, stream_image
+from server.office.conflict_values import field_words
 from server.office.conflicts import ConflictError, load_revisions, own_revisions, resolve_conflict
 from server.office.dashboard import TILE_KINDS, TILE_LABELS, chart_bars, load_dashboard, overdue_rows
 from server.office.exceptions import KINDS, ResolutionError, resolve
@@ -50,16 +51,10 @@ from server.office.ledger import Ledger, docs_by_ids, key
 from server.office.lost import LostError, record_lost, record_reprint
 from server.office.message_catalogue import label_of
 from server.office.notifications import OutboxError, dead_letters, enqueue, resend
-from server.office.queue import (
-    AGES,
-    PARTNERS,
-    FilterError,
-    QueueFilter,
-    anchor_of,
-    load_page,
-    page_links,
-    people_of,
-)
+from server.office.open_items import anchor_of
+from server.office.people import people_of
+from server.office.queue import load_page
+from server.office.queue_filter import AGES, PARTNERS, FilterError, QueueFilter, page_links
 from server.office.timeline import (
     CONDITION_LABELS,
     PARTY_LABELS,
@@ -123,6 +118,8 @@ async def dashboard(request: Request) -> Response:
             "labels": TILE_LABELS,
             "chart": chart_bars(data),
             "overdue": await overdue_rows(ledger, data.overdue, DOC_KIND_LABELS),
+            # Couriers by name: the figures are keyed by user id, which nobody at the desk reads.
+            "people": people_of(await identity_of(request).users_of_office(office)),
         },
     )
 
@@ -141,6 +138,7 @@ async def _intake_page(request: Request, office: str, status: int = 200, **conte
             "documents": documents,
             "kinds": DOC_KIND_LABELS,
             "assignees": await assignees_of(identity_of(request), office),
+            "people": people_of(await identity_of(request).users_of_office(office)),
             "columns": intake.CSV_COLUMNS,
             **context,
         },
@@ -258,6 +256,7 @@ async def documents_page(request: Request) -> Response:
             "statuses": await search.statuses(ledger, documents),
             "kinds": DOC_KIND_LABELS,
             "mask_nik": mask_nik,
+            "people": people_of(await identity_of(request).users_of_office(office)),
         },
     )
 
@@ -275,6 +274,7 @@ async def timeline(request: Request) -> Response:
         request,
         "office/timeline.html",
         {
+            "office": str(document["office"]),  # the menu of an admin stays with the document's office
             "office_zone": await office_zone_of(request, str(document["office"])),
             "t": data,
             "doc": document,
@@ -287,6 +287,8 @@ async def timeline(request: Request) -> Response:
             "complaint_photo": complaint_photo,
             "complaint_photo_url": complaint_photo_url,
             "finding_text": finding_text,
+            # Couriers and staff by name: the records name them by user id.
+            "people": people_of(await identity_of(request).users_of_office(str(document["office"]))),
         },
     )
 
@@ -386,7 +388,7 @@ async def resend_message(request: Request) -> Response:
     return _see_other(f"/office/exceptions?ok=kirim&office={office}#flash")
 
 
-#: The element id of a queue item (server/office/queue.anchor_of), as a form hands it back.
+#: The element id of a queue item (server/office/open_items.anchor_of), as a form hands it back.
 _ANCHOR = re.compile(r"^q-[0-9a-f]{12}$")
 
 
@@ -429,12 +431,16 @@ async def conflict_page(request: Request) -> Response:
         raise AppError(404, "not_found", NOT_FOUND_REASON) from exc
     revisions = own_revisions(staff_for_record(request, str(current.get("office"))), revisions)
     fields = sorted({k for r in revisions for k in r if not k.startswith("_")})
+    zone = await office_zone_of(request, str(current.get("office")))
     rows = []
     for name in fields:
-        values = [json.dumps(r[name], ensure_ascii=False) if name in r else "-" for r in revisions]
-        rows.append((name, values, len(set(values)) > 1))
+        stored = [json.dumps(r.get(name), ensure_ascii=False, sort_keys=True) for r in revisions]
+        shown = [field_words(name, r[name], zone) if name in r else "-" for r in revisions]
+        rows.append((name, shown, len(set(stored)) > 1))
     return render(
-        request, "office/conflict.html", {"record_id": record_id, "revisions": revisions, "rows": rows}
+        request,
+        "office/conflict.html",
+        {"office": current.get("office"), "record_id": record_id, "revisions": revisions, "rows": rows},
     )
 
 
@@ -595,6 +601,7 @@ async def handover_page(request: Request) -> Response:
         request,
         "office/handover.html",
         {
+            "office": handover["office"],
             "h": handover,
             "confirmation": confirmation,
             "kinds": DOC_KIND_LABELS,

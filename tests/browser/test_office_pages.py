@@ -108,7 +108,7 @@ async def _seal_of(settings: Settings, document_id: str) -> str | None:
 @pytest.fixture
 def desk(browser: Browser, live_server: ServerProcess) -> Iterator[BrowserContext]:
     """A desktop browser profile, as at the office counter."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
+    context = browser.new_context(viewport={"width": 1366, "height": 800}, locale="id-ID")
     yield context
     context.close()
 
@@ -129,7 +129,7 @@ def test_dashboard_timeline_and_exceptions_at_the_desk(
     expect(page.locator(".tile-delivered .num")).to_have_text("1")
     expect(page.locator(".tile-picked_up .num")).to_have_text("2")
     expect(page.locator("svg rect.bar-delivered")).to_have_count(14)
-    expect(page.get_by_role("cell", name="gojek.andi")).to_be_visible()
+    expect(page.get_by_role("cell", name="Andi", exact=True)).to_be_visible()  # the courier by name
     page.screenshot(path=str(SCREENS / "office-dashboard.png"), full_page=True)
 
     page.goto(f"{origin}/office/documents/{data['delivered']['_id']}")

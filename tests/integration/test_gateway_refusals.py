@@ -59,6 +59,8 @@ async def test_five_hundred_junk_refusals_leave_a_bounded_trace_and_one_queue_it
     assert [answer.status_code for answer in answers] == [201] * 5
     assert len(entries) == 500 and len({entry["id"] for entry in entries}) == 500
     assert all(entry["error"] == "forbidden" and "Data tidak lengkap" in entry["reason"] for entry in entries)
+    # The phone may speak either language: the reason is said in both, the English from the catalogue.
+    assert all("(The record is incomplete or wrong: " in entry["reason"] for entry in entries)
 
     db = couch.db(settings.records_db)
     kept = await db.all_docs(startkey='"refusal"', endkey='"refusal\ufff0"', include_docs=True)
@@ -70,6 +72,9 @@ async def test_five_hundred_junk_refusals_leave_a_bounded_trace_and_one_queue_it
     assert sum(tally["total"] for tally in tallies) == 500
     assert sum(tally["counts"]["invalid"] for tally in tallies) == 500
     for refusal in whole:
+        # The reason's msgid and values are kept, so an office page says it in its reader's language.
+        assert refusal["message"] == "Data tidak lengkap atau salah: %(details)s."
+        assert refusal["message_args"]["details"] in refusal["reason"]
         assert len(json.dumps(refusal["record"])) <= MAX_RECORD_BYTES and "junk" not in refusal["record"]
         assert refusal["record_trimmed"] is True and refusal["record"]["author"] == "kurir.a"
 
@@ -78,3 +83,6 @@ async def test_five_hundred_junk_refusals_leave_a_bounded_trace_and_one_queue_it
     assert len(refused) == len(hours)
     assert sum(int(item.detail.split(" ", 1)[0]) for item in refused) == 500
     assert all("catatan ditolak dari kurir.a" in item.detail for item in refused)
+    # The codes counted read as words, not as the gateway's identifiers.
+    assert all("(data tidak lengkap atau salah " in item.detail for item in refused)
+    assert not any("invalid" in item.detail for item in refused)

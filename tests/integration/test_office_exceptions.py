@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from records.nik import mask_nik
 from records.schemas import validate_record
 from records.types import JSONDict
-from server.office import intake, queue
+from server.office import intake, open_items, queue
 from server.office.checks import haversine_m, run_checks
 from server.office.config import OfficeConfig
 from server.office.design import OFFICE_DESIGN, REPORTS_DESIGN
@@ -296,7 +296,7 @@ async def test_an_old_open_exception_is_not_hidden_behind_newer_resolved_ones(
     couch: CouchClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The queue reads each kind newest first, page by page, past the resolved ones (pages of 3 here)."""
-    monkeypatch.setattr(queue, "PAGE", 3)
+    monkeypatch.setattr(open_items, "PAGE", 3)
     ledger = await ready_ledger(couch, settings)
     pickups = []
     for number in range(8):
@@ -323,7 +323,7 @@ async def test_an_old_open_exception_is_not_hidden_behind_newer_resolved_ones(
     assert len([item for item in limited.items if item.kind == "unsigned"]) == 2
     assert "unsigned" in limited.more
     # A kind with more exceptions ever raised than one page load reads is named as cut, not silently short.
-    monkeypatch.setattr(queue, "MAX_SCANNED", 6)
+    monkeypatch.setattr(open_items, "MAX_SCANNED", 6)
     _, cut = await queue.open_rows(ledger, "6471")
     # Of "unsigned" only the three open days are read; all eight days of "photo_missing" (these pickups
     # have no photo either) are open.
@@ -518,7 +518,7 @@ async def test_the_queue_pages_with_exact_totals_and_a_page_past_the_end_shows_t
     couch: CouchClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(queue, "PER_PAGE", 3)
-    monkeypatch.setattr(queue, "PAGE", 2)  # the views are read two rows at a time: paging on past them
+    monkeypatch.setattr(open_items, "PAGE", 2)  # the views are read two rows at a time: paging on past them
     ledger = await ready_ledger(couch, settings)
     pickups = []
     for number in range(8):
@@ -852,7 +852,7 @@ async def test_a_reported_loss_on_the_page_offers_liability_and_reprint_and_a_re
     back = client.get(done.headers["location"])
     assert "dicetak ulang dengan segel baru" in visible(back.text) and cards(back.text) == []
     timeline = client.get(f"/office/documents/{doc['_id']}").text
-    assert "Tanggung jawab kurir gojek.andi (Gojek) atas segel BP00000601" in timeline and note in timeline
+    assert "Tanggung jawab kurir Andi (Gojek) atas segel BP00000601" in timeline and note in timeline
     assert (await load_timeline(ledger, doc)).current_seal == "BP00000602"
 
 

@@ -481,7 +481,8 @@ async def test_conflict_is_resolved_from_the_page_keeping_the_loser(
     queue = client.get("/office/exceptions").text
     assert f"/office/conflicts/{document_id}" in queue
     page = client.get(f"/office/conflicts/{document_id}")
-    assert page.status_code == 200 and "self_pickup" in page.text and "courier" in page.text
+    # The two choices side by side, in words.
+    assert page.status_code == 200 and "Ambil sendiri di kantor" in page.text and "Diantar kurir" in page.text
     response = client.post(
         f"/office/conflicts/{document_id}/resolve",
         data={"csrf": csrf_of(page.text), "winner_rev": f"2-{'b' * 32}", "note": "Penduduk minta diantar"},
@@ -495,6 +496,55 @@ async def test_conflict_is_resolved_from_the_page_keeping_the_loser(
 
     await as_user(client, couch, settings, "rina.bandung")
     assert client.get(f"/office/conflicts/{document_id}").status_code == 404  # as if it did not exist
+
+
+#: The office menu's places, in its order; the last is user management, shown to those who may manage users.
+MENU = (
+    "/office",
+    "/office/documents",
+    "/office/intake",
+    "/office/handovers",
+    "/office/exceptions",
+    "/office/visits",
+    "/auth/office/users",
+)
+
+
+def menu_links(html: str) -> list[str]:
+    """The addresses the office menu of a page links to (without the account link), [] when it has none."""
+    nav = re.search(r'<nav class="office-nav".*?</nav>', html, re.S)
+    if nav is None:
+        return []
+    return [href for href in re.findall(r'<a href="([^"]+)"', nav.group(0)) if href != "/auth/login"]
+
+
+async def test_the_office_menu_is_on_every_office_page_and_leads_those_who_may_to_user_management(
+    client: TestClient, couch: CouchClient, settings: Settings
+) -> None:
+    await people(couch, settings)
+    await make_user(couch, settings, "admin.pusat", "admin", office=None)
+    await as_user(client, couch, settings, "budi.santoso")
+    document_id = register(client, name="Siti Aminah")
+    pages = (*MENU, f"/office/documents/{document_id}", "/office/documents?q=Siti")
+    for path in pages:  # staff add their office's couriers and van crews: the menu offers it
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert menu_links(response.text) == list(MENU), path
+    assert 'aria-current="page">Pengguna' in client.get("/auth/office/users").text
+
+    await as_user(client, couch, settings, "admin.pusat")  # acts for the office the address names
+    for path in pages:
+        wanted = path + ("&" if "?" in path else "?") + "office=6471"
+        response = client.get(wanted)
+        assert response.status_code == 200, wanted
+        assert menu_links(response.text) == [f"{place}?office=6471" for place in MENU], wanted
+
+    for user in ("gojek.andi", "van.nur"):  # the other users: no office page, no menu, no user management
+        await as_user(client, couch, settings, user)
+        for path in pages:
+            response = client.get(path)
+            assert response.status_code == 403, (user, path)
+            assert menu_links(response.text) == [] and "/auth/office/users" not in response.text
 
 
 async def test_admins_choose_the_office_they_act_for(

@@ -191,7 +191,7 @@ def test_wheel_carries_schemas_and_built_pwa_but_no_checkout_tooling(installed: 
         "server/_pwa/templates/office/dashboard.html",
         "server/_pwa/static/sw.js",
         "server/_pwa/static/dist/asset-manifest.json",
-        "server/_locale/en/LC_MESSAGES/segel.po",  # the English of every page, compiled when first used
+        "records/_locale/en/LC_MESSAGES/segel.po",  # the English of every page, compiled when first used
         *(f"server/_pwa{url}" for url in manifest["precache"]),
     } <= names
     tops = {name.split("/", 1)[0] for name in names}
@@ -268,7 +268,7 @@ def _check_pages_and_assets(http: httpx.Client) -> None:
     assert http.get("/manifest.webmanifest").json()["display"] == "standalone"
     assert http.get("/schemas/handoff.schema.json").json()["$id"].endswith("/handoff.schema.json")
     assert http.get("/auth/login").status_code == 200  # a server-rendered page from the bundled templates
-    # The installed catalogue: the same page in English (server/_locale, compiled when first asked for).
+    # The installed catalogue: the same page in English (records/_locale, compiled when first asked for).
     assert "Sign in to Segel" in http.get("/auth/login?lang=en").text
 
 

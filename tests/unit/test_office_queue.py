@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from server.office import queue
-from server.office.queue import FilterError, QueueFilter, open_ranges, page_links
+from server.office import open_items
+from server.office.open_items import open_ranges
+from server.office.queue_filter import FilterError, QueueFilter, page_links
 
 
 def test_a_day_is_read_only_while_it_has_more_raised_than_resolved() -> None:
@@ -29,7 +30,7 @@ def test_kinds_that_end_by_themselves_and_items_without_a_day_are_always_read() 
 
 
 def test_too_many_stretches_are_joined_across_the_fewest_closed_rows(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(queue, "MAX_RANGES", 2)
+    monkeypatch.setattr(open_items, "MAX_RANGES", 2)
     raised = {"d1": 1, "d2": 50, "d3": 1, "d4": 2, "d5": 1}
     closed = {"d2": 50, "d4": 2}
     assert open_ranges("unsigned", raised, closed) == [("d1", "d1"), ("d3", "d5")]  # d4's 2 rows, not d2's 50

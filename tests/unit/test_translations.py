@@ -88,6 +88,27 @@ def test_every_enum_value_a_person_sees_has_a_label_in_both_languages() -> None:
     i18n.set_language("id")
 
 
+#: How the gateway names a refusal in its code: `_refuse("code", ...)`, `Refusal("code", ...)`, an image's
+#: `ImageError("code", ...)` (the code is the first argument, on the call's line or the next).
+REFUSAL_CALL = re.compile(r"\b(?:_refuse|Refusal|ImageError)\(\s*\"([a-z_]+)\"")
+
+
+def test_every_refusal_code_has_a_label_the_queue_counts_it_by() -> None:
+    codes = {
+        code
+        for folder in ("sync", "records")
+        for path in sorted((ROOT / folder).glob("*.py"))
+        for code in REFUSAL_CALL.findall(path.read_text())
+    }
+    assert {"invalid", "not_assigned", "signature", "image_too_large"} <= codes  # the pattern finds them
+    assert sorted(codes - set(i18n.LABELS["refusal"])) == []
+    for code in codes:
+        for language in i18n.LANGUAGES:
+            i18n.set_language(language)
+            assert "_" not in i18n.label("refusal", code), (language, code)
+    i18n.set_language("id")
+
+
 def test_an_unknown_value_shows_as_itself_and_none_as_a_dash() -> None:
     assert i18n.label("status", "something_new") == "something_new"
     assert i18n.label("status", None) == "-"
@@ -122,11 +143,14 @@ def test_texts_follow_the_language_and_indonesian_is_the_source() -> None:
 
 
 def test_the_names_of_resident_messages_have_their_english_in_the_catalogue() -> None:
+    indonesian = {kind: label_of(kind) for kind in CATALOGUE}
     i18n.set_language("en")
     try:
-        assert {kind: label_of(kind) for kind in CATALOGUE} == {k: t.label_en for k, t in CATALOGUE.items()}
+        english = {kind: label_of(kind) for kind in CATALOGUE}
     finally:
         i18n.set_language("id")
+    assert english["document_ready"] == "Document ready"
+    assert all(english[kind] != indonesian[kind] for kind in CATALOGUE)
     assert label_of("document_ready") == "Dokumen siap"
 
 

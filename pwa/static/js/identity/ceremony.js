@@ -1,13 +1,24 @@
 // Shared steps of the passkey pages: turn the server's JSON options into what navigator.credentials wants,
-// turn the browser's answer back into JSON, post it, and explain failures in Bahasa Indonesia first.
+// turn the browser's answer back into JSON, post it, and explain failures in the page's language: the
+// server writes the texts into the page from the catalogue (identity/_passkey_texts.html).
 import { base64urlDecode, base64urlEncode, passkeysSupported } from '../lib/passkey.js';
 
 export { passkeysSupported };
 
-export const NO_SUPPORT =
-  'Browser ini tidak mendukung passkey. Buka tautan ini di Chrome terbaru di Android (atau Safari di iPhone), '
-  + 'dan pastikan kunci layar ponsel aktif. (This browser does not support passkeys: use an up-to-date browser '
-  + 'and turn on the screen lock.)';
+/**
+ * The page's text `key` (a data- attribute of #passkey-texts, camelCase) with its {name} places filled.
+ * @param {string} key @param {Record<string, string|number>} [params]
+ */
+export function t(key, params = {}) {
+  const texts = document.getElementById('passkey-texts');
+  const text = texts?.dataset[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => String(params[name] ?? `{${name}}`));
+}
+
+/** Why this browser cannot take part, and what to use instead. */
+export function noSupport() {
+  return t('noSupport');
+}
 
 /** @param {HTMLElement} element @param {string} text @param {boolean} [isError] */
 export function say(element, text, isError = false) {
@@ -24,7 +35,7 @@ export async function postJSON(url, body) {
   });
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const error = new Error(answer.reason || `Server menjawab ${response.status}.`);
+    const error = new Error(answer.reason || t('serverStatus', { status: response.status }));
     error.name = 'ServerRefused';
     throw error;
   }
@@ -73,15 +84,11 @@ export function credentialJSON(credential) {
 export function explain(error) {
   switch (error?.name) {
     case 'ServerRefused': return error.message;
-    case 'NotAllowedError':
-      return 'Passkey dibatalkan atau waktu habis. Coba lagi. (Cancelled or timed out: try again.)';
-    case 'InvalidStateError':
-      return 'Passkey ini sudah terdaftar di ponsel ini. Silakan masuk saja. (Already registered: sign in.)';
-    case 'NotSupportedError': return NO_SUPPORT;
-    case 'SecurityError':
-      return 'Alamat situs tidak cocok dengan pengaturan passkey; hubungi kantor. (Origin/RP ID mismatch.)';
-    case 'TypeError':
-      return 'Tidak ada koneksi ke server. Coba lagi saat ada sinyal. (No connection: try again online.)';
-    default: return `Gagal: ${error?.message || error}`;
+    case 'NotAllowedError': return t('cancelled');
+    case 'InvalidStateError': return t('alreadyRegistered');
+    case 'NotSupportedError': return noSupport();
+    case 'SecurityError': return t('originMismatch');
+    case 'TypeError': return t('offline');
+    default: return t('failed', { reason: error?.message || String(error) });
   }
 }

@@ -1,6 +1,6 @@
 // The enrollment page: register this phone's passkey with the one-time link, then the user is signed in.
 import {
-  creationOptions, credentialJSON, explain, NO_SUPPORT, passkeysSupported, postJSON, say,
+  creationOptions, credentialJSON, explain, noSupport, passkeysSupported, postJSON, say, t,
 } from './ceremony.js';
 
 const section = document.getElementById('enroll');
@@ -10,19 +10,19 @@ const status = document.getElementById('status');
 async function enroll() {
   const token = section.dataset.token;
   button.disabled = true;
-  say(status, 'Membuat passkey… (Creating the passkey…)');
+  say(status, t('creating'));
   try {
     const { options } = await postJSON('/auth/enroll/options', { token });
     const credential = await navigator.credentials.create({ publicKey: creationOptions(options) });
     const label = /** @type {HTMLInputElement} */ (document.getElementById('label')).value.trim();
     const answer = await postJSON('/auth/enroll/verify', { token, label, credential: credentialJSON(credential) });
-    say(status, 'Passkey terdaftar dan Anda sudah masuk. (Passkey registered; you are signed in.)');
+    say(status, t('enrolled'));
     status.dataset.state = 'enrolled';
     const next = document.createElement('a');
     next.href = (answer && answer.redirect) || '/app';
     next.className = 'button';
     next.id = 'continue';
-    next.textContent = next.pathname.startsWith('/office') ? 'Buka halaman kantor' : 'Buka aplikasi Segel';
+    next.textContent = next.pathname.startsWith('/office') ? t('openOffice') : t('openApp');
     status.after(next);
   } catch (error) {
     say(status, explain(error), true);
@@ -34,7 +34,7 @@ async function enroll() {
 if (section) {
   if (!passkeysSupported()) {
     button.disabled = true;
-    say(status, NO_SUPPORT, true);
+    say(status, noSupport(), true);
     status.dataset.state = 'unsupported';
   } else {
     button.addEventListener('click', enroll);

@@ -1,5 +1,5 @@
 // The login page: one button, the phone offers its Segel passkey, the server opens a session.
-import { credentialJSON, explain, NO_SUPPORT, passkeysSupported, postJSON, requestOptions, say } from './ceremony.js';
+import { credentialJSON, explain, noSupport, passkeysSupported, t, postJSON, requestOptions, say } from './ceremony.js';
 
 const section = document.getElementById('login');
 const button = /** @type {HTMLButtonElement|null} */ (document.getElementById('login-button'));
@@ -7,12 +7,12 @@ const status = document.getElementById('status');
 
 async function login() {
   button.disabled = true;
-  say(status, 'Menunggu passkey… (Waiting for the passkey…)');
+  say(status, t('waiting'));
   try {
     const { options } = await postJSON('/auth/login/options', {});
     const credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
     const answer = await postJSON('/auth/login/verify', { credential: credentialJSON(credential) });
-    say(status, `Berhasil masuk sebagai ${answer.user_id}. (Signed in.)`);
+    say(status, t('signedIn', { user: answer.user_id }));
     status.dataset.state = 'signed-in';
     location.assign(section.dataset.next || answer.redirect || '/');
   } catch (error) {
@@ -25,7 +25,7 @@ async function login() {
 if (button) {
   if (!passkeysSupported()) {
     button.disabled = true;
-    say(status, NO_SUPPORT, true);
+    say(status, noSupport(), true);
     status.dataset.state = 'unsupported';
   } else {
     button.addEventListener('click', login);

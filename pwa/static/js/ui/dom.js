@@ -65,6 +65,21 @@ export function formatTime(iso, lang) {
   return TIME_FORMATS.get(locale).format(date);
 }
 
+const DAY_FORMATS = new Map();
+
+/** A day key ("2026-11-17", a stop's date, already the office's own day) as "17 Nov 2026"; the text as it is
+ * when it is not a day. */
+export function formatDay(day, lang) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(day ?? ''));
+  if (!match) return String(day ?? '—');
+  const locale = lang === 'en' ? 'en-GB' : 'id-ID';
+  if (!DAY_FORMATS.has(locale)) {
+    DAY_FORMATS.set(locale, new Intl.DateTimeFormat(locale,
+      { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }));
+  }
+  return DAY_FORMATS.get(locale).format(new Date(Date.UTC(+match[1], +match[2] - 1, +match[3])));
+}
+
 export function formatBytes(bytes) {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;

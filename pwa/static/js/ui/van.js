@@ -3,8 +3,8 @@
 import * as data from '../data/index.js';
 import { localDate } from '../lib/ids.js';
 import { checkNik, describeNik, maskNik } from '../lib/nik.js';
-import { t } from '../lib/i18n.js';
-import { checkbox, field, h, select } from './dom.js';
+import { getLang, t } from '../lib/i18n.js';
+import { checkbox, field, formatDay, h, select } from './dom.js';
 import { showProblems } from './forms.js';
 
 const SERIAL_KEY = 'segel.captureDeviceSerial';
@@ -17,7 +17,7 @@ export async function stopsScreen(_ctx) {
   const upcoming = stops.filter((s) => s.stop.date > today).slice(0, 5);
   const card = ({ stop, visits }) => h('li', {}, h('div', { class: 'card', 'data-stop': stop._id },
     h('p', {}, h('strong', {}, stop.place_name)), h('p', { class: 'line' }, stop.address),
-    h('p', { class: 'line muted' }, stop.date, ' · ', t('stops.recorded', { n: visits.length, planned: stop.planned_residents ?? '?' }),
+    h('p', { class: 'line muted' }, formatDay(stop.date, getLang()), ' · ', t('stops.recorded', { n: visits.length, planned: stop.planned_residents ?? '?' }),
       visits.some((v) => v.pending) ? h('span', { class: 'badge pending' }, t('sync.waitingOne')) : null,
       visits.some((v) => v.denied) ? h('span', { class: 'badge refused' }, t('sync.refusedOne')) : null),
     visits.length ? h('ul', { class: 'visits' }, visits.map(visitLine)) : null,
@@ -165,7 +165,7 @@ function nikSummary(value) {
 function visitForm(stopItem, { nik, nikInfo, name, health, captures, serial, operators, outcome, errors }, submit) {
   return h('form', { class: 'stack', novalidate: true },
     h('h1', {}, t('visit.title')),
-    stopItem ? h('p', { class: 'muted' }, stopItem.stop.place_name, ' · ', stopItem.stop.date) : null,
+    stopItem ? h('p', { class: 'muted' }, stopItem.stop.place_name, ' · ', formatDay(stopItem.stop.date, getLang())) : null,
     field(t('visit.nik'), nik, t('visit.nikHint')), nikInfo, field(t('visit.name'), name),
     h('fieldset', {}, h('legend', {}, t('health.title')),
       field(t('health.operatorTemp'), health.opTemp), field(t('health.applicantTemp'), health.apTemp),
