@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from starlette.testclient import TestClient
@@ -22,7 +22,6 @@ from tests.support.office import NIKS, next_handoff, put_document, ready_ledger,
 
 pytestmark = pytest.mark.anyio
 NOW = datetime(2026, 11, 23, 16, 0, tzinfo=OFFICE_TZ)
-TODAY = datetime.now(OFFICE_TZ).date()
 
 
 async def rolled_up(ledger: Ledger, office: str, **options: object) -> Dashboard:
@@ -115,7 +114,12 @@ async def test_dashboard_counts_each_record_once_and_closes_delivered_pickups(
     doc = await story(
         ledger, "BP00000006", "gojek.andi", "gojek", [("picked_up", "2026-11-19T09:00:00+08:00")]
     )
-    first = await rolled_up(ledger, "6471", now=NOW, end=TODAY)
+    # The span ends on the day the document was registered, read from it: a run that crosses the office's
+    # midnight (00:00 WITA is 16:00 UTC) must not look for it on the day before.
+    # and starts on the pickup's day however long ago that now is.
+    registered = datetime.fromisoformat(str(doc["created_at"])).astimezone(OFFICE_TZ).date()
+    span = {"end": registered, "days": (registered - date(2026, 11, 19)).days + 1}
+    first = await rolled_up(ledger, "6471", now=NOW, **span)
     assert [d for d, _ in first.overdue] == [doc["_id"]]
     # The document is edited again (re-assigned) and delivered: counted once, and no longer overdue.
     await intake.assign(ledger, staff(), [str(doc["_id"])], "grab.sari", "grab", None)
@@ -133,7 +137,7 @@ async def test_dashboard_counts_each_record_once_and_closes_delivered_pickups(
     )
     await ledger.records.put(delivered)
     await run_checks(ledger, OfficeConfig())
-    second = await rolled_up(ledger, "6471", now=NOW, end=TODAY)
+    second = await rolled_up(ledger, "6471", now=NOW, **span)
     assert second.overdue == []
     assert second.total("ready") == first.total("ready") == 1
     assert second.total("picked_up") == 1 and second.total("delivered") == 1
