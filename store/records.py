@@ -69,7 +69,7 @@ class RecordsStore:
         return await self.db.changes(since=seq_param(since), limit=limit, style="all_docs", include_docs=True)
 
     async def follow_changes(self, since: object, *, limit: int, wait_ms: int) -> JSONDict:
-        """A longpoll on the feed with bodies and every leaf revision: answers at once with up to `limit`
+        """A longpoll on the feed (ids and every leaf revision, no bodies): answers at once with up to `limit`
         changes after `since` when there are any, else with the first to come, or empty after `wait_ms`.
 
         PouchDB Server ignores `timeout` and holds an idle longpoll open until something changes: the
@@ -83,7 +83,6 @@ class RecordsStore:
                 "feed": "longpoll",
                 "timeout": wait_ms,
                 "limit": limit,
-                "include_docs": True,
                 "style": "all_docs",
             },
             timeout=wait_ms / 1000 + 5,

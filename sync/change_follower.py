@@ -1,13 +1,20 @@
 """The one reader of the records database's `_changes` in a process, feeding `sync.change_cache`.
 
-It starts at the database's `update_seq` and asks for the next changes in longpolls (bodies included,
-every leaf revision), one round after another, always from the `last_seq` of the round before: after an
+It starts at the database's `update_seq` and asks for the next changes in longpolls (ids and every leaf
+revision, no bodies), one round after another, always from the `last_seq` of the round before: after an
 error it asks again from there, so an anchor noted in the cache stays a complete cut (see
 `sync.change_cache`). Each round's changes get their scopes from `sync.visibility.record_scopes`; a seal,
 handoff or photo also gets the scopes of its document (so a courier's waiting phone is woken by a photo of
 a document assigned to them). Documents' scopes are remembered from the document changes the follower sees
 and, when a linked record names a document it has not seen (or has forgotten), read once per round for
 all such documents: one read per change per process, never per phone.
+
+Bodies are read after the feed, in one `_all_docs` request per round, and only of live records that can
+have a scope: a record's id names its type (`document:…`, `handoff:…`, the schemas' `_id` patterns), and
+server documents written beside every pushed record (`receipt:`, `seqclaim:`, `refusal:`), design
+documents and deletions have no scope. Reading them with the feed (`include_docs`) made the database open
+and send three bodies for every record a phone pushed; now it opens one. The body read is the record's
+current winner, which may be newer than the change: that newer change comes in a later round anyway.
 
 Being wrong about a document's scopes for a moment (a cluster's feed is unordered, so a seal may come
 before the assignment of its document) costs nothing: the pull judges every candidate by its current state
@@ -31,7 +38,7 @@ from records.types import JSONDict
 from store.couch import CouchError, CouchTimeout, CouchUnavailable, Database
 from store.records import RecordsStore
 from sync.change_cache import ScopeChangeCache
-from sync.visibility import linked_document_id, record_scopes
+from sync.visibility import SYNCED_TYPES, linked_document_id, record_scopes
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +135,7 @@ class ChangeFollower:
             self.cache.heard(caught_up=True)
             return since
         results: list[JSONDict] = feed.get("results", [])
+        await self._read_bodies(results)
         changes = await self._scoped(results)
         caught_up = len(results) < self.page
         last_seq = feed.get("last_seq", since)
@@ -153,6 +161,22 @@ class ChangeFollower:
                 logger.warning("change follower cannot read the database yet: %s", type(exc).__name__)
                 await asyncio.sleep(delay)
                 delay = min(MAX_BACKOFF_S, delay * 2)
+
+    async def _read_bodies(self, results: list[JSONDict]) -> None:
+        """Put the current body of each changed live record that can have a scope into its change (`doc`),
+        in one request; other changes (server documents, deletions) keep none, and get no scope."""
+        wanted = {
+            doc_id
+            for change in results
+            if not change.get("deleted") and _may_have_scope(doc_id := str(change.get("id", "")))
+        }
+        if not wanted:
+            return
+        found = await RecordsStore(self.db).current(wanted)
+        for change in results:
+            doc = found.get(str(change.get("id", "")))
+            if doc is not None:
+                change["doc"] = doc
 
     async def _scoped(self, results: list[JSONDict]) -> list[tuple[str, object, tuple[str, ...]]]:
         """(id, seq, scopes) of each change of a round; reads the documents of linked records it lacks."""
@@ -186,3 +210,8 @@ class ChangeFollower:
                     scopes += tuple(scope for scope in lent if scope not in scopes)
             scoped.append((str(change.get("id", "")), change.get("seq"), scopes))
         return scoped
+
+
+def _may_have_scope(doc_id: str) -> bool:
+    """A record of a synced type, by its id (`<type>:…`): the only changes whose body gives a scope."""
+    return doc_id.partition(":")[0] in SYNCED_TYPES

@@ -117,10 +117,12 @@ PUSH_BATCH = 25
 
 @dataclasses.dataclass(frozen=True)
 class Push:
-    """One timed push: wall seconds, and CPU seconds of the database processes meanwhile."""
+    """One timed push: wall seconds, and CPU seconds of the database processes (and of the gateway's server
+    process, for a push through it) meanwhile."""
 
     seconds: float
     database_cpu: float
+    server_cpu: float = 0.0
 
 
 def timed_push(
@@ -130,26 +132,31 @@ def timed_push(
     docs: list[dict[str, Any]],
     database: list[int],
     proxy: FlakyProxy | None = None,
+    server: list[int] | None = None,
 ) -> Push:
-    """Push `docs` (put into the client's database first, untimed); `database` are the database's pids."""
+    """Push `docs` (put into the client's database first, untimed); `database` are the database's pids,
+    `server` the gateway server's (its CPU is counted too when given)."""
     for start in range(0, len(docs), 500):
         run_client(url, token, directory, [{"op": "put", "docs": docs[start : start + 500]}], timeout=600)
     if proxy is not None:
         proxy.request_lines.clear()  # count the timed push only
-    cpu_before = cpu_seconds(database)
+    cpu_before, server_before = cpu_seconds(database), cpu_seconds(server or [])
     started = time.perf_counter()
     steps = [{"op": "push", "batch_size": PUSH_BATCH}]
     result = run_client(url, token, directory, steps, timeout=3600, stall_seconds=3600)[0]
     elapsed = time.perf_counter() - started
     cpu = cpu_seconds(database) - cpu_before
+    server_cpu = cpu_seconds(server or []) - server_before
     if not result.get("ok") or result.get("doc_write_failures"):
         raise SystemExit(f"push failed: {str(result)[:500]}")
-    return Push(elapsed, cpu)
+    return Push(elapsed, cpu, server_cpu)
 
 
-async def bench_push(couch: DatabaseServer, workdir: Path, args: argparse.Namespace) -> tuple[Push, Push]:
-    """The gateway's push and the direct one."""
-    settings = make_settings(couch, "benchpush", workdir)
+async def bench_push(
+    couch: DatabaseServer, workdir: Path, args: argparse.Namespace, prefix: str = "benchpush"
+) -> tuple[Push, Push]:
+    """The gateway's push and the direct one, into fresh databases named after `prefix`."""
+    settings = make_settings(couch, prefix, workdir)
     client = CouchClient(settings.couchdb_url, settings.couchdb_user, settings.couchdb_password, timeout=600)
     await bootstrap(client, settings.db_prefix, SEGEL_DATABASES)
     await make_user(client, settings, "kurir.bench", "courier")
@@ -181,9 +188,16 @@ async def bench_push(couch: DatabaseServer, workdir: Path, args: argparse.Namesp
             )
             direct_port = to_direct.port if to_direct is not None else port
             direct_url = f"http://{couch.user}:{couch.password}@{host}:{direct_port}/{settings.records_db}"
-            direct_push = timed_push(direct_url, None, workdir / "direct", direct, pids, to_direct)
+            direct_push = timed_push(direct_url, None, workdir / f"{prefix}-direct", direct, pids, to_direct)
+            assert server._process is not None
             gateway_push = timed_push(
-                f"{server.url}/sync/records", token, workdir / "gateway", via_gateway, pids, to_gateway
+                f"{server.url}/sync/records",
+                token,
+                workdir / f"{prefix}-gateway",
+                via_gateway,
+                pids,
+                to_gateway,
+                [server._process.pid],
             )
             if to_gateway is not None and to_direct is not None:
                 batches = -(-args.records // PUSH_BATCH)
@@ -205,7 +219,9 @@ def print_requests(label: str, lines: list[str], batches: int) -> None:
         method, _, rest = line.partition(" ")
         path = rest.split(" ")[0].split("?")[0]
         path = re.sub(r"^/[a-z0-9]+_", "/", path)  # "/benchpush_identity/…" -> "/identity/…"
-        path = re.sub(r"/(_local/|)[^/_][^/]*$", lambda m: f"/{m.group(1)}<id>", path)
+        # "/records/receipt%3Ahandoff%3A…" -> "/records/receipt:<id>", other ids -> "<id>"
+        path = re.sub(r"/(receipt|seqclaim|refusal)(:|%3A)[^/]*$", r"/\1:<id>", path)
+        path = re.sub(r"/(_local/|)[^/_<][^/<]*$", lambda m: f"/{m.group(1)}<id>", path)
         kinds[f"{method} {path}"] += 1
     print(f"  database requests per batch of {PUSH_BATCH}, {label}: {len(lines) / batches:.1f}")
     for kind, count in kinds.most_common():
