@@ -353,6 +353,35 @@ class Database:
         result: list[JSONDict] = await self.client.json("POST", f"{self.path}/_bulk_docs", json=body)
         return result
 
+    async def create_exclusive(self, docs: list[JSONDict]) -> list[JSONDict]:
+        """Create documents (`_bulk_docs` of new ids) of which each may have only one creator; a document
+        another writer created first, or at the same moment, comes back as `{"id", "error": "conflict"}`.
+
+        What `put_exclusive` does for one update, for many creations: a cluster answers 202 when some copy
+        did not take a write, and two creators of one id at the same moment can both be told `ok`. On a 202
+        every created document is read back from every copy with its conflicts, and a creation that CouchDB's
+        deterministic choice did not make the winner is deleted again and reported as a conflict.
+        """
+        response = await self.client.request("POST", f"{self.path}/_bulk_docs", json={"docs": docs})
+        result: list[JSONDict] = response.json()
+        if response.status_code != 202:
+            return result
+        params: dict[str, str | int | bool] = {"conflicts": True}
+        if self.client.write_quorum:
+            params["r"] = self.client.write_quorum
+        settled: list[JSONDict] = []
+        for entry in result:
+            rev = entry.get("rev")
+            if entry.get("error") or not rev:
+                settled.append(entry)
+                continue
+            current = await self.get(str(entry["id"]), **params)
+            if rev != current.get("_rev") and rev in current.get("_conflicts", []):
+                await self.delete(str(entry["id"]), str(rev))
+                entry = {"id": entry["id"], "error": "conflict", "reason": "a concurrent creation won"}
+            settled.append(entry)
+        return settled
+
     async def all_docs(self, **params: str | int | bool) -> JSONDict:
         result: JSONDict = await self.client.json("GET", f"{self.path}/_all_docs", params=params)
         return result

@@ -492,7 +492,8 @@ async def _claim_handoff_seqs(
     """Claim each handoff's (author, seq) with a server document; return the handoffs whose seq was taken,
     and the claims this call created (handoff index -> claim id, revision), so a refusal can give one back.
 
-    A claim is a create: CouchDB lets exactly one writer create `seqclaim:<author>:<seq>`, so two phones (or
+    A claim is a create: CouchDB lets exactly one writer create `seqclaim:<author>:<seq>` (on a cluster,
+    `create_exclusive` settles two creations at the same moment), so two phones (or
     a replayed record under a new id) cannot both use one sequence number. A claim by the same handoff id is
     a retry of this very handoff, not a replay.
     """
@@ -507,7 +508,7 @@ async def _claim_handoff_seqs(
             duplicates.append(index)  # two handoffs with one seq in the same batch: the first one claims it
     if not claims:
         return [], {}
-    result = await db.bulk_docs(
+    result = await db.create_exclusive(
         [
             {"_id": claim_id, "type": "seq_claim", "handoff_id": docs[index]["_id"], "claimed_at": now_iso()}
             for claim_id, index in claims.items()

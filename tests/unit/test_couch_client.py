@@ -170,3 +170,31 @@ async def test_an_exclusive_write_that_won_stands(status: int, read_back: dict[s
     client = CouchClient("http://couch.invalid", write_quorum=3, transport=httpx.MockTransport(handler))
     assert await client.db("d").put_exclusive({"_id": "c", "_rev": "1-a"}) == "2-mine"
     await client.aclose()
+
+
+async def test_two_creations_at_once_on_a_cluster_leave_one_creator() -> None:
+    # Both creators of `seqclaim:a:1` were told ok (202); CouchDB made the other's the winner.
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        if request.method == "POST":
+            return httpx.Response(
+                202,
+                json=[
+                    {"ok": True, "id": "a", "rev": "1-mine"},
+                    {"id": "b", "error": "conflict"},
+                    {"ok": True, "id": "c", "rev": "1-c"},
+                ],
+            )
+        if request.method == "GET" and request.url.path.endswith("/a"):
+            return httpx.Response(200, json={"_id": "a", "_rev": "1-theirs", "_conflicts": ["1-mine"]})
+        if request.method == "GET":
+            return httpx.Response(200, json={"_id": "c", "_rev": "1-c"})
+        return httpx.Response(200, json={"ok": True, "id": "a", "rev": "2-gone"})
+
+    client = CouchClient("http://couch.invalid", write_quorum=3, transport=httpx.MockTransport(handler))
+    answers = await client.db("d").create_exclusive([{"_id": "a"}, {"_id": "b"}, {"_id": "c"}])
+    assert [answer.get("error") for answer in answers] == ["conflict", "conflict", None]
+    assert seen == ["POST /d/_bulk_docs", "GET /d/a", "DELETE /d/a", "GET /d/c"]
+    await client.aclose()
