@@ -274,11 +274,7 @@ async def _check_stored(db: Database, phones: list[_Phone]) -> None:
     ]
     photos = [doc for _, doc in docs.values() if doc.get("type") == "photo"]
     wrong_photos = await _wrong_photos(db, photos)
-    refusals = await db.client.json(
-        "GET",
-        f"{db.path}/_all_docs",
-        params={"startkey": '"refusal:"', "endkey": '"refusal:\ufff0"', "limit": 1000},
-    )
+    refusals = await db.all_docs(startkey='"refusal:"', endkey='"refusal:\ufff0"', limit=1000)
     print(
         f"  read back {len(ids)} records: {len(missing)} missing, {len(branched)} with a second branch, "
         f"{len(second_revs)} stored twice (a second revision); {len(wrong_photos)} of {len(photos)} "
