@@ -25,14 +25,12 @@ import re
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from devtools.bench.chosen_database import cpu_seconds, database_pids, host_port
-from devtools.bench.light_phones import LightPhone, LightPhones
-from devtools.bench.scale_node import LivePhone, NodePhones
+from devtools.bench.phone_processes import LightPhones, LivePhone, NodePhones
 from devtools.bench.scale_setup import OFFICES, Bench, Province, bench_database, build_views, make_couriers
 from devtools.bench.scale_setup import write_records as write_bulk
 from records.types import JSONDict
@@ -72,6 +70,8 @@ class Window:
     rss_mb: float
     server_cpu: float
     database_cpu: float
+    phones_cpu: float
+    load_average: float
     requests: list[str]
 
     @property
@@ -116,14 +116,16 @@ class Step:
 class Measure:
     """The server's and the database's figures over a window, from /proc and the recording proxy."""
 
-    def __init__(self, server_pid: int, database: list[int], proxy: FlakyProxy) -> None:
+    def __init__(self, server_pid: int, database: list[int], phones: list[int], proxy: FlakyProxy) -> None:
         self.server_pid = server_pid
         self.database = database
+        self.phones = phones
         self.proxy = proxy
 
     async def window(self, seconds: float) -> Window:
         mark = len(self.proxy.request_lines)
         server, database = cpu_seconds([self.server_pid]), cpu_seconds(self.database)
+        phones = cpu_seconds(self.phones)
         started = time.perf_counter()
         await asyncio.sleep(seconds)
         elapsed = time.perf_counter() - started
@@ -132,6 +134,8 @@ class Measure:
             rss_mb(self.server_pid),
             cpu_seconds([self.server_pid]) - server,
             cpu_seconds(self.database) - database,
+            cpu_seconds(self.phones) - phones,
+            float(Path("/proc/loadavg").read_text().split()[0]),
             self.proxy.request_lines[mark:],
         )
 
@@ -206,7 +210,6 @@ async def _run(args: argparse.Namespace, bench: Bench, steps: list[int]) -> list
         server = bench.start_server(proxy.port)
         try:
             assert server._process is not None
-            measure = Measure(server._process.pid, database_pids(bench.database), proxy)
             url = f"{server.url}/sync/records"
             paused: set[str] = set()
 
@@ -216,46 +219,38 @@ async def _run(args: argparse.Namespace, bench: Bench, steps: list[int]) -> list
                 elif event["event"] == "paused" and not event.get("error"):
                     paused.add(str(event["phone"]))
 
-            light = LightPhones(url, deliveries.seen, args.phones)
             results: list[Step] = []
-            try:
-                async with NodePhones(heard) as pouch:
-                    connected = 0
-                    writer = StaffWrites(bench, couriers, own)
-                    real = set(names[: args.pouch_phones])
-                    for count in steps:
-                        new = names[connected:count]
-                        pouch_new = [name for name in new if name in real]
-                        if pouch_new:
-                            await pouch.live(
-                                url,
-                                [LivePhone(name, tokens[name], bench.workdir / name) for name in pouch_new],
-                            )
-                        await light.connect(
-                            [LightPhone(name, tokens[name]) for name in new if name not in pouch_new]
-                        )
-                        connected = count
-                        waiting = real.intersection(names[:count])
-
-                        def all_waiting(pouch_phones: set[str] = waiting) -> bool:
-                            return light.all_ready() and paused.issuperset(pouch_phones)
-
-                        await _until(all_waiting, 600)
-                        await asyncio.sleep(3)
-                        results.append(await _step(args, measure, writer, deliveries, set(names[:count])))
-                        _print_step(results[-1], light.errors)
-            finally:
-                await light.aclose()
+            async with NodePhones(heard) as pouch, LightPhones(url, heard) as light:
+                measure = Measure(
+                    server._process.pid, database_pids(bench.database), [pouch.pid, light.pid], proxy
+                )
+                connected = 0
+                writer = StaffWrites(bench, couriers, own)
+                real = set(names[: args.pouch_phones])
+                for count in steps:
+                    new = names[connected:count]
+                    pouch_new = [name for name in new if name in real]
+                    if pouch_new:
+                        phones = [LivePhone(name, tokens[name], bench.workdir / name) for name in pouch_new]
+                        await pouch.live(url, phones)
+                    await light.connect({name: tokens[name] for name in new if name not in real})
+                    connected = count
+                    waiting = real.intersection(names[:count])
+                    await _until_paused(paused, waiting, 300)
+                    await asyncio.sleep(3)
+                    results.append(await _step(args, measure, writer, deliveries, set(names[:count])))
+                    _print_step(results[-1], await light.errors())
         finally:
             server.stop()
     return results
 
 
-async def _until(condition: Callable[[], bool], timeout: float) -> None:
+async def _until_paused(paused: set[str], phones: set[str], timeout: float) -> None:
+    """Until every one of these PouchDB phones has caught up and waits on its longpoll."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not paused.issuperset(phones):
         if time.monotonic() > deadline:
-            raise SystemExit(f"the phones were not all waiting within {timeout:.0f} s")
+            raise SystemExit(f"the PouchDB phones were not all waiting within {timeout:.0f} s")
         await asyncio.sleep(0.2)
 
 
@@ -289,10 +284,12 @@ def _percentile(values: list[float], share: float) -> float:
 def _print_step(step: Step, errors: int) -> None:
     for label, window in (("waiting", step.idle), ("under load", step.load)):
         database_share = 100 * window.database_cpu / window.seconds
+        phones_share = 100 * window.phones_cpu / window.seconds
         print(
             f"  {step.phones:5d} phones {label:10s}: server RSS {window.rss_mb:6.1f} MB, CPU "
             f"{window.cpu_share:5.1f} % of a core, database CPU {database_share:5.1f} %, "
-            f"database requests {window.per_second:6.1f}/s"
+            f"database requests {window.per_second:6.1f}/s (phones' processes CPU {phones_share:.0f} %, "
+            f"machine load average {window.load_average:.1f})"
         )
     if step.expected:
         worst = max(step.latencies, default=float("nan"))
@@ -319,6 +316,16 @@ def _report(results: list[Step], args: argparse.Namespace) -> None:
         + ", ".join(f"{step.phones}: {step.idle.per_second:.1f}" for step in results)
         + ")"
     )
+    # Every write concerns one courier: the writes for connected phones are the changes delivered.
+    base = first.load.per_second
+    for step in results[1:]:
+        delivered = step.expected / step.load.seconds
+        if delivered:
+            print(
+                f"  at {step.phones} phones: {delivered:.1f} changes/s delivered to a connected phone; "
+                f"database requests beyond those at 0 phones: {(step.load.per_second - base) / delivered:.1f} "
+                "per delivered change (the gateway's pull and the phone's _revs_diff, _bulk_get, checkpoint)"
+            )
     for step in (first, last):
         kinds = Counter(fold(line) for line in step.load.requests)
         print(f"  database requests/s under load at {step.phones} phones, by kind:")

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from devtools.bench.chosen_database import cpu_seconds, database_pids
-from devtools.bench.scale_node import NodePhones, Pulled
+from devtools.bench.phone_processes import NodePhones, Pulled
 from devtools.bench.scale_setup import (
     OFFICES,
     Bench,

@@ -1,7 +1,11 @@
-"""Real PouchDB phones for scripts/bench/scale: one node process (`scale_phones.mjs`) holding many phones.
+"""The phones of scripts/bench/scale, each kind in a child process of its own, spoken to a JSON line at a
+time: real PouchDB phones in node (`scale_phones.mjs`) and light longpoll phones in Python
+(`light_phones.py`).
 
-Python sends commands and reads answers and events a line each, so a pull is timed inside node (without
-its start-up) and a live phone's pulled records are heard of as PouchDB stores them.
+Commands go to the child's stdin; answers and events come back on its stdout, so a pull is timed inside the
+phone (without the child's start-up) and a live phone's records are heard of the moment it has them. Being
+processes of their own, a thousand phones take nothing from the bench's process, which writes the staff's
+changes, times them and relays the server's database requests through its recording proxy.
 """
 
 from __future__ import annotations
@@ -9,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from tests.support.pouch_client import REPO_ROOT
 
@@ -40,19 +45,19 @@ class LivePhone:
 Event = dict[str, Any]
 
 
-class NodePhones:
-    """The node process; `events` gets every event line (live phones' changes and pauses)."""
+class PhoneProcess:
+    """A child speaking the line protocol; `on_event` gets every event line (changes, pauses)."""
 
-    def __init__(self, on_event: Callable[[Event], None] | None = None) -> None:
+    def __init__(self, argv: Sequence[str], on_event: Callable[[Event], None] | None = None) -> None:
+        self._argv = list(argv)
         self._on_event = on_event
         self._process: asyncio.subprocess.Process | None = None
         self._answers: asyncio.Queue[Event] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> NodePhones:
+    async def __aenter__(self) -> Self:
         self._process = await asyncio.create_subprocess_exec(
-            "node",
-            str(SCRIPT),
+            *self._argv,
             cwd=REPO_ROOT,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -99,6 +104,18 @@ class NodePhones:
             raise RuntimeError(f"the node phones answered {answer} to {command['op']}")
         return answer
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+
+class NodePhones(PhoneProcess):
+    """Real PouchDB 9 phones, in one node process."""
+
+    def __init__(self, on_event: Callable[[Event], None] | None = None) -> None:
+        super().__init__(["node", str(SCRIPT)], on_event)
+
     async def pull(self, url: str, token: str, directory: Path, timeout: float = 1800) -> Pulled:
         answer = await self._ask({"op": "pull", "url": url, "token": token, "dir": str(directory)}, timeout)
         return Pulled(
@@ -116,3 +133,20 @@ class NodePhones:
             "phones": [{"name": p.name, "token": p.token, "dir": str(p.directory)} for p in phones],
         }
         await self._ask(command, 60)
+
+
+class LightPhones(PhoneProcess):
+    """Light longpoll phones (`devtools.bench.light_phones`), in one Python process."""
+
+    def __init__(self, url: str, on_event: Callable[[Event], None] | None = None) -> None:
+        super().__init__([sys.executable, "-m", "devtools.bench.light_phones", url], on_event)
+
+    async def connect(self, phones: dict[str, str], timeout: float = 1800) -> int:
+        """Start these phones (courier -> token), a group at a time; once all wait, the errors so far."""
+        answer = await self._ask({"op": "connect", "phones": phones}, timeout)
+        if answer.get("failed"):
+            raise SystemExit(f"light phones did not all start: {answer['failed']}")
+        return int(answer["errors"])
+
+    async def errors(self) -> int:
+        return int((await self._ask({"op": "status"}, 60))["errors"])
