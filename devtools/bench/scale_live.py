@@ -321,9 +321,10 @@ def _report(results: list[Step], args: argparse.Namespace) -> None:
     for step in results[1:]:
         delivered = step.expected / step.load.seconds
         if delivered:
+            extra = (step.load.per_second - base) / delivered
             print(
                 f"  at {step.phones} phones: {delivered:.1f} changes/s delivered to a connected phone; "
-                f"database requests beyond those at 0 phones: {(step.load.per_second - base) / delivered:.1f} "
+                f"database requests beyond those at 0 phones: {extra:.1f} "
                 "per delivered change (the gateway's pull and the phone's _revs_diff, _bulk_get, checkpoint)"
             )
     for step in (first, last):
