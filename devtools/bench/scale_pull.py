@@ -213,8 +213,8 @@ async def _case(args: argparse.Namespace, rig: Rig, kept: Path, label: str, coun
     print(
         f"  {label}: {count:,} other changes and the courier's {VISIBLE} written in {wrote:.1f} s "
         f"(_bulk_docs of 1,000); views brought up to date in {views:.1f} s; the server's change cache "
-        f"had read them {followed:.1f} s later (a sentinel record written after them reached another "
-        "courier from the cache) and the server was idle"
+        f"had read every one (a sentinel record written after them reached another courier from the cache "
+        f"{followed:.1f} s after it was written) and the server was idle"
     )
     expected = sorted(str(record["_id"]) for record in visible)
     assert server._process is not None
