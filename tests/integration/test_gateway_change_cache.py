@@ -270,3 +270,51 @@ async def test_a_waiting_courier_is_woken_by_a_change_of_their_document_and_not_
         answered, answer = answers["kurir.a"]
         assert [row["id"] for row in answer.json()["results"]] == [seal["_id"]]
         assert answered - written < 1.5
+
+
+async def test_a_change_in_one_office_wakes_no_waiting_phone_of_another(
+    couch: CouchClient, settings: Settings
+) -> None:
+    """Office 6472's staff device and courier wait; a burst of office 6471's work (documents, one assigned
+    to a 6471 courier, seals, handoffs) wakes neither. A record of 6472 then wakes 6472's staff device."""
+    await make_user(couch, settings, "kurir.satu", "courier", office="6471")
+    await make_user(couch, settings, "kurir.dua", "courier", office="6472")
+    await make_user(couch, settings, "staf.dua", "staff", office="6472")
+    tokens = {
+        user: {"Authorization": f"Bearer {await issue_device_token(couch, settings, user)}"}
+        for user in ("kurir.dua", "staf.dua")
+    }
+    theirs = document_record("kurir.dua", office="6472")
+    await _write(couch, settings, [theirs])
+    async with in_process_app(settings) as app:
+        since = {user: (await _pull(app, headers, "0"))[1] for user, headers in tokens.items()}
+        answers: dict[str, httpx.Response] = {}
+
+        async def wait(user: str) -> None:
+            answers[user] = (await _longpoll(app, tokens[user], since[user]))[1]
+
+        async with anyio.create_task_group() as group:
+            for user in tokens:
+                group.start_soon(wait, user)
+            await wait_until(lambda: app.cache.waiter_count == 2, 10)
+            woken = app.cache.stats.wakeups
+
+            office_a = [document_record("kurir.satu", office="6471") for _ in range(10)]
+            office_a += [document_record(None, office="6471") for _ in range(5)]
+            office_a += [seal_record(doc["_id"], f"BP{800 + n:08d}") for n, doc in enumerate(office_a[:5])]
+            office_a += [
+                handoff_record(doc["_id"], "kurir.satu", seq=n + 1) for n, doc in enumerate(office_a[:5])
+            ]
+            await _write(couch, settings, office_a)
+            await app.settled(len(office_a))
+            await anyio.sleep(0.5)
+            assert app.cache.stats.wakeups == woken
+            assert answers == {}
+
+            news = document_record(None, office="6472")
+            await _write(couch, settings, [news])
+            await wait_until(lambda: "staf.dua" in answers, 10)
+            await anyio.sleep(0.3)
+            assert "kurir.dua" not in answers  # not assigned to them: their phone sleeps on
+            group.cancel_scope.cancel()
+        assert [row["id"] for row in answers["staf.dua"].json()["results"]] == [news["_id"]]
