@@ -32,6 +32,9 @@ COUCH_PATH = re.compile(
 KNOWN_EXCEPTIONS: dict[str, str] = {
     # Names the database server a benchmark measured (its cluster settings), outside any application database.
     "devtools/bench/chosen_database.py": "benchmark report of the database server's q and n",
+    # Phones' requests: the replication protocol spoken to the gateway's `/sync/...`, not to CouchDB.
+    "devtools/bench/light_phones.py": "a light phone speaking the replication protocol to the gateway",
+    "devtools/bench/scale_pull.py": "a courier's pull through the gateway, counted by its own requests",
 }
 #: Ids of the identity database's documents: spelled in `store/identity.py` (and the server's identity
 #: package, which owns that database), never in the gateway.
