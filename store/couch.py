@@ -329,18 +329,22 @@ class Database:
         """
         response = await self.client.request("PUT", self.doc_path(str(doc["_id"])), json=doc)
         rev = str(response.json()["rev"])
-        if response.status_code != 202:
-            return rev
+        if response.status_code == 202 and not await self._stands(str(doc["_id"]), rev):
+            raise CouchConflict(409, "conflict", "a concurrent write won", method="PUT", path=self.path)
+        return rev
+
+    async def _stands(self, doc_id: str, rev: str) -> bool:
+        """After a 202: read the document from every copy with its conflicts; False (and the revision
+        deleted again) when CouchDB's deterministic choice made a rival write the winner. A revision with no
+        rival stands, even if fewer copies than asked took it (a node is down)."""
         params: dict[str, str | int | bool] = {"conflicts": True}
         if self.client.write_quorum:
             params["r"] = self.client.write_quorum
-        current = await self.get(str(doc["_id"]), **params)
-        if current.get("_rev") == rev:
-            return rev
-        if rev in current.get("_conflicts", []):
-            await self.delete(str(doc["_id"]), rev)
-            raise CouchConflict(409, "conflict", "a concurrent write won", method="PUT", path=self.path)
-        return rev  # taken by fewer copies than asked (a node is down), and no rival write: it stands
+        current = await self.get(doc_id, **params)
+        if current.get("_rev") != rev and rev in current.get("_conflicts", []):
+            await self.delete(doc_id, rev)
+            return False
+        return True
 
     async def delete(self, doc_id: str, rev: str) -> str:
         result: JSONDict = await self.client.json("DELETE", self.doc_path(doc_id), params={"rev": rev})
@@ -366,18 +370,10 @@ class Database:
         result: list[JSONDict] = response.json()
         if response.status_code != 202:
             return result
-        params: dict[str, str | int | bool] = {"conflicts": True}
-        if self.client.write_quorum:
-            params["r"] = self.client.write_quorum
         settled: list[JSONDict] = []
         for entry in result:
             rev = entry.get("rev")
-            if entry.get("error") or not rev:
-                settled.append(entry)
-                continue
-            current = await self.get(str(entry["id"]), **params)
-            if rev != current.get("_rev") and rev in current.get("_conflicts", []):
-                await self.delete(str(entry["id"]), str(rev))
+            if rev and not entry.get("error") and not await self._stands(str(entry["id"]), str(rev)):
                 entry = {"id": entry["id"], "error": "conflict", "reason": "a concurrent creation won"}
             settled.append(entry)
         return settled
