@@ -95,18 +95,31 @@ class LightPhone:
         self._checkpoint_rev = str(saved.json()["rev"])
 
 
+#: Phones per connection pool. httpx's pool does work in proportion to its connections on every request
+#: (httpcore assigns queued requests to connections by walking them), so one pool of a thousand waiting
+#: longpolls costs this process a core; pools of 25 cost next to nothing.
+PHONES_PER_POOL = 25
+
+
 class LightPool:
-    """The phones' tasks and their one connection pool (a connection per waiting phone)."""
+    """The phones' tasks and their connection pools (a connection per waiting phone)."""
 
     def __init__(self, url: str, seen: Seen) -> None:
         self.url = url
         self.seen = seen
         self.phones: list[LightPhone] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(READ_TIMEOUT_S, connect=10.0),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
-        )
+        self._clients: list[httpx.AsyncClient] = []
+
+    def _client(self) -> httpx.AsyncClient:
+        if not self._clients or len(self.phones) % PHONES_PER_POOL == 0:
+            self._clients.append(
+                httpx.AsyncClient(
+                    timeout=httpx.Timeout(READ_TIMEOUT_S, connect=10.0),
+                    limits=httpx.Limits(max_connections=None, max_keepalive_connections=None),
+                )
+            )
+        return self._clients[-1]
 
     async def connect(self, phones: list[LightPhone], group: int = 25, timeout: float = 300) -> None:
         """Start phones a group at a time, each group once the one before is waiting: a thousand first pulls
@@ -114,8 +127,9 @@ class LightPool:
         for start in range(0, len(phones), group):
             batch = phones[start : start + group]
             for phone in batch:
+                client = self._client()
                 self.phones.append(phone)
-                self._tasks.append(asyncio.create_task(phone.run(self._client, self.url, self.seen)))
+                self._tasks.append(asyncio.create_task(phone.run(client, self.url, self.seen)))
             deadline = time.monotonic() + timeout
             while not all(phone.ready for phone in batch):
                 if time.monotonic() > deadline:
@@ -142,7 +156,8 @@ class LightPool:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
 
 def _say(message: dict[str, Any]) -> None:

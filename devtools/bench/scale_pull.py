@@ -112,9 +112,11 @@ class Sentinel:
         position = self.signer.decode(self.since)
         return position is not None and position.phase == "cache"
 
-    async def wait_for(self, doc_id: str, server: ServerProcess, timeout: float = 900) -> None:
-        """Until `doc_id` reached this courier, the pull is served from the cache, and the server idles."""
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, doc_id: str, server: ServerProcess, timeout: float = 900) -> float:
+        """Until `doc_id` reached this courier, the pull is served from the cache, and the server idles;
+        the seconds until the first two held."""
+        started = time.monotonic()
+        deadline = started + timeout
         async with httpx.AsyncClient(timeout=60) as client:
             seen = False
             while not (seen and self.from_cache()):
@@ -122,7 +124,9 @@ class Sentinel:
                     raise SystemExit(f"the server's cache did not reach {doc_id} within {timeout:.0f} s")
                 seen = doc_id in await self.catch_up(client) or seen
                 await asyncio.sleep(0.2)
+        reached = time.monotonic() - started
         await wait_idle(server, deadline)
+        return reached
 
 
 async def wait_idle(server: ServerProcess, deadline: float) -> None:
@@ -207,9 +211,7 @@ async def _case(args: argparse.Namespace, rig: Rig, kept: Path, label: str, coun
     views = await build_views(couch, settings)
     marker = province.document(SENTINEL, OFFICES[1])
     await write_records(couch, settings, iter([marker]))
-    followed_from = time.perf_counter()
-    await rig.sentinel.wait_for(str(marker["_id"]), server)
-    followed = time.perf_counter() - followed_from
+    followed = await rig.sentinel.wait_for(str(marker["_id"]), server)
     print(
         f"  {label}: {count:,} other changes and the courier's {VISIBLE} written in {wrote:.1f} s "
         f"(_bulk_docs of 1,000); views brought up to date in {views:.1f} s; the server's change cache "
