@@ -16,14 +16,13 @@ import secrets
 import signal
 from pathlib import Path
 
-import uvicorn
-
 from devtools.demo.identities import demo_login_hint
 from devtools.demo.loader import load_demo
 from devtools.embedded import EmbeddedCouch, EmbeddedCouchError
 from server.app import create_app
 from server.databases import SEGEL_DATABASES
 from server.logs import configure_logging
+from server.serving import serve
 from server.settings import Settings, data_dir_from_env, open_couch
 from store.bootstrap import bootstrap
 from store.couch import CouchClient
@@ -106,16 +105,7 @@ async def run_dev() -> int:
         if embedded is not None:
             supervisor = asyncio.create_task(_supervise(embedded))
         worker = asyncio.create_task(_office_worker(settings, env, stop_worker))
-        config = uvicorn.Config(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            access_log=False,  # query strings; our access line is server.logs.RequestIdMiddleware's
-            proxy_headers=False,  # the client address comes from server.proxies (SEGEL_TRUSTED_PROXIES)
-            lifespan="on",
-        )
-        await uvicorn.Server(config).serve()
+        await serve(create_app(settings), settings, lifespan="on")
     finally:
         stop_worker.set()
         if worker is not None:

@@ -20,25 +20,14 @@ Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
 
 async def _cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from server.app import create_app
     from server.logs import configure_logging
+    from server.serving import serve
 
     settings = Settings.from_env()
     prepare_data_dir(settings)
     configure_logging(settings.log_level)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,  # it prints query strings; server.logs.RequestIdMiddleware logs each request
-        # Off: uvicorn would believe X-Forwarded-For from whatever --forwarded-allow-ips names. The client
-        # address is worked out by server.proxies from SEGEL_TRUSTED_PROXIES (none by default).
-        proxy_headers=False,
-    )
-    await uvicorn.Server(config).serve()
+    await serve(create_app(settings), settings)
     return 0
 
 

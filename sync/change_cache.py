@@ -173,6 +173,7 @@ class ScopeChangeCache:
         self.stats = CacheStats()
         self._waiters: dict[str, set[Waiter]] = {}
         self._everything: set[Waiter] = set()
+        self._draining = False
         self._clear()
 
     def _clear(self) -> None:
@@ -198,6 +199,16 @@ class ScopeChangeCache:
         self._seq = seq
         self._started = True
         self._mark(0, seq)
+
+    def drain(self) -> None:
+        """The server is shutting down: every held longpoll answers now (empty) and none waits from here on,
+        so a restart or a rolling deploy waits for no phone, and each phone reconnects at once elsewhere."""
+        self._draining = True
+        self._wake_all()
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
 
     def reset(self, seq: object) -> None:
         """Forget everything and begin a new epoch at `seq` (the follower could not go on where it was)."""

@@ -232,6 +232,7 @@ async def _longpoll(
     by any change); while it waits nothing is asked of the database. It reads again from its own position
     after registering (so nothing appended in between is slept through), on every wake-up, and at each
     heartbeat (which, from the cache, costs no database request unless something of its scopes arrived).
+    A server shutting down (`ScopeChangeCache.drain`) answers it at once, empty, so the phone asks again.
     """
     deadline = time.monotonic() + timeout / 1000
     beat_at = time.monotonic() + heartbeat / 1000
@@ -241,7 +242,7 @@ async def _longpoll(
             while True:
                 page = await changes_feed.read_changes(db, cache, principal, page.next, limit, signer)
                 remaining = deadline - time.monotonic()
-                if page.results or remaining <= 0:
+                if page.results or remaining <= 0 or cache.draining:
                     break
                 if time.monotonic() >= beat_at:
                     beat_at = time.monotonic() + heartbeat / 1000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import time
 from pathlib import Path
 
@@ -112,3 +114,34 @@ async def test_longpoll_waits_through_invisible_changes_and_answers_a_visible_on
     assert answer.status_code == 200
     assert [row["id"] for row in answer.json()["results"]] == [mine["_id"]]
     assert time.monotonic() - written < 5 and written - started > 3
+
+
+async def test_a_stopping_server_answers_held_longpolls_and_exits_cleanly(
+    couch: CouchClient, settings: Settings, server_process: ServerProcess
+) -> None:
+    """A restart or a rolling deploy: each live phone gets a whole, empty answer and asks again, instead of
+    a connection cut after the grace time (which also kept every stop waiting on the longest longpoll)."""
+    await make_user(couch, settings, "kurir.a", "courier")
+    token = await issue_device_token(couch, settings, "kurir.a")
+    await couch.db(settings.records_db).bulk_docs([document_record("kurir.a")])
+    url = f"{server_process.url}/sync/records/_changes"
+    auth = {"Authorization": f"Bearer {token}"}
+    since = httpx.get(url, headers=auth).json()["last_seq"]
+    answers: list[httpx.Response] = []
+
+    def hold() -> None:
+        params = {"feed": "longpoll", "since": since, "timeout": "60000", "heartbeat": "30000"}
+        answers.append(httpx.get(url, params=params, headers=auth, timeout=90))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(anyio.to_thread.run_sync, hold)
+        await anyio.sleep(2)
+        assert not answers, "the longpoll should still be held: nothing new for this courier"
+        status = await anyio.to_thread.run_sync(server_process.stop)
+
+    # uvicorn ends by raising the signal it was stopped with again, after its own orderly shutdown.
+    assert status in (0, -signal.SIGTERM), f"the server should exit by itself, not be killed ({status})"
+    answer = answers[0]
+    assert answer.status_code == 200
+    body = json.loads(answer.text.strip())
+    assert body["results"] == [] and body["last_seq"], "an empty answer the phone goes on from"

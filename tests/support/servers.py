@@ -58,10 +58,12 @@ class ServerProcess:
             self._process.send_signal(signal.SIGKILL)
             self._process.wait(timeout=10)
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
+        """SIGTERM, as a deploy or `docker stop` sends; SIGKILL after 10 s. The exit status (negative: killed)."""
         if self._process and self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+        return self._process.returncode if self._process else None
