@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json as jsonlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -260,6 +261,13 @@ def _param(value: str | int | bool) -> str:
     return str(value)
 
 
+def _unique(doc: JSONDict) -> JSONDict:
+    """`doc` with a fresh random `exclusive_write` field. CouchDB's revision id is a hash of the previous
+    revision and the body, so two identical writes (two pushes counted in the same millisecond) would be the
+    same revision on every copy: no conflict to see, and each writer would believe it alone wrote."""
+    return {**doc, "exclusive_write": secrets.token_hex(8)}
+
+
 class Database:
     """One database on a CouchClient: thin helpers over the paths Segel uses."""
 
@@ -326,8 +334,10 @@ class Database:
         document ends with two conflicting revisions. A counter kept that way loses or doubles counts. So on
         a 202 the document is read back from every copy (`r` = the write quorum) with its conflicts: the
         write that CouchDB's deterministic choice made the winner stands, a losing one is deleted again.
+        Each write carries a fresh `exclusive_write` value (`_unique`): two writers of the same body from the
+        same revision would otherwise make one and the same revision, and both be told it stands.
         """
-        response = await self.client.request("PUT", self.doc_path(str(doc["_id"])), json=doc)
+        response = await self.client.request("PUT", self.doc_path(str(doc["_id"])), json=_unique(doc))
         rev = str(response.json()["rev"])
         if response.status_code == 202 and not await self._stands(str(doc["_id"]), rev):
             raise CouchConflict(409, "conflict", "a concurrent write won", method="PUT", path=self.path)
@@ -366,7 +376,8 @@ class Database:
         every created document is read back from every copy with its conflicts, and a creation that CouchDB's
         deterministic choice did not make the winner is deleted again and reported as a conflict.
         """
-        response = await self.client.request("POST", f"{self.path}/_bulk_docs", json={"docs": docs})
+        body = {"docs": [_unique(doc) for doc in docs]}
+        response = await self.client.request("POST", f"{self.path}/_bulk_docs", json=body)
         result: list[JSONDict] = response.json()
         if response.status_code != 202:
             return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -197,4 +199,28 @@ async def test_two_creations_at_once_on_a_cluster_leave_one_creator() -> None:
     answers = await client.db("d").create_exclusive([{"_id": "a"}, {"_id": "b"}, {"_id": "c"}])
     assert [answer.get("error") for answer in answers] == ["conflict", "conflict", None]
     assert seen == ["POST /d/_bulk_docs", "GET /d/a", "DELETE /d/a", "GET /d/c"]
+    await client.aclose()
+
+
+async def test_two_equal_exclusive_writes_are_never_one_revision() -> None:
+    # CouchDB's revision id hashes the parent revision and the body: two pushes counted in the same
+    # millisecond would write the same revision, see no conflict, and both believe they alone wrote.
+    bodies: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        bodies.extend(body.get("docs", [body]))
+        if request.method == "POST":
+            return httpx.Response(201, json=[{"ok": True, "id": "a", "rev": "1-x"}])
+        return httpx.Response(201, json={"ok": True, "id": "c", "rev": "2-x"})
+
+    client = CouchClient("http://couch.invalid", write_quorum=3, transport=httpx.MockTransport(handler))
+    same = {"_id": "c", "_rev": "1-a", "total": 100, "last_refused_at": "2026-12-02T10:00:00.000Z"}
+    await client.db("d").put_exclusive(same)
+    await client.db("d").put_exclusive(same)
+    await client.db("d").create_exclusive([{"_id": "a", "handoff_id": "h"}])
+    await client.db("d").create_exclusive([{"_id": "a", "handoff_id": "h"}])
+    assert bodies[0]["total"] == bodies[1]["total"] == 100 and bodies[0] != bodies[1]
+    assert bodies[2]["handoff_id"] == bodies[3]["handoff_id"] == "h" and bodies[2] != bodies[3]
+    assert "exclusive_write" not in same, "the caller's document is left as it was"
     await client.aclose()
