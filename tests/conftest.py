@@ -15,7 +15,7 @@ from server.office import intake
 from server.settings import Settings, open_couch
 from store.couch import CouchClient
 from tests.support import logscan
-from tests.support.databases import DatabaseServer, chosen_kind, make_database
+from tests.support.databases import DatabaseServer, chosen_kind, drop_databases, make_database
 from tests.support.servers import ServerProcess
 
 
@@ -88,9 +88,10 @@ def ensure_couch_running(couch_server: DatabaseServer) -> DatabaseServer:
 
 
 @pytest.fixture
-def settings(ensure_couch_running: DatabaseServer, tmp_path: Path) -> Settings:
-    """Settings with a database prefix of its own, so tests never see each other's data."""
-    return Settings(
+def settings(ensure_couch_running: DatabaseServer, tmp_path: Path) -> Iterator[Settings]:
+    """Settings with a database prefix of its own, so tests never see each other's data; the test's
+    databases are dropped after it (`drop_databases`)."""
+    made = Settings(
         couchdb_url=ensure_couch_running.url,
         couchdb_user=ensure_couch_running.user,
         couchdb_password=ensure_couch_running.password,
@@ -99,6 +100,8 @@ def settings(ensure_couch_running: DatabaseServer, tmp_path: Path) -> Settings:
         couchdb_write_quorum=getattr(ensure_couch_running, "write_quorum", None),
         data_dir=tmp_path,
     )
+    yield made
+    drop_databases(ensure_couch_running, made.db_prefix)
 
 
 @pytest.fixture

@@ -59,7 +59,8 @@ class ServerProcess:
             self._process.wait(timeout=10)
 
     def stop(self) -> int | None:
-        """SIGTERM, as a deploy or `docker stop` sends; SIGKILL after 10 s. The exit status (negative: killed)."""
+        """SIGTERM, as a deploy or `docker stop` sends, and SIGKILL after 10 s; the exit status (negative: the
+        signal that ended it)."""
         if self._process and self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
             try:
