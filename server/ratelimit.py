@@ -41,20 +41,21 @@ async def count_hit(
     moment = time.time() if at is None else at
     window = int(moment // window_s)
     doc_id = f"{PREFIX}{key}:{window}"
-    for _ in range(attempts):
-        doc = await db.get_or_none(doc_id) or {
-            "_id": doc_id,
-            "type": "ratelimit",
-            "count": 0,
-            "expires_at": (window + 1) * window_s,
-            "window_s": window_s,
-        }
-        doc["count"] = int(doc["count"]) + 1
-        try:
-            await db.put_exclusive(doc)
-        except CouchConflict:
-            continue
-        return int(doc["count"]) + await _carried(db, key, window, window_s, moment)
+    async with db.one_writer(doc_id):
+        for _ in range(attempts):
+            doc = await db.get_or_none(doc_id) or {
+                "_id": doc_id,
+                "type": "ratelimit",
+                "count": 0,
+                "expires_at": (window + 1) * window_s,
+                "window_s": window_s,
+            }
+            doc["count"] = int(doc["count"]) + 1
+            try:
+                await db.put_exclusive(doc)
+            except CouchConflict:
+                continue
+            return int(doc["count"]) + await _carried(db, key, window, window_s, moment)
     return OVER_ANY_LIMIT
 
 

@@ -145,6 +145,8 @@ class CouchClient:
         #: copy, so views and `_all_docs` (read from one copy of each shard range) see it at once. While a
         #: copy is unreachable CouchDB still stores the write and answers 202 `accepted`.
         self._write_quorum = write_quorum
+        #: Per document path: the lock of `Database.one_writer` and how many hold or wait for it.
+        self._writers: dict[str, tuple[asyncio.Lock, int]] = {}
 
     @property
     def write_quorum(self) -> int | None:
@@ -278,6 +280,28 @@ class Database:
 
     def doc_path(self, doc_id: str) -> str:
         return f"{self.path}/{quote_id(doc_id)}"
+
+    @asynccontextmanager
+    async def one_writer(self, doc_id: str) -> AsyncIterator[None]:
+        """Within this process, one read-modify-write of `doc_id` at a time (a counter many requests bump).
+
+        CouchDB's revision check refuses the second of two writers on one node, but on a cluster two writers
+        can both be accepted, and a writer may read a revision that is then withdrawn (`put_exclusive`);
+        counts built on it are lost or doubled. Writers in one process take turns here, so the cluster race
+        is left only between instances, which rarely bump the same counter at the same moment.
+        """
+        key = self.doc_path(doc_id)
+        lock, users = self.client._writers.get(key, (asyncio.Lock(), 0))
+        self.client._writers[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self.client._writers[key]
+            if users <= 1:
+                del self.client._writers[key]
+            else:
+                self.client._writers[key] = (lock, users - 1)
 
     async def info(self) -> JSONDict:
         info: JSONDict = await self.client.json("GET", self.path)

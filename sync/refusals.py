@@ -7,7 +7,10 @@ reason and the record without image bytes, trimmed to `MAX_RECORD_BYTES`). The t
 exceptions queue shows: one item per user and hour, however many refusals it counts.
 
 The tally is updated first, with CouchDB's revision check, and says how many whole refusals this push may
-still add, so two pushes at once never store more than the bound between them.
+still add, so two pushes at once never store more than the bound between them. On a cluster the revision
+check alone is not enough (`Database.put_exclusive`): pushes in one process take turns at the tally
+(`Database.one_writer`), and two instances counting one user's refusals in the same moment may, rarely,
+miscount by one push.
 """
 
 from __future__ import annotations
@@ -74,33 +77,34 @@ def _record_type(doc: Mapping[str, object]) -> str:
 async def _count(db: Database, principal: Principal, codes: list[str], refused_at: str) -> int:
     """Add this push's refusals to the user's tally for the hour; return how many may be stored whole."""
     doc_id = tally_id(principal.user_id, refused_at)
-    for attempt in range(_TALLY_ATTEMPTS):
-        tally: dict[str, Any] = await db.get_or_none(doc_id) or {
-            "_id": doc_id,
-            "type": "refusal_tally",
-            "office": principal.office,
-            "user": principal.user_id,
-            "hour": refused_at[:13],
-            "first_refused_at": refused_at,
-            "total": 0,
-            "stored": 0,
-            "counts": {},
-        }
-        whole = max(0, min(WHOLE_PER_HOUR - int(tally.get("stored", 0)), len(codes)))
-        counts = dict(tally.get("counts") or {})
-        for code in codes:
-            counts[code] = int(counts.get(code, 0)) + 1
-        tally.update(
-            counts=counts,
-            total=int(tally.get("total", 0)) + len(codes),
-            stored=int(tally.get("stored", 0)) + whole,
-            last_refused_at=refused_at,
-        )
-        try:
-            await db.put_exclusive(tally)
-            return whole
-        except CouchConflict:
-            await asyncio.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
+    async with db.one_writer(doc_id):
+        for attempt in range(_TALLY_ATTEMPTS):
+            tally: dict[str, Any] = await db.get_or_none(doc_id) or {
+                "_id": doc_id,
+                "type": "refusal_tally",
+                "office": principal.office,
+                "user": principal.user_id,
+                "hour": refused_at[:13],
+                "first_refused_at": refused_at,
+                "total": 0,
+                "stored": 0,
+                "counts": {},
+            }
+            whole = max(0, min(WHOLE_PER_HOUR - int(tally.get("stored", 0)), len(codes)))
+            counts = dict(tally.get("counts") or {})
+            for code in codes:
+                counts[code] = int(counts.get(code, 0)) + 1
+            tally.update(
+                counts=counts,
+                total=int(tally.get("total", 0)) + len(codes),
+                stored=int(tally.get("stored", 0)) + whole,
+                last_refused_at=refused_at,
+            )
+            try:
+                await db.put_exclusive(tally)
+                return whole
+            except CouchConflict:
+                await asyncio.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
     logger.warning("refusal tally %s busy: %d refusals answered but not stored", doc_id, len(codes))
     return 0
 

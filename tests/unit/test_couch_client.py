@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -223,4 +224,30 @@ async def test_two_equal_exclusive_writes_are_never_one_revision() -> None:
     assert bodies[0]["total"] == bodies[1]["total"] == 100 and bodies[0] != bodies[1]
     assert bodies[2]["handoff_id"] == bodies[3]["handoff_id"] == "h" and bodies[2] != bodies[3]
     assert "exclusive_write" not in same, "the caller's document is left as it was"
+    await client.aclose()
+
+
+async def test_writers_of_one_document_in_one_process_take_turns() -> None:
+    # Ten requests bump one counter at once: each reads, then writes; none may read between another's read
+    # and write, or on a cluster two of them build on one revision.
+    events: list[str] = []
+    client = CouchClient("http://couch.invalid", transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    db = client.db("d")
+
+    async def bump(name: str) -> None:
+        async with db.one_writer("counter"):
+            events.append(f"read {name}")
+            await asyncio.sleep(0.001)
+            events.append(f"write {name}")
+
+    async def other() -> None:
+        async with db.one_writer("another"):
+            events.append("other")
+
+    await asyncio.gather(*(bump(str(n)) for n in range(10)), other())
+    bumps = [event for event in events if event != "other"]
+    turns = [(bumps[i], bumps[i + 1]) for i in range(0, len(bumps), 2)]
+    assert all(read == f"read {write[6:]}" for read, write in turns), turns
+    assert events.index("other") < len(events) - 1, "another document's writer does not wait its turn"
+    assert client._writers == {}, "no lock is kept once nobody writes"
     await client.aclose()
