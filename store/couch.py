@@ -198,9 +198,37 @@ class CouchClient:
                     logger.info("CouchDB %s %s answered %s; retrying", method, path, response.status_code)
                     await asyncio.sleep(0.2 * 2**attempt)
                     continue
+                if attempt > 0 and response.status_code == 409 and method == "PUT":
+                    earlier = await self._own_earlier_write(path, json)
+                    if earlier is not None:
+                        return earlier
                 raise _error_for(response, method, path)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _own_earlier_write(self, path: str, sent: object) -> httpx.Response | None:
+        """A retried document PUT met a conflict: was it with our own first attempt, which CouchDB stored
+        before the connection dropped? Then the current revision is the next one after ours and holds
+        exactly what we sent, and the write succeeded; answered as CouchDB would have (201). Otherwise None,
+        and the 409 stands. Without this a caller would be told of a conflict with itself, and a counter
+        (`Database.put_exclusive`, whose bodies are unique) would count twice on its next try."""
+        if not isinstance(sent, dict) or not is_document_write("PUT", path):
+            return None
+        try:
+            current = (await self._http.get(path, headers={"Accept": "application/json"})).json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        if not isinstance(current, dict) or "_rev" not in current:
+            return None
+        base = str(sent.get("_rev") or "0-")
+        expected_generation = int(base.split("-", 1)[0] or 0) + 1
+        same = {k: v for k, v in current.items() if k != "_rev"} == {
+            k: v for k, v in sent.items() if k != "_rev"
+        }
+        if not same or not str(current["_rev"]).startswith(f"{expected_generation}-"):
+            return None
+        logger.info("CouchDB PUT %s: the retried write had already been stored", path)
+        return httpx.Response(201, json={"ok": True, "id": current.get("_id"), "rev": current["_rev"]})
 
     async def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request and decode the JSON answer.
@@ -261,6 +289,10 @@ def _param(value: str | int | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _without_rev(doc: Mapping[str, object]) -> dict[str, object]:
+    return {key: value for key, value in doc.items() if key != "_rev"}
 
 
 def _unique(doc: JSONDict) -> JSONDict:

@@ -251,3 +251,32 @@ async def test_writers_of_one_document_in_one_process_take_turns() -> None:
     assert events.index("other") < len(events) - 1, "another document's writer does not wait its turn"
     assert client._writers == {}, "no lock is kept once nobody writes"
     await client.aclose()
+
+
+async def test_a_retried_put_that_meets_its_own_first_write_succeeds() -> None:
+    # The first PUT was stored, but its answer was lost with the connection; the retry gets a 409.
+    stored: dict[str, object] = {}
+    rival: dict[str, object] = {}
+    dropped: list[bool] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and not dropped:
+            dropped.append(True)
+            stored.update(json.loads(request.content), _rev="2-stored")
+            stored.update(rival)  # what another writer made of it before the retry
+            raise httpx.ReadError("connection reset", request=request)
+        if request.method == "PUT":
+            return httpx.Response(409, json={"error": "conflict", "reason": "Document update conflict."})
+        return httpx.Response(200, json=stored)
+
+    client = CouchClient("http://couch.invalid", transport=httpx.MockTransport(handler))
+    assert await client.db("d").put({"_id": "c", "_rev": "1-a", "count": 2}) == "2-stored"
+    # Someone else's write is still a conflict: another body, or a later revision.
+    for other in ({"count": 3}, {"_rev": "3-later"}):
+        stored.clear()
+        dropped.clear()
+        rival.clear()
+        rival.update(other)
+        with pytest.raises(CouchConflict):
+            await client.db("d").put({"_id": "c", "_rev": "1-a", "count": 2})
+    await client.aclose()
