@@ -42,8 +42,23 @@ Day = str | None
 DayRange = tuple[Day, Day] | None
 
 
+class Keyed:
+    """What names an exception on the page and in links: its kind and subject (a view row's, an item's)."""
+
+    kind: str
+    subject: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.subject}"
+
+    @property
+    def anchor(self) -> str:
+        return anchor_of(self.key)
+
+
 @dataclass(frozen=True)
-class OpenRow:
+class OpenRow(Keyed):
     """One open exception as the views tell it, before any of its records is read."""
 
     kind: str
@@ -55,14 +70,6 @@ class OpenRow:
     source_id: str
     #: The partner of the document's assignment, when the document was read for a filter.
     partner: str | None = None
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}:{self.subject}"
-
-    @property
-    def anchor(self) -> str:
-        return anchor_of(self.key)
 
 
 def anchor_of(item_key: str) -> str:

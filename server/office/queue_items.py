@@ -17,13 +17,13 @@ from server.office.exception_kinds import FINDING_KINDS, KINDS
 from server.office.finding_texts import finding_text
 from server.office.item_details import item_detail
 from server.office.ledger import Ledger, view_keys
-from server.office.open_items import OpenRow, anchor_of
+from server.office.open_items import Keyed, OpenRow
 from server.office.people import Person, name_of
 from store.couch import Database
 
 
 @dataclass
-class QueueItem:
+class QueueItem(Keyed):
     """One open exception, as a card names it."""
 
     kind: str
@@ -46,14 +46,6 @@ class QueueItem:
     @property
     def photo_url(self) -> str:
         return complaint_photo_url(self.subject)
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}:{self.subject}"
-
-    @property
-    def anchor(self) -> str:
-        return anchor_of(self.key)
 
     @property
     def label(self) -> str:
