@@ -37,7 +37,11 @@ from records.types import JSONDict
 Key = tuple[str, str]
 
 MAX_ENTRIES = 10_000
-TTL_S = 60.0
+#: Longer than a live phone's longpoll (at most a minute), so a waiting phone's reconnect is answered from
+#: the cache: at 60 s each reconnect of a thousand waiting phones read the database again (about 17 reads a
+#: second, growing with the phones, `scripts/bench/scale --only live`). Revocation does not wait for it
+#: (the follower evicts within a second); it only bounds a change the feed might ever have missed.
+TTL_S = 300.0
 #: The follower asks for a heartbeat every half second; this long without a line from its feed (a link that
 #: died without a reset, a stalled database) and the cache stops trusting itself.
 STALE_AFTER_S = 2.0
