@@ -8,8 +8,9 @@ local database is kept as it was (the checkpoint); then other offices and courie
 let do what a running one does meanwhile: CouchDB's views are brought up to date, and the server's change
 cache follows the writes (a sentinel record written after them reaches another courier from the cache, and
 the server and the database are idle again: Apache CouchDB's background indexer builds the office's views
-after the writes). The machine's load average is printed beside the pulls. Then the phone pulls from its checkpoint, several times, each from a copy of the
-kept database; the median is the figure, and each pull must bring exactly the 20.
+after the writes). The machine's load average is printed beside the pulls. Then the phone pulls from its
+checkpoint, several times, each from a copy of the kept database; the median is the figure, and each pull
+must bring exactly the 20.
 """
 
 from __future__ import annotations
