@@ -9,7 +9,7 @@ server:
   CPU, database requests per second at 0, 100 and 1,000 phones, and how soon a staff write reaches the
   phone it concerns (`devtools/bench/scale_live.py`).
 * `push`, `load`: the database's work per pushed record, and 200 phones pushing at once
-  (`devtools/bench/scale_push.py`, where it exists).
+  (`devtools/bench/scale_push.py`).
 
 The defaults are the issue's sizes; `--quick` makes every part small enough for a first try (a size given
 on the command line wins).
@@ -19,27 +19,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import importlib.util
 import shlex
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from types import ModuleType
 
-from devtools.bench import scale_live, scale_pull
+from devtools.bench import scale_live, scale_pull, scale_push
 from devtools.bench.chosen_database import add_db_option
 from devtools.bench.scale_setup import raise_open_files_limit
 
-PARTS = ("pull", "live", "push", "load")
-PUSH_MODULE = "devtools.bench.scale_push"
-
-
-def _push_module() -> ModuleType | None:
-    """The push parts' module, imported only when it exists (another piece of work writes it)."""
-    if importlib.util.find_spec(PUSH_MODULE) is None:
-        return None
-    return importlib.import_module(PUSH_MODULE)
+Part = Callable[[argparse.Namespace], Awaitable[None]]
+#: Each part, in the order they run.
+PARTS: dict[str, Part] = {
+    "pull": scale_pull.run,
+    "live": scale_live.run,
+    "push": scale_push.push_work,
+    "load": scale_push.push_load,
+}
+MODULES = (scale_pull, scale_live, scale_push)
 
 
 def _parts(text: str) -> list[str]:
@@ -50,7 +47,7 @@ def _parts(text: str) -> list[str]:
     return parts
 
 
-def parser(push: ModuleType | None) -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     made = argparse.ArgumentParser(
         prog="scripts/bench/scale", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -59,10 +56,8 @@ def parser(push: ModuleType | None) -> argparse.ArgumentParser:
         "--only", type=_parts, default=list(PARTS), help=f"parts to run, comma-separated ({','.join(PARTS)})"
     )
     made.add_argument("--quick", action="store_true", help="small sizes for a first try")
-    scale_pull.add_arguments(made)
-    scale_live.add_arguments(made)
-    if push is not None and hasattr(push, "add_arguments"):
-        push.add_arguments(made)
+    for module in MODULES:
+        module.add_arguments(made)
     return made
 
 
@@ -75,26 +70,16 @@ def _apply_quick(made: argparse.ArgumentParser, args: argparse.Namespace, quick:
 
 async def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    push = _push_module()
-    made = parser(push)
+    made = parser()
     args = made.parse_args()
     if args.quick:
-        for module in (scale_pull, scale_live, push):
-            _apply_quick(made, args, getattr(module, "QUICK", {}))
+        for module in MODULES:
+            _apply_quick(made, args, module.QUICK)
     print(f"$ scripts/bench/scale {shlex.join(sys.argv[1:])}".rstrip())
     print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     print(raise_open_files_limit())
-    runs: dict[str, Callable[[argparse.Namespace], Awaitable[None]]] = {
-        "pull": scale_pull.run,
-        "live": scale_live.run,
-    }
     for part in args.only:
-        if part in runs:
-            await runs[part](args)
-        elif push is None:
-            print(f"{part} figures: not built yet")
-        else:
-            await getattr(push, "push_work" if part == "push" else "push_load")(args)
+        await PARTS[part](args)
 
 
 if __name__ == "__main__":

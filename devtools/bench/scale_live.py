@@ -327,11 +327,15 @@ def _report(results: list[Step], args: argparse.Namespace) -> None:
                 f"database requests beyond those at 0 phones: {extra:.1f} "
                 "per delivered change (the gateway's pull and the phone's _revs_diff, _bulk_get, checkpoint)"
             )
-    for step in (first, last):
-        kinds = Counter(fold(line) for line in step.load.requests)
-        print(f"  database requests/s under load at {step.phones} phones, by kind:")
+    for step, label, window in (
+        (first, "under load", first.load),
+        (last, "waiting", last.idle),
+        (last, "under load", last.load),
+    ):
+        kinds = Counter(fold(line) for line in window.requests)
+        print(f"  database requests/s {label} at {step.phones} phones, by kind:")
         for kind, count in kinds.most_common(8):
-            print(f"    {count / step.load.seconds:6.2f}  {kind}")
+            print(f"    {count / window.seconds:6.2f}  {kind}")
     worst = max(results, key=lambda step: step.load.rss_mb)
     p95 = _percentile(last.latencies, 0.95)
     print(

@@ -7,8 +7,10 @@ local database is kept as it was (the checkpoint); then other offices and courie
 (10 new documents assigned to them, 10 seals staff bind to their documents). Before timing, the server is
 let do what a running one does meanwhile: CouchDB's views are brought up to date, and the server's change
 cache follows the writes (a sentinel record written after them reaches another courier from the cache, and
-the server is idle again). Then the phone pulls from its checkpoint, several times, each from a copy of the
-kept database; the median is the figure, and each pull must bring exactly the 20.
+the server and the database are idle again: Apache CouchDB's background indexer builds the office's views
+after the writes). The machine's load average is printed beside the pulls. Then the phone pulls from its
+checkpoint, several times, each from a copy of the kept database; the median is the figure, and each pull
+must bring exactly the 20.
 """
 
 from __future__ import annotations
@@ -112,8 +114,11 @@ class Sentinel:
         position = self.signer.decode(self.since)
         return position is not None and position.phase == "cache"
 
-    async def wait_for(self, doc_id: str, server: ServerProcess, timeout: float = 900) -> float:
-        """Until `doc_id` reached this courier, the pull is served from the cache, and the server idles;
+    async def wait_for(
+        self, doc_id: str, server: ServerProcess, database: list[int], timeout: float = 900
+    ) -> float:
+        """Until `doc_id` reached this courier, the pull is served from the cache, and the server and the
+        database idle (Apache CouchDB's background indexer builds the office's views after the writes);
         the seconds until the first two held."""
         started = time.monotonic()
         deadline = started + timeout
@@ -125,19 +130,24 @@ class Sentinel:
                 seen = doc_id in await self.catch_up(client) or seen
                 await asyncio.sleep(0.2)
         reached = time.monotonic() - started
-        await wait_idle(server, deadline)
+        assert server._process is not None
+        await wait_idle([server._process.pid], deadline)
+        await wait_idle(database, deadline)
         return reached
 
 
-async def wait_idle(server: ServerProcess, deadline: float) -> None:
-    """Until the server used under 5 % of a core for two seconds in a row."""
-    assert server._process is not None
-    pid = server._process.pid
+async def wait_idle(pids: list[int], deadline: float) -> None:
+    """Until these processes used under 5 % of a core for two seconds in a row."""
     quiet = 0
     while quiet < 2 and time.monotonic() < deadline:
-        before = cpu_seconds([pid])
+        before = cpu_seconds(pids)
         await asyncio.sleep(1.0)
-        quiet = quiet + 1 if cpu_seconds([pid]) - before < 0.05 else 0
+        quiet = quiet + 1 if cpu_seconds(pids) - before < 0.05 else 0
+
+
+def load_average() -> float:
+    """The machine's one-minute load average: on a shared machine, how far to trust a figure."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -211,17 +221,18 @@ async def _case(args: argparse.Namespace, rig: Rig, kept: Path, label: str, coun
     views = await build_views(couch, settings)
     marker = province.document(SENTINEL, OFFICES[1])
     await write_records(couch, settings, iter([marker]))
-    followed = await rig.sentinel.wait_for(str(marker["_id"]), server)
+    followed = await rig.sentinel.wait_for(str(marker["_id"]), server, pids)
     print(
         f"  {label}: {count:,} other changes and the courier's {VISIBLE} written in {wrote:.1f} s "
         f"(_bulk_docs of 1,000); views brought up to date in {views:.1f} s; the server's change cache "
         f"had read every one (a sentinel record written after them reached another courier from the cache "
-        f"{followed:.1f} s after it was written) and the server was idle"
+        f"{followed:.1f} s after it was written) and the server and the database were idle"
     )
     expected = sorted(str(record["_id"]) for record in visible)
     assert server._process is not None
     server_pid = server._process.pid
     pulls, server_cpu, database_cpu = [], [], []
+    load_before = load_average()
     directory = kept
     for attempt in range(args.pull_repeats):
         directory = bench.workdir / f"phone-{label}-{attempt}"
@@ -238,7 +249,8 @@ async def _case(args: argparse.Namespace, rig: Rig, kept: Path, label: str, coun
         f"    pulls from the checkpoint: {', '.join(f'{p.seconds:.3f}' for p in pulls)} s; "
         f"records pulled: {', '.join(str(p.docs_written) for p in pulls)}; exactly the courier's "
         f"{VISIBLE}: {'yes' if exact else 'NO'}; server CPU {statistics.median(server_cpu):.3f} s, database "
-        f"CPU {statistics.median(database_cpu):.3f} s per pull (median)"
+        f"CPU {statistics.median(database_cpu):.3f} s per pull (median); machine load average (1 min) "
+        f"{load_before:.2f} before the pulls, {load_average():.2f} after"
     )
     if not exact:
         extra = sorted(set(pulls[0].ids) - set(expected))[:5]

@@ -13,7 +13,8 @@ crowd of phones pushing at once. Prints figures, asserts nothing. Called by `scr
   back: present once, without a conflicting branch, every photo's bytes with the digest its record names,
   every receipt and seq claim; and the time of each `_bulk_docs` batch (p50, p95) as the phones saw it.
 
-Sizes come from the arguments (`getattr(args, name, default)`), so the caller's parser may omit any.
+Sizes come from the options of `add_arguments`, which `scripts/bench/scale` adds to its own parser (the
+load's phones are `--load-phones`: `--phones` is the live part's thousand).
 Each part starts its own database of the chosen kind (`--db`, see `devtools.bench.chosen_database`) in a
 temporary folder, and its own server without the office worker (see `devtools.bench.sync.start_server`).
 """
@@ -55,13 +56,31 @@ from tests.support.pouch_client import REPO_ROOT, document_record
 LOAD_CLIENT = REPO_ROOT / "devtools" / "bench" / "push_load.mjs"
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    push = parser.add_argument_group("database work per pushed record")
+    push.add_argument("--records", type=int, default=5000, help="push: records each way, photos included")
+    push.add_argument("--photos", type=int, default=500, help="push: of them, photos")
+    push.add_argument("--photo-kb", type=int, default=150, help="push and load: size of a photo")
+    push.add_argument(
+        "--trace-records", type=int, default=1000, help="push: records of the traced run (0: none)"
+    )
+    load = parser.add_argument_group("push under load")
+    load.add_argument("--load-phones", type=int, default=200, help="load: phones pushing at once")
+    load.add_argument(
+        "--phone-records", type=int, default=50, help="load: records per phone, photos included"
+    )
+    load.add_argument("--phone-photos", type=int, default=5, help="load: of them, photos")
+    load.add_argument("--load-clients", type=int, default=4, help="load: node processes holding the phones")
+
+
+QUICK = {"records": 1000, "photos": 100, "trace_records": 200, "load_phones": 20, "phone_records": 10}
+
+
 @asynccontextmanager
 async def _database(args: argparse.Namespace, label: str) -> AsyncIterator[tuple[DatabaseServer, Path]]:
     """A fresh database of the chosen kind in a temporary folder, removed afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix=f"segel-bench-{label}-"))
-    kind, couch = start_database(
-        getattr(args, "db", None), workdir / "couch", "admin", secrets.token_urlsafe(16)
-    )
+    kind, couch = start_database(args.db, workdir / "couch", "admin", secrets.token_urlsafe(16))
     try:
         print(describe_database(kind, couch))
         yield couch, workdir
@@ -72,10 +91,7 @@ async def _database(args: argparse.Namespace, label: str) -> AsyncIterator[tuple
 
 async def push_work(args: argparse.Namespace) -> None:
     """Database work of a push through the gateway against the same push made directly (see the module)."""
-    records = getattr(args, "records", 5000)
-    photos = getattr(args, "photos", 500)
-    photo_kb = getattr(args, "photo_kb", 150)
-    trace_records = getattr(args, "trace_records", 1000)
+    records, photos, photo_kb, trace_records = args.records, args.photos, args.photo_kb, args.trace_records
     plain = argparse.Namespace(
         records=records, photos=photos, photo_kb=photo_kb, trace=False, office_worker=False
     )
@@ -121,11 +137,9 @@ class _Phone:
 
 async def push_load(args: argparse.Namespace) -> None:
     """200 phones pushing 50 records with 5 photos each at once: nothing lost, nothing twice, batch times."""
-    phones_n = getattr(args, "phones", 200)
-    per_phone = getattr(args, "phone_records", 50)
-    photos_n = getattr(args, "phone_photos", 5)
-    photo_kb = getattr(args, "photo_kb", 150)
-    processes = max(1, min(getattr(args, "load_clients", 4), phones_n))
+    phones_n, per_phone, photos_n = args.load_phones, args.phone_records, args.phone_photos
+    photo_kb = args.photo_kb
+    processes = max(1, min(args.load_clients, phones_n))
     async with _database(args, "scale-load") as (couch, workdir):
         print(
             f"Push under load: {phones_n} phones (distinct couriers) each pushing {per_phone} records "
@@ -310,18 +324,7 @@ async def main() -> None:
     )
     add_db_option(parser)
     parser.add_argument("--only", default="push,load", help="which parts, of push,load (default both)")
-    parser.add_argument("--records", type=int, default=5000, help="push: records each way, photos included")
-    parser.add_argument("--photos", type=int, default=500)
-    parser.add_argument("--photo-kb", type=int, default=150)
-    parser.add_argument(
-        "--trace-records", type=int, default=1000, help="push: records of the traced run (0: none)"
-    )
-    parser.add_argument("--phones", type=int, default=200, help="load: phones pushing at once")
-    parser.add_argument(
-        "--phone-records", type=int, default=50, help="load: records per phone, photos included"
-    )
-    parser.add_argument("--phone-photos", type=int, default=5)
-    parser.add_argument("--load-clients", type=int, default=4, help="load: node processes holding the phones")
+    add_arguments(parser)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     parts = set(args.only.split(","))
