@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from server.identity.cli import protect_credential_ids
 from server.identity.cli import register as register_identity
 from server.settings import Settings, SettingsError, open_couch, prepare_data_dir
 
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(protect_credential_ids(sys.argv[1:] if argv is None else argv))
     handler: Handler = args.handler
     try:
         return asyncio.run(handler(args))

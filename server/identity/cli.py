@@ -26,6 +26,11 @@ from store.bootstrap import bootstrap
 
 Action = Callable[[IdentityStore, argparse.Namespace], Awaitable[int]]
 
+# Commands whose one argument is a passkey's credential id: base64url, so about one in 64 starts with "-",
+# which argparse would take for an option ("the following arguments are required") and leave the
+# administrator unable to revoke a lost phone's passkey as list-passkeys printed it.
+_CREDENTIAL_COMMANDS = frozenset({"revoke-passkey"})
+
 
 def _command(action: Action) -> Callable[[argparse.Namespace], Awaitable[int]]:
     """Wrap an action with settings, a CouchDB client, bootstrap, and readable errors."""
@@ -43,6 +48,15 @@ def _command(action: Action) -> Callable[[argparse.Namespace], Awaitable[int]]:
             await couch.aclose()
 
     return run
+
+
+def protect_credential_ids(argv: list[str]) -> list[str]:
+    """`argv` with `--` put before a credential id that starts with "-", so it is read as the id."""
+    if len(argv) == 2 and argv[0] in _CREDENTIAL_COMMANDS:
+        looks_like_option = argv[1].startswith("-") and argv[1] not in ("-h", "--help", "--")
+        if looks_like_option:
+            return [argv[0], "--", argv[1]]
+    return argv
 
 
 async def _audit(store: IdentityStore, event: str, **fields: Any) -> None:

@@ -90,6 +90,9 @@ def test_office_user_link_token_and_revocation(segel: Segel, settings: Settings)
     revoked_user: Any = _with_store(settings, lambda store, couch: store.get_user("gojek.andi"))
     assert revoked_user["revoked"] is True
     assert segel("revoke-passkey", "nope")[0] == 1
+    # A credential id is base64url: one in 64 starts with "-", and must still be read as the id.
+    code, _, err = segel("revoke-passkey", "-Swgvyg_fpHmGtFBAVM6p")
+    assert code == 1 and "No passkey '-Swgvyg_fpHmGtFBAVM6p'" in err
 
 
 def _chain() -> list[JSONDict]:
