@@ -44,6 +44,7 @@ from store.identity import IdentityDocs
 from sync.change_cache import ScopeChangeCache
 from sync.change_follower import ChangeFollower
 from sync.gateway import gateway_routes
+from sync.written_bodies import WrittenBodies
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # The office's background work (checks, rollups, messages) is `segel worker`, a process of its own:
     # a web instance only serves.
     # The gateway's one follower of the records database feeds the process's change cache (sync/changes.py).
-    follower = ChangeFollower(app.state.couch.db(app.state.settings.records_db), app.state.sync_changes)
+    follower = ChangeFollower(
+        app.state.couch.db(app.state.settings.records_db),
+        app.state.sync_changes,
+        written=app.state.written_bodies,
+    )
     tasks = [
         asyncio.create_task(_bootstrap_until_done(app)),
         asyncio.create_task(follower.run(app.state.bootstrap_done)),
@@ -144,4 +149,6 @@ def create_app(
     )
     app.state.office_zones = {}  # office code -> (IANA zone, when read): server/office/web.office_zone_of
     app.state.sync_changes = ScopeChangeCache(settings.change_cache_entries)
+    # Bodies the gateway just stored, so the follower does not read them back (sync/written_bodies.py).
+    app.state.written_bodies = WrittenBodies()
     return app

@@ -9,12 +9,14 @@ a document assigned to them). Documents' scopes are remembered from the document
 and, when a linked record names a document it has not seen (or has forgotten), read once per round for
 all such documents: one read per change per process, never per phone.
 
-Bodies are read after the feed, in one `_all_docs` request per round, and only of live records that can
-have a scope: a record's id names its type (`document:…`, `handoff:…`, the schemas' `_id` patterns), and
-server documents written beside every pushed record (`receipt:`, `seqclaim:`, `refusal:`), design
+Bodies are taken from what this process's gateway has just stored when a change's one leaf is that very
+revision (`sync.written_bodies`: the database would open each pushed record again right after storing it).
+The others are read after the feed, in one `_all_docs` request per round, and only of live records that
+can have a scope: a record's id names its type (`document:…`, `handoff:…`, the schemas' `_id` patterns),
+and server documents written beside every pushed record (`receipt:`, `seqclaim:`, `refusal:`), design
 documents and deletions have no scope. Reading them with the feed (`include_docs`) made the database open
-and send three bodies for every record a phone pushed; now it opens one. The body read is the record's
-current winner, which may be newer than the change: that newer change comes in a later round anyway.
+and send three bodies for every record a phone pushed. The body read is the record's current winner,
+which may be newer than the change: that newer change comes in a later round anyway.
 
 Being wrong about a document's scopes for a moment (a cluster's feed is unordered, so a seal may come
 before the assignment of its document) costs nothing: the pull judges every candidate by its current state
@@ -39,6 +41,7 @@ from store.couch import CouchError, CouchTimeout, CouchUnavailable, Database
 from store.records import RecordsStore
 from sync.change_cache import ScopeChangeCache
 from sync.visibility import SYNCED_TYPES, linked_document_id, record_scopes
+from sync.written_bodies import WrittenBodies
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +91,10 @@ class ChangeFollower:
         page: int = FOLLOW_PAGE,
         wait_ms: int = FOLLOW_WAIT_MS,
         pause_s: float = FOLLOW_PAUSE_S,
+        written: WrittenBodies | None = None,
     ) -> None:
         self.db = db
+        self.written = written
         self.cache = cache
         self.page = page
         self.wait_ms = wait_ms
@@ -165,17 +170,22 @@ class ChangeFollower:
     async def _read_bodies(self, results: list[JSONDict]) -> None:
         """Put the current body of each changed live record that can have a scope into its change (`doc`),
         in one request; other changes (server documents, deletions) keep none, and get no scope."""
-        wanted = {
-            doc_id
-            for change in results
-            if not change.get("deleted") and _may_have_scope(doc_id := str(change.get("id", "")))
-        }
+        wanted: set[str] = set()
+        for change in results:
+            doc_id = str(change.get("id", ""))
+            if change.get("deleted") or not _may_have_scope(doc_id):
+                continue
+            known = self.written.take(doc_id, _leaves(change)) if self.written is not None else None
+            if known is not None:
+                change["doc"] = known  # written by this process's gateway at this very revision
+            else:
+                wanted.add(doc_id)
         if not wanted:
             return
         found = await RecordsStore(self.db).current(wanted)
         for change in results:
             doc = found.get(str(change.get("id", "")))
-            if doc is not None:
+            if doc is not None and "doc" not in change:
                 change["doc"] = doc
 
     async def _scoped(self, results: list[JSONDict]) -> list[tuple[str, object, tuple[str, ...]]]:
@@ -210,6 +220,14 @@ class ChangeFollower:
                     scopes += tuple(scope for scope in lent if scope not in scopes)
             scoped.append((str(change.get("id", "")), change.get("seq"), scopes))
         return scoped
+
+
+def _leaves(change: Mapping[str, object]) -> list[str]:
+    """The leaf revisions a change lists (`style=all_docs`)."""
+    listed = change.get("changes")
+    if not isinstance(listed, list):
+        return []
+    return [str(entry["rev"]) for entry in listed if isinstance(entry, dict) and "rev" in entry]
 
 
 def _may_have_scope(doc_id: str) -> bool:

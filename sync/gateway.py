@@ -280,6 +280,7 @@ async def bulk_docs(request: Request, principal: Principal, db: Database) -> Res
         body,
         verify=_verifier(request),
         check_assignees=getattr(request.app.state, "assignee_check", None),
+        written=getattr(request.app.state, "written_bodies", None),
     )
     logger.info(
         "push by %s: %d written, %d refused, %d already stored",

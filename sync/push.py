@@ -39,6 +39,7 @@ from sync.validation import (
     check_record,
 )
 from sync.verdicts import SignatureVerdict
+from sync.written_bodies import WrittenBodies
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,10 @@ async def push_docs(
     *,
     verify: Verifier | None,
     check_assignees: AssigneeCheck | None = None,
+    written: WrittenBodies | None = None,
 ) -> PushOutcome:
-    """Validate every pushed revision, store the accepted ones as they are, record and report refusals."""
+    """Validate every pushed revision, store the accepted ones as they are, record and report refusals;
+    the stored bodies are offered to `written` (this process's change follower need not read them)."""
     docs = _bulk_docs_list(body)
     refusals = _refuse_bad_ids(docs)
     candidates = [index for index in range(len(docs)) if index not in refusals]
@@ -88,6 +91,9 @@ async def push_docs(
     writes = await _write_batch(
         db, docs, judged, principal, held.current, verdicts, refusals, write_audit, given_back
     )
+    if written is not None:
+        failed = {str(entry.get("id")) for entry in writes if entry.get("error")}
+        written.offer(docs[index] for index in judged.accepted if str(docs[index]["_id"]) not in failed)
     return _outcome(docs, judged, writes, refusals)
 
 

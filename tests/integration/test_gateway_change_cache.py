@@ -318,3 +318,39 @@ async def test_a_change_in_one_office_wakes_no_waiting_phone_of_another(
             assert "kurir.dua" not in answers  # not assigned to them: their phone sleeps on
             group.cancel_scope.cancel()
         assert [row["id"] for row in answers["staf.dua"].json()["results"]] == [news["_id"]]
+
+
+async def test_a_record_pushed_through_this_instance_wakes_its_office_without_being_read_back(
+    couch: CouchClient, settings: Settings
+) -> None:
+    """A courier's handoff pushed through the gateway wakes the office's waiting staff device with it, and
+    the follower takes its body from what the gateway stored instead of reading it from the database."""
+    await make_user(couch, settings, "kurir.a", "courier", office="6471")
+    await make_user(couch, settings, "staf.satu", "staff", office="6471")
+    tokens = {
+        user: {"Authorization": f"Bearer {await issue_device_token(couch, settings, user)}"}
+        for user in ("kurir.a", "staf.satu")
+    }
+    mine = document_record("kurir.a")
+    await _write(couch, settings, [mine])
+    handoff = {**handoff_record(mine["_id"], "kurir.a", seq=1), "_rev": "1-" + "ab" * 16}
+    async with in_process_app(settings) as app:
+        _, since = await _pull(app, tokens["staf.satu"], "0")
+        written = app.app.state.written_bodies
+        answers: dict[str, httpx.Response] = {}
+
+        async def wait() -> None:
+            answers["staf.satu"] = (await _longpoll(app, tokens["staf.satu"], since))[1]
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(wait)
+            await wait_until(lambda: app.cache.waiter_count == 1, 10)
+            pushed = await app.client.post(
+                "/sync/records/_bulk_docs",
+                json={"docs": [handoff], "new_edits": False},
+                headers=tokens["kurir.a"],
+            )
+            assert pushed.status_code == 201 and pushed.json() == [], pushed.text
+            await wait_until(lambda: "staf.satu" in answers, 10)
+        assert [row["id"] for row in answers["staf.satu"].json()["results"]] == [handoff["_id"]]
+        assert written.taken == 1 and len(written) == 0
