@@ -88,12 +88,14 @@ async def push_docs(
     verdicts, write_audit, given_back = await _verify_and_claim(
         db, docs, judged, principal, held.current, refusals, verify
     )
+    if written is not None:
+        # Offered before the write: the follower may hear of the change before this request hears the
+        # answer. A body is only ever taken for a change whose leaf is its revision, so one whose write
+        # fails is never used, and is forgotten with the oldest.
+        written.offer(docs[index] for index in judged.accepted)
     writes = await _write_batch(
         db, docs, judged, principal, held.current, verdicts, refusals, write_audit, given_back
     )
-    if written is not None:
-        failed = {str(entry.get("id")) for entry in writes if entry.get("error")}
-        written.offer(docs[index] for index in judged.accepted if str(docs[index]["_id"]) not in failed)
     return _outcome(docs, judged, writes, refusals)
 
 
