@@ -182,6 +182,18 @@ class ApacheNode:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def _distinct_free_ports(count: int) -> list[int]:
+    """`count` different free ports. `free_port` asked again may hand out the port it just gave: the nodes
+    are started one after another, so two of them got one port and the second refused to start ("port
+    … is already in use", a CI run's whole cluster step)."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
 @dataclass
 class ApacheCluster:
     """Three Apache CouchDB nodes joined into one cluster; `url` is the first node, which answers for all.
@@ -200,10 +212,11 @@ class ApacheCluster:
     def __post_init__(self) -> None:
         if not self.nodes:
             tarball = couchdb_tarball()
+            ports = _distinct_free_ports(self.size)
             self.nodes = [
                 ApacheNode(
                     self.directory / f"n{i}",
-                    free_port(),
+                    ports[i - 1],
                     self.user,
                     self.password,
                     node_name=f"segel{i}-{os.getpid()}",
