@@ -1,8 +1,8 @@
 """Bodies of the records this process has just stored through the gateway, for its change follower.
 
 The follower needs the body of every changed record to know its scopes (`sync.change_follower`), and read
-each of them again from the database right after the gateway wrote them: one `_all_docs` request and one
-opened body per pushed record, about a sixth of what a push through the gateway made the database do
+each of them again from the database right after the gateway wrote them: one opened body per pushed record
+and an `_all_docs` request per round, about a tenth of the database CPU a push through the gateway cost
 (docs/performance.md, "Database work per pushed record"). The gateway already holds those bodies.
 
 A body is offered by (id, revision) and taken only for a change whose one leaf is that revision: a
@@ -40,8 +40,8 @@ class WrittenBodies:
         """Remember the bodies of revisions just stored (each must carry `_id` and `_rev`)."""
         for doc in docs:
             doc_id, rev = doc.get("_id"), doc.get("_rev")
-            if not isinstance(doc_id, str) or not isinstance(rev, str):
-                continue
+            if not isinstance(doc_id, str) or not isinstance(rev, str) or doc.get("_deleted"):
+                continue  # the follower reads no body of a deletion
             self._bodies[(doc_id, rev)] = {key: value for key, value in doc.items() if key not in _LEFT_OUT}
             self._bodies.move_to_end((doc_id, rev))
         while len(self._bodies) > self.max_bodies:

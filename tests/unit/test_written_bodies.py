@@ -34,7 +34,9 @@ def test_only_the_newest_bodies_are_kept() -> None:
     assert written.take("photo:4", ["1-aa"]) is not None
 
 
-def test_a_revision_without_id_or_rev_is_not_kept() -> None:
+def test_a_revision_without_id_or_rev_or_a_deletion_is_not_kept() -> None:
     written = WrittenBodies()
-    written.offer([{"_id": "photo:1"}, {"_rev": "1-aa"}])
+    written.offer(
+        [{"_id": "photo:1"}, {"_rev": "1-aa"}, {"_id": "photo:2", "_rev": "2-bb", "_deleted": True}]
+    )
     assert len(written) == 0
