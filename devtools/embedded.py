@@ -168,9 +168,54 @@ def _port_answers(host: str, port: int) -> bool:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now.
+
+    Alone, the kernel's choice (bind to port 0). In a test run split over processes (pytest-xdist), two
+    processes asking at once can be handed one port: the port is free again the moment the asker closes its
+    probe, before its server binds it. So each test worker takes ports from a range of its own, below the
+    kernel's ephemeral range (where no outgoing connection takes them either), in turn from a random start.
+    """
     import socket
 
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    worker_range = _worker_port_range()
+    if worker_range is None:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+    low, high = worker_range
+    for _ in range(high - low):
+        port = _next_worker_port(low, high)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free TCP port in {low}-{high} for this test worker; stop what holds them")
+
+
+#: Where test workers take their ports: below Linux's default ephemeral range (32768-60999).
+_WORKER_PORTS = (20000, 32000)
+_port_cursor: dict[tuple[int, int], int] = {}
+
+
+def _worker_port_range() -> tuple[int, int] | None:
+    """This pytest-xdist worker's share of `_WORKER_PORTS` (None outside a split run). Servers a test starts
+    inherit the worker's environment, so they take from the same share, from a cursor of their own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if not worker.startswith("gw") or not worker[2:].isdigit() or not count.isdigit() or int(count) < 1:
+        return None
+    low, high = _WORKER_PORTS
+    width = (high - low) // int(count)
+    start = low + (int(worker[2:]) % int(count)) * width
+    return start, start + width
+
+
+def _next_worker_port(low: int, high: int) -> int:
+    import random
+
+    cursor = _port_cursor.get((low, high))
+    cursor = random.randrange(low, high) if cursor is None else low + (cursor + 1 - low) % (high - low)
+    _port_cursor[(low, high)] = cursor
+    return cursor

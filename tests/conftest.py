@@ -21,8 +21,9 @@ from tests.support.servers import ServerProcess
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests by folder, so `-m "not browser"` and friends work without decorating every test, and run
-    browser tests last: Playwright's sync API keeps an event loop in the main thread for the rest of the
-    session, and async tests run after it would fail (use tests.support.threads.run_async there)."""
+    browser tests last in a run of one process. Playwright's sync API keeps an event loop in the main thread
+    while it lives: async tests inside a browser test use tests.support.threads.run_async, and the browser
+    fixtures stop Playwright after each file, since a split run (pytest-xdist) does not keep this order."""
     for item in items:
         path = str(item.path)
         if "/tests/integration/" in path:

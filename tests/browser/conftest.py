@@ -34,13 +34,16 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_instance() -> Iterator[Playwright]:
+    """Playwright per test file, not per session: its sync API runs an event loop in the main thread while it
+    lives, and the async tests a split run (pytest-xdist) may give this process after a browser file would
+    meet that loop and fail. Stopping it after each file costs a Chromium start per file (about 1 s)."""
     with sync_playwright() as playwright:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     executable = shutil.which("chromium")
     if executable is None:
