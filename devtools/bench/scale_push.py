@@ -104,7 +104,8 @@ async def push_work(args: argparse.Namespace) -> None:
         for label, push in (("direct:         ", direct), ("through gateway:", gateway)):
             print(
                 f"  {label} {push.seconds:.1f} s ({records / push.seconds:.0f} records/s), "
-                f"database CPU {push.database_cpu:.1f} s"
+                f"database CPU {push.database_cpu:.1f} s ({push.database_tail:.1f} s of it after the push, "
+                "until the database was idle)"
             )
         print(
             f"  database work gateway/direct: {gateway.database_cpu / direct.database_cpu:.2f} "
