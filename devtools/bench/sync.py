@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import json
@@ -35,8 +36,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from devtools.bench.chosen_database import (
     add_db_option,
     cpu_seconds,
@@ -49,7 +48,7 @@ from devtools.embedded import free_port
 from server.databases import SEGEL_DATABASES
 from server.settings import Settings
 from store.bootstrap import bootstrap
-from store.couch import CouchClient
+from store.couch import CouchClient, CouchNotFound
 from tests.support.databases import DatabaseServer
 from tests.support.flaky_proxy import FlakyProxy
 from tests.support.identity import issue_device_token, make_user
@@ -137,11 +136,12 @@ def timed_push(
     database: list[int],
     proxy: FlakyProxy | None = None,
     server: list[int] | None = None,
-    views: str | None = None,
+    views: tuple[str, str, str, str] | None = None,
 ) -> Push:
     """Push `docs` (put into the client's database first, untimed); `database` are the database's pids,
-    `server` the gateway server's (its CPU is counted too when given). With `views` (the records database's
-    admin URL) every view of the database is brought up to date before the count stops (`catch_up_views`)."""
+    `server` the gateway server's (its CPU is counted too when given). With `views` (the database's URL,
+    admin user and password, and the records database's name) every view of that database is brought up to
+    date before the count stops (`catch_up_views`)."""
     for start in range(0, len(docs), 500):
         run_client(url, token, directory, [{"op": "put", "docs": docs[start : start + 500]}], timeout=600)
     if proxy is not None:
@@ -162,7 +162,7 @@ def timed_push(
     return Push(elapsed, cpu, server_cpu, cpu - (at_end - cpu_before))
 
 
-def catch_up_views(db_url: str) -> None:
+def catch_up_views(database: tuple[str, str, str, str]) -> None:
     """Query one view of every design document of the database, so each index takes in what was written.
 
     A push's records must be indexed before the office reads them, and that work belongs to the push. When it
@@ -170,17 +170,26 @@ def catch_up_views(db_url: str) -> None:
     count stopped, PouchDB Server indexes only when a view is read. Asking every index at the end of each
     push makes each pay for its own documents, on both databases.
     """
-    with httpx.Client(timeout=1800) as client:
-        rows = client.get(
-            f"{db_url}/_all_docs",
-            params={"startkey": '"_design/"', "endkey": '"_design0"', "include_docs": "true"},
-        )
-        rows.raise_for_status()
-        for row in rows.json()["rows"]:
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:  # called from inside the bench's event loop
+        thread.submit(asyncio.run, _query_every_design(*database)).result()
+
+
+async def _query_every_design(url: str, user: str, password: str, name: str) -> None:
+    client = CouchClient(url, user, password, timeout=1800)
+    try:
+        db = client.db(name)
+        designs = await db.all_docs(startkey='"_design/"', endkey='"_design0"', include_docs=True)
+        for row in designs["rows"]:
             names = sorted((row["doc"].get("views") or {}).keys())
-            if names:
-                answer = client.get(f"{db_url}/{row['id']}/_view/{names[0]}", params={"limit": 0})
-                answer.raise_for_status()
+            if not names:
+                continue
+            try:
+                await db.view(str(row["id"]).removeprefix("_design/"), names[0], limit=0)
+            except CouchNotFound:
+                continue  # a Mango index: CouchDB answers it as a view, PouchDB Server does not
+
+    finally:
+        await client.aclose()
 
 
 def settle(pids: list[int], idle_share: float = 0.02, window: float = 1.0, limit: float = 300.0) -> None:
@@ -237,7 +246,7 @@ async def bench_push(
             )
             direct_port = to_direct.port if to_direct is not None else port
             direct_url = f"http://{couch.user}:{couch.password}@{host}:{direct_port}/{settings.records_db}"
-            views = f"http://{couch.user}:{couch.password}@{host}:{port}/{settings.records_db}"
+            views = (couch.url, couch.user, couch.password, settings.records_db)
             direct_push = timed_push(
                 direct_url, None, workdir / f"{prefix}-direct", direct, pids, to_direct, views=views
             )
