@@ -20,11 +20,10 @@ from devtools.demo.identities import demo_login_hint
 from devtools.demo.loader import load_demo
 from devtools.embedded import EmbeddedCouch, EmbeddedCouchError
 from server.app import create_app
-from server.databases import SEGEL_DATABASES
+from server.databases import prepare_databases
 from server.logs import configure_logging
 from server.serving import serve
 from server.settings import Settings, data_dir_from_env, open_couch
-from store.bootstrap import bootstrap
 from store.couch import CouchClient
 
 logger = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ async def run_dev() -> int:
     stop_worker = asyncio.Event()
     try:
         couch = open_couch(settings)
-        await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
+        await prepare_databases(couch, settings)
         loaded = await load_demo(couch, settings)
         if loaded:
             await _first_office_round(couch, settings, env)

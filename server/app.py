@@ -18,7 +18,7 @@ from records.schemas import schema_files
 from server import shell
 from server.access import AuthMiddleware
 from server.compression import CompressionMiddleware
-from server.databases import SEGEL_DATABASES
+from server.databases import prepare_databases
 from server.errors import AppError, handle_app_error, handle_http_exception, handle_server_error
 from server.headers import SecurityHeadersMiddleware
 from server.health import healthz
@@ -38,7 +38,6 @@ from server.residents import routes as resident_routes
 from server.resources import STATIC_DIR, require_pwa
 from server.settings import Settings, open_couch
 from server.static import CachedStaticFiles
-from store.bootstrap import bootstrap
 from store.couch import CouchClient, CouchError, CouchUnavailable
 from store.identity import IdentityDocs
 from sync.change_cache import ScopeChangeCache
@@ -54,7 +53,7 @@ async def _bootstrap_until_done(app: Starlette) -> None:
     delay = 0.5
     while True:
         try:
-            await bootstrap(app.state.couch, app.state.settings.db_prefix, SEGEL_DATABASES)
+            await prepare_databases(app.state.couch, app.state.settings)
         except (CouchUnavailable, CouchError) as exc:
             logger.warning("bootstrap failed, retrying in %.0fs: %s", delay, exc)
             await asyncio.sleep(delay)

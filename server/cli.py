@@ -48,13 +48,12 @@ async def _cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def _cmd_bootstrap(args: argparse.Namespace) -> int:
-    from server.databases import SEGEL_DATABASES
-    from store.bootstrap import bootstrap
+    from server.databases import prepare_databases
 
     settings = Settings.from_env()
     couch = open_couch(settings)
     try:
-        report = await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
+        report = await prepare_databases(couch, settings)
     finally:
         await couch.aclose()
     print("bootstrap:", "changed " + str(report) if report.changed else "nothing to change")

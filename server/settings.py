@@ -73,6 +73,12 @@ class Settings:
         return f"{self.db_prefix}_records"
 
     @property
+    def receipts_db(self) -> str:
+        """The gateway's receipts and sequence-number claims, kept apart from the records so that the records'
+        views never index them (docs/performance.md, "Push database work")."""
+        return f"{self.db_prefix}_receipts"
+
+    @property
     def identity_db(self) -> str:
         return f"{self.db_prefix}_identity"
 

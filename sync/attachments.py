@@ -33,6 +33,7 @@ async def put_photo_attachment(
     *,
     rev: str | None,
     settings: Any,
+    receipts: Database,
 ) -> JSONDict:
     if check_id(doc_id) or not rev:
         raise bad_request("PUT an image to /sync/records/<photo id>/<attachment>?rev=<current rev>.")
@@ -70,14 +71,14 @@ async def put_photo_attachment(
         raise GatewayError(409, "conflict", "Document update conflict.") from exc
     receipt_id = f"receipt:{doc_id}"
     for _ in range(3):
-        receipt = await db.get_or_none(receipt_id) or {
+        receipt = await receipts.get_or_none(receipt_id) or {
             "_id": receipt_id,
             "type": "receipt",
             "record_id": doc_id,
         }
         receipt.update(photo="verified", photo_received_at=now_iso(), rev=result.get("rev"))
         try:
-            await db.put(receipt)
+            await receipts.put(receipt)
             break
         except CouchConflict:
             continue

@@ -13,8 +13,8 @@ Bodies are taken from what this process's gateway has just stored when a change'
 revision (`sync.written_bodies`: the database would open each pushed record again right after storing it).
 The others are read after the feed, in one `_all_docs` request per round, and only of live records that
 can have a scope: a record's id names its type (`document:…`, `handoff:…`, the schemas' `_id` patterns),
-and server documents written beside every pushed record (`receipt:`, `seqclaim:`, `refusal:`), design
-documents and deletions have no scope. Reading them with the feed (`include_docs`) made the database open
+and server documents (`refusal:`; receipts and seq claims live in a database of their own), design documents
+and deletions have no scope. Reading them with the feed (`include_docs`) made the database open
 and send three bodies for every record a phone pushed. The body read is the record's current winner,
 which may be newer than the change: that newer change comes in a later round anyway.
 

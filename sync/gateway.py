@@ -61,6 +61,12 @@ def _database(request: Request) -> Database:
     return couch.db(request.app.state.settings.records_db)
 
 
+def _receipts(request: Request) -> Database:
+    """The gateway's receipts and seq claims: never served to phones, so not behind `endpoint`'s name."""
+    couch: CouchClient = request.app.state.couch
+    return couch.db(request.app.state.settings.receipts_db)
+
+
 def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a handler: sign-in first, then the database name; errors always leave in CouchDB's shape."""
 
@@ -278,6 +284,7 @@ async def bulk_docs(request: Request, principal: Principal, db: Database) -> Res
         db,
         principal,
         body,
+        receipts=_receipts(request),
         verify=_verifier(request),
         check_assignees=getattr(request.app.state, "assignee_check", None),
         written=getattr(request.app.state, "written_bodies", None),
@@ -333,7 +340,14 @@ async def attachment(request: Request, principal: Principal, db: Database) -> Re
     if request.method == "PUT":
         settings = request.app.state.settings
         result = await put_photo_attachment(
-            db, principal, doc_id, name, request, rev=request.query_params.get("rev"), settings=settings
+            db,
+            principal,
+            doc_id,
+            name,
+            request,
+            rev=request.query_params.get("rev"),
+            settings=settings,
+            receipts=_receipts(request),
         )
         return JSONResponse(result, status_code=201)
     rev = request.query_params.get("rev")

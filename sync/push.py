@@ -73,12 +73,16 @@ async def push_docs(
     principal: Principal,
     body: object,
     *,
+    receipts: Database,
     verify: Verifier | None,
     check_assignees: AssigneeCheck | None = None,
     written: WrittenBodies | None = None,
 ) -> PushOutcome:
     """Validate every pushed revision, store the accepted ones as they are, record and report refusals;
-    the stored bodies are offered to `written` (this process's change follower need not read them)."""
+    the stored bodies are offered to `written` (this process's change follower need not read them).
+
+    `db` holds the records; `receipts` the gateway's receipts and sequence-number claims, a database of its
+    own so that the records' views never read them (docs/performance.md, "Push database work")."""
     docs = _bulk_docs_list(body)
     refusals = _refuse_bad_ids(docs)
     candidates = [index for index in range(len(docs)) if index not in refusals]
@@ -86,7 +90,7 @@ async def push_docs(
     context = await _read_context(db, principal, docs, candidates, held, schema_errors, check_assignees)
     judged = _judge_batch(docs, candidates, principal, held, context, schema_errors, refusals)
     verdicts, write_audit, given_back = await _verify_and_claim(
-        db, docs, judged, principal, held.current, refusals, verify
+        receipts, docs, judged, principal, held.current, refusals, verify
     )
     if written is not None:
         # Offered before the write: the follower may hear of the change before this request hears the
@@ -94,7 +98,7 @@ async def push_docs(
         # fails is never used, and is forgotten with the oldest.
         written.offer(docs[index] for index in judged.accepted)
     writes = await _write_batch(
-        db, docs, judged, principal, held.current, verdicts, refusals, write_audit, given_back
+        db, receipts, docs, judged, principal, held.current, verdicts, refusals, write_audit, given_back
     )
     return _outcome(docs, judged, writes, refusals)
 
@@ -231,7 +235,7 @@ def _judge_batch(
 
 
 async def _verify_and_claim(
-    db: Database,
+    receipts: Database,
     docs: list[JSONDict],
     judged: _Judged,
     principal: Principal,
@@ -254,7 +258,7 @@ async def _verify_and_claim(
         and isinstance(docs[index].get("seq"), int)
     ]
     (verdicts, write_audit), (taken, claimed) = await asyncio.gather(
-        _verify_handoffs(docs, accepted, principal, verify), _claim_handoff_seqs(db, docs, claimable)
+        _verify_handoffs(docs, accepted, principal, verify), _claim_handoff_seqs(receipts, docs, claimable)
     )
     for index, verdict in verdicts.items():
         if verdict.status == "invalid":
@@ -282,6 +286,7 @@ async def _verify_and_claim(
 
 async def _write_batch(
     db: Database,
+    receipts_db: Database,
     docs: list[JSONDict],
     judged: _Judged,
     principal: Principal,
@@ -291,13 +296,18 @@ async def _write_batch(
     write_audit: AuditWriter,
     given_back: list[JSONDict],
 ) -> list[JSONDict]:
-    """Every write of the batch at once; returns the answers to the records' write.
+    """The receipts of new records first, then every other write of the batch at once; returns the answers
+    to the records' write.
 
-    Records with the receipts of new records go in one request, beside the refusals, the verification's
-    audit entries and the given-back claims. A receipt of a new record is created with a revision derived
-    from its id (`receipt_revision`), so writing it again (a retry after a lost answer, or two pushes of one
-    record racing) is a no-op, never a conflict. A receipt of a record that already existed (a new revision
-    of a mutable record, or a photo whose image now arrived) goes the careful way.
+    A receipt of a new record is created with a revision derived from its id (`receipt_revision`), so
+    writing it again (a retry after a lost answer, or two pushes of one record racing) is a no-op, never a
+    conflict. It is written, in the receipts database, before its record: a gateway stopped in between
+    leaves a receipt of a record that is not stored (read by nobody: the office looks receipts up by the
+    records it has), and the phone, which got no answer, pushes the record again. The other order could
+    leave a stored record without its receipt for good, since its retry is then "already stored". The
+    records then go beside the refusals, the verification's audit entries and the given-back claims. A
+    receipt of a record that already existed (a new revision of a mutable record, or a photo whose image now
+    arrived) goes the careful way.
     """
     accepted = judged.accepted
     received_at = now_iso()
@@ -312,34 +322,32 @@ async def _write_batch(
     first_receipts = [
         {**receipts[index], "_rev": receipt_revision(str(receipts[index]["_id"]))} for index in fresh
     ]
+    receipt_writes = await _write_records(first_receipts, receipts_db) if first_receipts else []
+    unreceipted = {str(entry.get("id")) for entry in receipt_writes if entry.get("error")}
+    for receipt_id in sorted(unreceipted):
+        logger.error("receipt %s not written: its record is stored without it", receipt_id)
     outcomes = await asyncio.gather(
-        _write_records([docs[index] for index in accepted] + first_receipts, db),
-        _write_receipts(db, [receipts[index] for index in again]),
+        _write_records([docs[index] for index in accepted], db),
+        _write_receipts(receipts_db, [receipts[index] for index in again]),
         write_refusals(db, principal, docs, refusals),
         write_audit(),
-        _give_back_claims(db, given_back),
+        _give_back_claims(receipts_db, given_back),
         return_exceptions=True,
     )
     for outcome in outcomes:  # all finished: the first failure fails the request, the client retries
         if isinstance(outcome, BaseException):
             raise outcome
     writes: list[JSONDict] = outcomes[0]  # type: ignore[assignment]
-    failed = {str(entry.get("id")) for entry in writes if entry.get("error")}
-    for receipt in first_receipts:
-        if receipt["_id"] in failed:
-            logger.error("receipt %s not written: the record is stored without its receipt", receipt["_id"])
     return writes
 
 
 def _outcome(
     docs: list[JSONDict], judged: _Judged, writes: list[JSONDict], refusals: Mapping[int, Refusal]
 ) -> PushOutcome:
-    """The answer PouchDB gets: the records' write errors (never a receipt's), then every refusal as
-    `forbidden`, the only per-document error it tolerates."""
+    """The answer PouchDB gets: the records' write errors, then every refusal as `forbidden`, the only
+    per-document error it tolerates."""
     failed = {str(entry.get("id")) for entry in writes if entry.get("error")}
-    answer: list[JSONDict] = [
-        entry for entry in writes if entry.get("error") and not str(entry.get("id")).startswith("receipt:")
-    ]
+    answer: list[JSONDict] = [entry for entry in writes if entry.get("error")]
     written = sum(1 for index in judged.accepted if str(docs[index]["_id"]) not in failed)
     for index, refusal in sorted(refusals.items()):
         refused_id = docs[index].get("_id")

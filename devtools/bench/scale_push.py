@@ -160,7 +160,7 @@ async def push_load(args: argparse.Namespace) -> None:
             finally:
                 server.stop()
             _print_load(outcome, phones)
-            await _check_stored(client.db(settings.records_db), phones)
+            await _check_stored(client.db(settings.records_db), client.db(settings.receipts_db), phones)
         finally:
             await client.aclose()
 
@@ -247,8 +247,8 @@ def _print_load(outcome: dict[str, Any], phones: list[_Phone]) -> None:
         )
 
 
-async def _check_stored(db: Database, phones: list[_Phone]) -> None:
-    """Read back every pushed record, its receipt, its seq claim and its photo's bytes."""
+async def _check_stored(db: Database, receipts_db: Database, phones: list[_Phone]) -> None:
+    """Read back every pushed record, its receipt and its seq claim (receipts database), its photo's bytes."""
     docs = {str(doc["_id"]): (phone, doc) for phone in phones for doc in phone.docs}
     ids = sorted(docs)
     rows: dict[str, dict[str, Any]] = {}
@@ -265,7 +265,7 @@ async def _check_stored(db: Database, phones: list[_Phone]) -> None:
     receipt_ids = [f"receipt:{doc_id}" for doc_id in ids]
     receipts: dict[str, dict[str, Any]] = {}
     for start in range(0, len(receipt_ids), 500):
-        for row in await db.rows_for_keys(receipt_ids[start : start + 500], include_docs=True):
+        for row in await receipts_db.rows_for_keys(receipt_ids[start : start + 500], include_docs=True):
             if isinstance(row.get("doc"), dict):
                 receipts[str(row["key"])] = row["doc"]
     no_receipt = [doc_id for doc_id in ids if f"receipt:{doc_id}" not in receipts]
@@ -279,7 +279,7 @@ async def _check_stored(db: Database, phones: list[_Phone]) -> None:
     claim_ids = [f"seqclaim:{doc['author']}:{doc['seq']}" for doc in handoffs]
     claims: dict[str, dict[str, Any]] = {}
     for start in range(0, len(claim_ids), 500):
-        for row in await db.rows_for_keys(claim_ids[start : start + 500], include_docs=True):
+        for row in await receipts_db.rows_for_keys(claim_ids[start : start + 500], include_docs=True):
             if isinstance(row.get("doc"), dict):
                 claims[str(row["key"])] = row["doc"]
     bad_claims = [

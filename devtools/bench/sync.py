@@ -136,7 +136,7 @@ def timed_push(
     database: list[int],
     proxy: FlakyProxy | None = None,
     server: list[int] | None = None,
-    views: tuple[str, str, str, str] | None = None,
+    views: tuple[str, str, str, tuple[str, ...]] | None = None,
 ) -> Push:
     """Push `docs` (put into the client's database first, untimed); `database` are the database's pids,
     `server` the gateway server's (its CPU is counted too when given). With `views` (the database's URL,
@@ -162,8 +162,8 @@ def timed_push(
     return Push(elapsed, cpu, server_cpu, cpu - (at_end - cpu_before))
 
 
-def catch_up_views(database: tuple[str, str, str, str]) -> None:
-    """Query one view of every design document of the database, so each index takes in what was written.
+def catch_up_views(databases: tuple[str, str, str, tuple[str, ...]]) -> None:
+    """Query one view of every design document of the databases, so each index takes in what was written.
 
     A push's records must be indexed before the office reads them, and that work belongs to the push. When it
     happens is up to the database: CouchDB's background indexer may start during the next push or after the
@@ -171,23 +171,23 @@ def catch_up_views(database: tuple[str, str, str, str]) -> None:
     push makes each pay for its own documents, on both databases.
     """
     with concurrent.futures.ThreadPoolExecutor(1) as thread:  # called from inside the bench's event loop
-        thread.submit(asyncio.run, _query_every_design(*database)).result()
+        thread.submit(asyncio.run, _query_every_design(*databases)).result()
 
 
-async def _query_every_design(url: str, user: str, password: str, name: str) -> None:
+async def _query_every_design(url: str, user: str, password: str, names: tuple[str, ...]) -> None:
     client = CouchClient(url, user, password, timeout=1800)
     try:
-        db = client.db(name)
-        designs = await db.all_docs(startkey='"_design/"', endkey='"_design0"', include_docs=True)
-        for row in designs["rows"]:
-            names = sorted((row["doc"].get("views") or {}).keys())
-            if not names:
-                continue
-            try:
-                await db.view(str(row["id"]).removeprefix("_design/"), names[0], limit=0)
-            except CouchNotFound:
-                continue  # a Mango index: CouchDB answers it as a view, PouchDB Server does not
-
+        for name in names:
+            db = client.db(name)
+            designs = await db.all_docs(startkey='"_design/"', endkey='"_design0"', include_docs=True)
+            for row in designs["rows"]:
+                views = sorted((row["doc"].get("views") or {}).keys())
+                if not views:
+                    continue
+                try:
+                    await db.view(str(row["id"]).removeprefix("_design/"), views[0], limit=0)
+                except CouchNotFound:
+                    continue  # a Mango index: CouchDB answers it as a view, PouchDB Server does not
     finally:
         await client.aclose()
 
@@ -246,10 +246,17 @@ async def bench_push(
             )
             direct_port = to_direct.port if to_direct is not None else port
             direct_url = f"http://{couch.user}:{couch.password}@{host}:{direct_port}/{settings.records_db}"
-            views = (couch.url, couch.user, couch.password, settings.records_db)
+            views: tuple[str, str, str, tuple[str, ...]] = (
+                couch.url,
+                couch.user,
+                couch.password,
+                (settings.records_db,),
+            )
             direct_push = timed_push(
                 direct_url, None, workdir / f"{prefix}-direct", direct, pids, to_direct, views=views
             )
+            # The gateway's push also writes receipts and seq claims, into their own database and its view.
+            views = (couch.url, couch.user, couch.password, (settings.records_db, settings.receipts_db))
             assert server._process is not None
             gateway_push = timed_push(
                 f"{server.url}/sync/records",

@@ -82,7 +82,8 @@ async def _without_receipt(couch: CouchClient, settings: Settings, records: list
     if not ids:
         return []
     records_store = RecordsStore(db)
-    judged = {i.removeprefix("receipt:") for i in await records_store.present(f"receipt:{i}" for i in ids)}
+    receipts_store = RecordsStore(couch.db(settings.receipts_db))
+    judged = {i.removeprefix("receipt:") for i in await receipts_store.present(f"receipt:{i}" for i in ids)}
     stored = await records_store.current(i for i in ids if i not in judged)
     return [stored[i] for i in ids if i in stored]  # in the order they were signed (passkey counters)
 
@@ -117,7 +118,7 @@ async def _receipts(
                 None,
             )
             receipts.append({**receipt, "_rev": receipt_revision(str(receipt["_id"]))})
-    db = couch.db(settings.records_db)
+    db = couch.db(settings.receipts_db)
     for start in range(0, len(receipts), 500):
         await db.bulk_docs(receipts[start : start + 500], new_edits=False)
     return verified

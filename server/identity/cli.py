@@ -16,13 +16,12 @@ from typing import Any
 
 from records.custody import verify_chain
 from records.principal import ROLES
-from server.databases import SEGEL_DATABASES
+from server.databases import prepare_databases
 from server.identity.audit import record_event
 from server.identity.enrollment import enrollment_url, qr_terminal
 from server.identity.passkeys import ENROLLMENT_TTL_S
 from server.identity.store import IdentityError, IdentityStore
 from server.settings import Settings, open_couch
-from store.bootstrap import bootstrap
 
 Action = Callable[[IdentityStore, argparse.Namespace], Awaitable[int]]
 
@@ -39,7 +38,7 @@ def _command(action: Action) -> Callable[[argparse.Namespace], Awaitable[int]]:
         settings = Settings.from_env()
         couch = open_couch(settings)
         try:
-            await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
+            await prepare_databases(couch, settings)
             return await action(IdentityStore(couch, settings), args)
         except IdentityError as exc:
             print(f"segel: {exc}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Background checks that need more than one record: photo digests and reuse, GPS distance, chain links.
 
-They read the records' `_changes` feed from a checkpoint kept in the office ledger, so each record is checked
-once, and write `finding:<kind>:<subject>` documents (created once, never edited). The exceptions queue
+They read the records' `_changes` feed (and the receipts database's, for signatures that did not verify)
+from checkpoints kept in the office ledger, so each record is checked once, and write
+`finding:<kind>:<subject>` documents (created once, never edited). The exceptions queue
 lists findings next to the exceptions a record shows by itself.
 
 Each record costs a bounded number of reads, whatever the length of its document's history: a handoff's
@@ -37,12 +38,14 @@ from server.office.finding_texts import word_finding
 from server.office.ledger import Ledger, create_once, now_iso, seals_of_document, view_keys
 from server.office.notifications import enqueue
 from server.residents.links import issue_link
-from store.couch import CouchError, CouchNotFound, CouchUnavailable
+from store.couch import CouchError, CouchNotFound, CouchUnavailable, Database
 from store.records import RecordsStore
 
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_ID = "checkpoint:checks"
+#: Where the checks of the receipts database's changes have got to (a feed of its own).
+RECEIPTS_CHECKPOINT_ID = "checkpoint:receipt_checks"
 #: Two seal photos whose perceptual hashes differ in at most this many of 64 bits show the same picture.
 PHASH_MAX_DISTANCE = 6
 #: Handoff kinds the resident hears about, and the message they get.
@@ -70,7 +73,7 @@ async def _notify(ledger: Ledger, handoff: JSONDict, origin: str) -> None:
     token = await issue_link(ledger, document)
     # The time the resident reads: the server's receipt of the handoff, in the office's zone (its
     # province's: the worker reads no identity record), so a phone's wrong clock never reaches a message.
-    receipt = await ledger.records.get_or_none(f"receipt:{handoff['_id']}") or {}
+    receipt = await ledger.receipts.get_or_none(f"receipt:{handoff['_id']}") or {}
     when = local_time(
         happened_at(handoff.get("device_time"), receipt.get("received_at")),
         zone_for_code(str(document["office"])),
@@ -129,23 +132,16 @@ async def run_checks(
     origin: str | None = None,
     receipt_key: ReceiptKey | None = None,
 ) -> CheckRun:
-    """Check the records changed since the last run (at most `limit`); call again to continue.
+    """Check the records changed since the last run (at most `limit`), then the gateway's new receipts (a
+    signature that did not verify); call again to continue.
 
     With `origin` (the site's address), residents are also told when their envelope leaves with a courier
     and when it is recorded as delivered. `receipt_key` opens the receipt codes couriers sealed at the door
     (without it, sealed codes count as unreadable).
     """
-    checkpoint = await ledger.office.get_or_none(CHECKPOINT_ID) or {
-        "_id": CHECKPOINT_ID,
-        "type": "checkpoint",
-    }
-    since = checkpoint.get("since", "0")
-    changes = await ledger.records.changes(since=since, include_docs=True, limit=limit, conflicts=True)
+    checkpoint, changes = await _changes_since(ledger, ledger.records, CHECKPOINT_ID, limit)
     checked = findings = 0
-    for change in changes.get("results", []):
-        doc = change.get("doc") or {}
-        if doc.get("_deleted") or str(doc.get("_id", "")).startswith("_design/"):
-            continue
+    for doc in changes:
         checked += 1
         findings += await _check_one(ledger, config, doc, receipt_key)
         if origin and doc.get("type") == "handoff" and doc.get("kind") in NOTIFIED_KINDS:
@@ -153,12 +149,43 @@ async def run_checks(
     if checked:
         for ddoc, view in RARELY_READ_VIEWS:  # limit=0: only the index update of this round's records
             await ledger.records.view(ddoc, view, limit=0)
-    checkpoint["since"] = changes.get("last_seq", since)
+    await _save_checkpoint(ledger, checkpoint)
+    receipts_checkpoint, receipts = await _changes_since(
+        ledger, ledger.receipts, RECEIPTS_CHECKPOINT_ID, limit
+    )
+    for doc in receipts:
+        findings += await _check_receipt(ledger, doc)
+    await _save_checkpoint(ledger, receipts_checkpoint)
+    return CheckRun(checked=checked + len(receipts), findings=findings)
+
+
+async def _changes_since(
+    ledger: Ledger, db: Database, checkpoint_id: str, limit: int
+) -> tuple[JSONDict, list[JSONDict]]:
+    """The checkpoint (its `since` moved to the end of the page) and the documents changed after it, design
+    documents and deletions left out."""
+    checkpoint = await ledger.office.get_or_none(checkpoint_id) or {
+        "_id": checkpoint_id,
+        "type": "checkpoint",
+    }
+    since = checkpoint.get("since", "0")
+    changes = await db.changes(since=since, include_docs=True, limit=limit, conflicts=True)
+    docs = [
+        doc
+        for change in changes.get("results", [])
+        if (doc := change.get("doc") or {})
+        and not doc.get("_deleted")
+        and not str(doc.get("_id", "")).startswith("_design/")
+    ]
+    checkpoint["since"] = changes.get("last_seq", since)  # opaque: stored and sent back, never compared
+    return checkpoint, docs
+
+
+async def _save_checkpoint(ledger: Ledger, checkpoint: JSONDict) -> None:
     try:
         await ledger.office.put(checkpoint)
     except CouchError as exc:  # another request ran the checks at the same time; findings are idempotent
         logger.info("checks checkpoint not saved (%s)", exc.error)
-    return CheckRun(checked=checked, findings=findings)
 
 
 async def _check_one(
@@ -191,18 +218,19 @@ async def check_record(
         return await _check_photo(ledger, doc)
     if kind == "handoff":
         return await _check_handoff(ledger, config, as_handoff(doc), receipt_key)
-    if str(doc.get("_id", "")).startswith("receipt:") and _signature_invalid(doc):
-        subject = str(doc.get("record_id") or str(doc["_id"])[len("receipt:") :])
-        return int(
-            await _finding(
-                ledger,
-                "signature_invalid",
-                subject,
-                str(doc.get("office", "")),
-                doc.get("document_id"),
-            )
-        )
     return 0
+
+
+async def _check_receipt(ledger: Ledger, receipt: JSONDict) -> int:
+    """A receipt (receipts database) whose passkey signature did not verify becomes a finding for staff."""
+    if not str(receipt.get("_id", "")).startswith("receipt:") or not _signature_invalid(receipt):
+        return 0
+    subject = str(receipt.get("record_id") or str(receipt["_id"])[len("receipt:") :])
+    return int(
+        await _finding(
+            ledger, "signature_invalid", subject, str(receipt.get("office", "")), receipt.get("document_id")
+        )
+    )
 
 
 def _signature_invalid(receipt: JSONDict) -> bool:

@@ -10,8 +10,9 @@ When custody ended: the gateway's receipt time (`receipt:<handoff id>`, `receive
 came through the gateway, else the handoff's device time (desk handoffs the office writes itself). A phone
 that was offline for two days still leaves its courier the whole grace period after the delivery arrives.
 
-Which documents to look at: `reports/custody_ended` has a row per terminal handoff by device time
-(`device`) and a row per handoff receipt by arrival time (`server`), in UTC. A round reads the rows between
+Which documents to look at: `reports/custody_ended` (records database) has a row per terminal handoff by
+device time (`device`), and `receipts/custody_ended` (receipts database) a row per handoff receipt by arrival
+time (`server`), in UTC. A round reads the rows between
 its checkpoint and "now minus the grace", so each handoff is looked at once, when it has become old enough;
 the first round after an upgrade works through the backlog a few pages at a time. A row only names a
 candidate: the decision always reads the document and its latest handoff afresh.
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_ID = "checkpoint:closure"
 #: Handoff kinds after which nobody carries the envelope any more.
 TERMINAL_KINDS = frozenset({"delivered", "returned", "lost"})
-#: The two row families of `reports/custody_ended`, read in this order.
+#: The two row families of `custody_ended` (device: records database, server: receipts database), in order.
 CLOCKS = ("device", "server")
 #: Re-reads of one document after write conflicts before the round gives up (the next round tries again).
 RETRIES = 5
@@ -129,8 +130,9 @@ async def _rows(
     ledger: Ledger, clock: str, after: list[object] | None, cutoff: str, page: int
 ) -> list[JSONDict]:
     """The next rows of one clock up to the cutoff, after the checkpoint's row (which is left out)."""
-    result = await ledger.records.view(
-        "reports",
+    db, ddoc = (ledger.records, "reports") if clock == "device" else (ledger.receipts, "receipts")
+    result = await db.view(
+        ddoc,
         "custody_ended",
         startkey=key(after or [clock]),
         endkey=key([clock, cutoff, {}]),
@@ -147,7 +149,7 @@ async def _candidates(ledger: Ledger, clock: str, rows: list[JSONDict]) -> list[
     (received ones are judged by their receipt's row), a receipt row only for a terminal handoff."""
     handoff_ids = [str(row["key"][2]) for row in rows]
     if clock == "device":
-        receipts = await docs_by_ids(ledger.records, [f"receipt:{h}" for h in handoff_ids])
+        receipts = await docs_by_ids(ledger.receipts, [f"receipt:{h}" for h in handoff_ids])
         ids = [
             str(row["value"])
             for row in rows
@@ -182,7 +184,7 @@ async def custody_end(ledger: Ledger, document_id: str) -> CustodyEnd | None:
     if last.get("kind") not in TERMINAL_KINDS:
         return None
     device = _aware(last.get("device_time"))
-    server = _received_at(await ledger.records.get_or_none(f"receipt:{last['_id']}"))
+    server = _received_at(await ledger.receipts.get_or_none(f"receipt:{last['_id']}"))
     ended = server or device
     if ended is None:
         return None

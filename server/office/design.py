@@ -73,18 +73,17 @@ REPORTS_DESIGN: JSONDict = {
             ),
         },
         # Custody that ended, for closing assignments after a grace period (server/office/closure.py):
-        # [clock, UTC time, record id]. Clock 'device': delivered/returned/lost handoffs by device time
-        # (value: document id); clock 'server': the gateway's receipts of handoffs by arrival time (value:
-        # null; the receipt does not know the handoff's kind). UTC so offsets (WIB, WITA, WIT) compare.
+        # ['device', UTC time, handoff id] for delivered/returned/lost handoffs by device time (value:
+        # document id). The 'server' clock's rows, the gateway's receipts of handoffs by arrival time, are the
+        # view of the same name in the receipts database (RECEIPTS_DESIGN). UTC so offsets (WIB, WITA, WIT)
+        # compare.
         "custody_ended": {
             "map": (
                 "function (doc) { function utc(t) { var d = new Date(t); "
                 "return (typeof t === 'string' && !isNaN(d.getTime())) ? d.toISOString() : null; } "
                 "if (doc.type === 'handoff' && (doc.kind === 'delivered' || doc.kind === 'returned' || "
                 "doc.kind === 'lost')) { var t = utc(doc.device_time); "
-                "if (t) { emit(['device', t, doc._id], doc.document_id); } } "
-                "else if (doc.type === 'receipt' && doc.record_type === 'handoff' && doc.record_id) "
-                "{ var r = utc(doc.received_at); if (r) { emit(['server', r, doc.record_id], null); } } }"
+                "if (t) { emit(['device', t, doc._id], doc.document_id); } } }"
             ),
         },
         # The office's documents, newest first: the intake desk's worklist.
@@ -333,6 +332,24 @@ RECORDS_DESIGN: JSONDict = {
     },
 }
 
+RECEIPTS_DESIGN: JSONDict = {
+    "_id": "_design/receipts",
+    "language": "javascript",
+    "views": {
+        # ['server', UTC arrival time, handoff id] for every receipt of a handoff (value: null; the receipt
+        # does not know the handoff's kind): the 'server' clock of reports/custody_ended, in the database the
+        # receipts live in (server/office/closure.py).
+        "custody_ended": {
+            "map": (
+                "function (doc) { if (doc.type !== 'receipt' || doc.record_type !== 'handoff' || "
+                "!doc.record_id) { return; } var d = new Date(doc.received_at); "
+                "if (typeof doc.received_at === 'string' && !isNaN(d.getTime())) "
+                "{ emit(['server', d.toISOString(), doc.record_id], null); } }"
+            ),
+        },
+    },
+}
+
 #: A Mango index over every record's type and office, for ad-hoc `_find` queries by operators.
 TYPE_OFFICE_INDEX: JSONDict = {
     "index": {"fields": ["type", "office"]},
@@ -340,7 +357,8 @@ TYPE_OFFICE_INDEX: JSONDict = {
     "ddoc": "idx-type-office",
 }
 
-#: What the office installs: its views in the records database, and the office ledger database.
+#: What the office installs: its views in the records database and in the receipts database (which the
+#: gateway writes), and the office ledger database.
 DATABASES: tuple[DatabaseSpec, ...] = (
     DatabaseSpec(
         suffix="records",
@@ -348,4 +366,5 @@ DATABASES: tuple[DatabaseSpec, ...] = (
         indexes=(TYPE_OFFICE_INDEX,),
     ),
     DatabaseSpec(suffix="office", design_docs=(OFFICE_DESIGN,)),
+    DatabaseSpec(suffix="receipts", design_docs=(RECEIPTS_DESIGN,)),
 )

@@ -137,8 +137,9 @@ async def office_document(ledger: Ledger, principal: Principal, document_id: str
 async def next_seq(ledger: Ledger, author: str, handoff_id: str) -> int:
     """The author's next handoff sequence number, claimed the way the sync gateway claims pushed ones.
 
-    A counter in the office ledger proposes a number; creating `seqclaim:<author>:<seq>` in the records
-    database makes it this handoff's own, so a number a phone already used is never shared.
+    A counter in the office ledger proposes a number; creating `seqclaim:<author>:<seq>` in the receipts
+    database (where the gateway claims them too) makes it this handoff's own, so a number a phone already
+    used is never shared.
     """
     counter_id = f"seq:{author}"
     for _attempt in range(50):
@@ -154,7 +155,7 @@ async def next_seq(ledger: Ledger, author: str, handoff_id: str) -> int:
             "handoff_id": handoff_id,
             "claimed_at": now_iso(),
         }
-        if await create_once(ledger.records, claim):
+        if await create_once(ledger.receipts, claim):
             return int(doc["value"])
     raise IntakeError(_("Sistem sedang sibuk; coba lagi sebentar lagi."))
 

@@ -29,14 +29,18 @@ OFFICE_TZ = timezone(timedelta(hours=8), "WITA")
 
 @dataclass(frozen=True)
 class Ledger:
-    """The two databases an office page needs, bound to one request's settings."""
+    """The databases an office page needs, bound to one request's settings: the records, the gateway's
+    receipts of them, and the office's own ledger."""
 
     records: Database
     office: Database
+    receipts: Database
 
     @classmethod
     def of(cls, couch: CouchClient, settings: Settings) -> Ledger:
-        return cls(couch.db(settings.records_db), couch.db(settings.office_db))
+        return cls(
+            couch.db(settings.records_db), couch.db(settings.office_db), couch.db(settings.receipts_db)
+        )
 
 
 def new_id() -> str:

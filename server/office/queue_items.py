@@ -71,14 +71,16 @@ async def records_by_id(db: Database, ids: Iterable[str], **params: str | int | 
 async def describe(
     ledger: Ledger, office: str, rows: list[OpenRow], people: Mapping[str, Person], zone: str | None = None
 ) -> list[QueueItem]:
-    """The cards of `rows`: their records, documents, receipts and findings in three requests (a fourth
-    for the seals of documents whose record does not carry one)."""
+    """The cards of `rows`: their records, documents, receipts and findings in three parallel requests (a
+    fourth for the seals of documents whose record does not carry one)."""
     record_ids = {r.subject for r in rows} | {r.document_id for r in rows if r.document_id}
-    record_ids |= {f"receipt:{r.subject}" for r in rows if r.subject.startswith("handoff:")}
-    records, findings = await asyncio.gather(
+    receipt_ids = {f"receipt:{r.subject}" for r in rows if r.subject.startswith("handoff:")}
+    records, findings, receipts = await asyncio.gather(
         records_by_id(ledger.records, record_ids, conflicts=True),
         records_by_id(ledger.office, [r.source_id for r in rows if r.kind in FINDING_KINDS]),
+        records_by_id(ledger.receipts, receipt_ids),
     )
+    records = {**records, **receipts}  # receipt ids never collide with record ids
     zone = zone or zone_for_code(office)
     items = [_item(office, row, records, findings.get(row.source_id), people, zone) for row in rows]
     unsealed = sorted({i.document_id for i in items if i.document_id and not i.seal})

@@ -260,7 +260,7 @@ async def load_timeline(ledger: Ledger, document: JSONDict) -> Timeline:
     timeline.complaints = [doc for doc in related if doc.get("type") == "complaint"]
     ordered = order_handoffs(handoffs)
     oks, timeline.chain = verify_links(ordered)
-    receipts = await docs_by_ids(ledger.records, [f"receipt:{h['_id']}" for h in ordered])
+    receipts = await docs_by_ids(ledger.receipts, [f"receipt:{h['_id']}" for h in ordered])
     deliveries = [str(h["_id"]) for h in ordered if h.get("kind") == "delivered"]
     verdicts = await docs_by_ids(
         ledger.office,

@@ -21,7 +21,7 @@ import signal
 from dataclasses import dataclass
 
 from records.receipt_proof import ReceiptKey
-from server.databases import SEGEL_DATABASES
+from server.databases import prepare_databases
 from server.office.awaited_photos import settle_awaited
 from server.office.checks import run_checks
 from server.office.closure import close_ended_assignments
@@ -32,7 +32,6 @@ from server.office.notifications import RetryPolicy, deliver_pending
 from server.office.senders import Sender, sender_from_settings
 from server.ratelimit import purge_expired_counters
 from server.settings import Settings, open_couch
-from store.bootstrap import bootstrap
 from store.couch import CouchClient, CouchError, CouchUnavailable
 
 logger = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ async def _bootstrapped(couch: CouchClient, settings: Settings, stop: asyncio.Ev
     delay = 0.5
     while not stop.is_set():
         try:
-            await bootstrap(couch, settings.db_prefix, SEGEL_DATABASES)
+            await prepare_databases(couch, settings)
             return True
         except (CouchUnavailable, CouchError) as exc:
             logger.warning("worker: bootstrap failed, retrying in %.0fs: %s", delay, exc)

@@ -28,9 +28,10 @@ async def _prepare(settings: Settings, docs: list[dict[str, Any]]) -> str:
         await couch.aclose()
 
 
-def _couch_doc(settings: Settings, doc_id: str) -> dict[str, Any]:
+def _couch_doc(settings: Settings, doc_id: str, database: str | None = None) -> dict[str, Any]:
     auth = (settings.couchdb_user or "", settings.couchdb_password or "")
-    response = httpx.get(f"{settings.couchdb_url}/{settings.records_db}/{doc_id}", auth=auth, timeout=10)
+    name = database or settings.records_db
+    response = httpx.get(f"{settings.couchdb_url}/{name}/{doc_id}", auth=auth, timeout=10)
     assert response.status_code == 200, (doc_id, response.text)
     return dict(response.json())
 
@@ -74,6 +75,6 @@ def test_handoff_signed_offline_is_verified_by_the_gateway(
     stored = _couch_doc(settings, local[0]["_id"])
     assert record_hash(stored) == record_hash(local[0])
     assert stored["prev_hash"] == record_hash(docs[2])
-    receipt = _couch_doc(settings, f"receipt:{local[0]['_id']}")
+    receipt = _couch_doc(settings, f"receipt:{local[0]['_id']}", settings.receipts_db)
     assert receipt["signature"]["status"] == "verified", receipt
     assert receipt["needs_review"] is False

@@ -29,7 +29,7 @@ async def test_the_demo_loads_signed_verified_and_with_its_signing_keys_revoked(
     away = [h for h in handoffs if h.get("unsigned_reason") != DESK_REASON]
     receipts = await couch.json(
         "POST",
-        f"{db.path}/_all_docs",
+        f"{couch.db(settings.receipts_db).path}/_all_docs",
         params={"include_docs": True},
         json={"keys": [f"receipt:{h['_id']}" for h in away]},
     )
@@ -86,7 +86,7 @@ async def test_a_load_cut_off_before_its_receipts_is_finished_by_the_next_one(
     signed = [row["doc"] for row in rows["rows"] if "signature" in row["doc"]]
     receipts = await couch.json(
         "POST",
-        f"{db.path}/_all_docs",
+        f"{couch.db(settings.receipts_db).path}/_all_docs",
         params={"include_docs": True},
         json={"keys": [f"receipt:{h['_id']}" for h in signed]},
     )

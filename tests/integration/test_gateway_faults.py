@@ -67,9 +67,10 @@ async def _assert_database_holds_what_the_client_holds(
         for name, digest in entry["attachments"].items():
             stored = base64.b64decode(doc["_attachments"][name]["data"])
             assert hashlib.sha256(stored).hexdigest() == digest == doc["sha256"]
-    # Every stored record has the server's receipt (written in the same request as the record itself).
+    # Every stored record has the server's receipt (written, in the receipts database, before the record).
+    receipts_db = couch.db(settings.receipts_db)
     receipts = await db.client.json(
-        "POST", f"{db.path}/_all_docs", json={"keys": [f"receipt:{doc_id}" for doc_id in ids]}
+        "POST", f"{receipts_db.path}/_all_docs", json={"keys": [f"receipt:{doc_id}" for doc_id in ids]}
     )
     missing = [row["key"] for row in receipts["rows"] if "id" not in row]
     assert missing == [], f"{len(missing)} stored records have no receipt, e.g. {missing[:3]}"

@@ -54,7 +54,7 @@ async def test_a_pushed_batch_is_verified_audited_and_receipted_together(
     ]
     for record in unsigned:
         assert await db.get_or_none(record["_id"]) is not None
-        receipt = await db.get(f"receipt:{record['_id']}")
+        receipt = await couch.db(settings.receipts_db).get(f"receipt:{record['_id']}")
         assert receipt["signature"]["status"] == "unsigned" and receipt["needs_review"] is True
     audited = {(e.get("record_id"), e["event"]) for e in await events(couch, settings)}
     assert not {r["_id"] for r in unsigned} & {record_id for record_id, _ in audited}  # receipts keep them
@@ -65,8 +65,8 @@ async def test_the_same_batch_pushed_twice_at_once_leaves_one_record_and_one_rec
     couch: CouchClient, settings: Settings, server_process: ServerProcess
 ) -> None:
     """A phone whose answer was lost pushes the batch again while the first request is still being written
-    (or two gateway instances get it): records and receipts are written in one request, the receipts with a
-    revision derived from their id, so the database ends with one revision of each and no conflicts."""
+    (or two gateway instances get it): the receipts are written with a revision derived from their id, so
+    the databases end with one revision of each record and of each receipt, and no conflicts."""
     await make_user(couch, settings, "kurir.a", "courier")
     token = await issue_device_token(couch, settings, "kurir.a")
     db = couch.db(settings.records_db)
@@ -84,6 +84,6 @@ async def test_the_same_batch_pushed_twice_at_once_leaves_one_record_and_one_rec
     for record in batch:
         stored = await db.get(record["_id"], conflicts="true")
         assert stored["_rev"] == record["_rev"] and "_conflicts" not in stored
-        receipt = await db.get(f"receipt:{record['_id']}", conflicts="true")
+        receipt = await couch.db(settings.receipts_db).get(f"receipt:{record['_id']}", conflicts="true")
         assert "_conflicts" not in receipt, receipt
         assert receipt["received_from"] == "kurir.a" and receipt["signature"]["status"] == "unsigned"

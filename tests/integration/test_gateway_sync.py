@@ -66,7 +66,7 @@ async def test_courier_pulls_own_documents_and_pushes_handoff_with_photo(
     stored_bytes = base64.b64decode(stored_photo["_attachments"]["seal.jpg"]["data"])
     assert hashlib.sha256(stored_bytes).hexdigest() == photo["sha256"]
     assert (await db.get(handoff["_id"]))["author"] == "kurir.a"
-    receipt = await db.get(f"receipt:{photo['_id']}")
+    receipt = await couch.db(settings.receipts_db).get(f"receipt:{photo['_id']}")
     assert receipt["photo"] == "verified" and receipt["received_from"] == "kurir.a"
 
     # A second device of the same courier pulls the photo back with its image intact.
@@ -125,7 +125,7 @@ async def test_photo_record_waits_for_its_image_then_receives_it(
         url, tokens["a"], tmp_path / "a", [{"op": "put", "docs": [handoff, photo]}, {"op": "push"}]
     )
     assert pushed[1]["ok"] and pushed[1]["denied"] == []
-    receipt = await db.get(f"receipt:{photo['_id']}")
+    receipt = await couch.db(settings.receipts_db).get(f"receipt:{photo['_id']}")
     assert receipt["photo"] == "waiting" and receipt["needs_review"] is True
 
     auth = {"Authorization": f"Bearer {tokens['a']}"}
@@ -144,7 +144,7 @@ async def test_photo_record_waits_for_its_image_then_receives_it(
         headers=auth | {"Content-Type": "image/jpeg"},
     )
     assert put.status_code == 201, put.text
-    assert (await db.get(f"receipt:{photo['_id']}"))["photo"] == "verified"
+    assert (await couch.db(settings.receipts_db).get(f"receipt:{photo['_id']}"))["photo"] == "verified"
     got = httpx.get(f"{url}/{photo['_id']}/seal.jpg", headers=auth)
     assert got.content == image and got.headers["content-type"] == "image/jpeg"
     again = httpx.put(

@@ -180,7 +180,7 @@ async def test_a_delivery_synced_late_gets_the_grace_from_its_arrival(
         url, token, tmp_path / "phone", [{"op": "pull"}, {"op": "put", "docs": [delivered]}, {"op": "push"}]
     )
     assert pushed[2]["ok"] and pushed[2]["denied"] == [], pushed[2]
-    assert (await ledger.records.get(f"receipt:{delivered['_id']}"))["record_id"] == delivered["_id"]
+    assert (await ledger.receipts.get(f"receipt:{delivered['_id']}"))["record_id"] == delivered["_id"]
 
     assert (await close_ended_assignments(ledger, CONFIG)).closed == 0
     assert await assigned_to(ledger, document_id) == COURIER

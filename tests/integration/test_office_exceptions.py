@@ -186,7 +186,7 @@ async def test_invalid_signature_receipt_is_found_and_cleared(couch: CouchClient
     _, sealed = await sealed_document(ledger, "BP00000009")
     pickup = next_handoff(sealed, "picked_up")
     await put_handoff_with_photo(ledger, pickup, seal_image(11))
-    await ledger.records.put(
+    await ledger.receipts.put(
         {
             "_id": f"receipt:{pickup['_id']}",
             "type": "receipt",

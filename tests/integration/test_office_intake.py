@@ -117,12 +117,12 @@ async def test_desk_handoffs_skip_sequence_numbers_a_phone_already_claimed(
     ledger = await ready_ledger(couch, settings)
     # The same staff member's phone already pushed handoff seq 1 and 2 through the gateway.
     for seq in (1, 2):
-        await ledger.records.put(
+        await ledger.receipts.put(
             {"_id": f"seqclaim:budi.santoso:{seq}", "type": "seq_claim", "handoff_id": "x"}
         )
     first, second = await put_document(ledger), await put_document(ledger, nik=NIKS[1])
     a = await intake.bind_seal(ledger, staff(), str(first["_id"]), "BP00000031")
     b = await intake.bind_seal(ledger, staff(), str(second["_id"]), "BP00000032")
     assert (a["seq"], b["seq"]) == (3, 4)
-    claim = await ledger.records.get("seqclaim:budi.santoso:3")
+    claim = await ledger.receipts.get("seqclaim:budi.santoso:3")
     assert claim["handoff_id"] == a["_id"]

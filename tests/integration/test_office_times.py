@@ -32,7 +32,7 @@ pytestmark = pytest.mark.anyio
 async def receive(ledger: Ledger, handoff: dict[str, object], received_at: str) -> None:
     """Store a handoff and the server's receipt of it, as the sync gateway does when it arrives."""
     await ledger.records.put(handoff)
-    await ledger.records.put(
+    await ledger.receipts.put(
         {
             "_id": f"receipt:{handoff['_id']}",
             "type": "receipt",
@@ -97,7 +97,7 @@ async def test_the_residents_story_runs_in_the_order_the_server_received_it(
     sealed_doc = await ledger.records.get(str(sealed["_id"]))
     sealed_doc["device_time"] = "2026-11-17T18:38:00+08:00"  # as if the office phone had written it
     await ledger.records.put(sealed_doc)
-    await ledger.records.put(
+    await ledger.receipts.put(
         {
             "_id": f"receipt:{sealed['_id']}",
             "type": "receipt",
