@@ -6,8 +6,9 @@ crowd of phones pushing at once. Prints figures, asserts nothing. Called by `scr
   --push-only`) pushed by a stock PouchDB client through the gateway as a courier and straight into the
   database as its admin, in one run. Prints the database's CPU seconds for each (every node of a cluster)
   and their ratio (`database work gateway/direct`), the gateway process's own CPU seconds per 1,000 records,
-  the throughput ratio, then a smaller traced run (a recording proxy in front of the database) for the
-  database requests per batch of 25 by kind.
+  the throughput ratio (`--rounds N`: N such pairs, each into new databases, then the medians: the direct
+  push's database CPU alone varies by a fifth from run to run), then a smaller traced run (a recording
+  proxy in front of the database) for the database requests per batch of 25 by kind.
 * `push_load`: 200 phones, each a courier of its own with a PouchDB database of 50 records (5 of them
   photos), push at once (a few node processes, `devtools/bench/push_load.mjs`). Then every record is read
   back: present once, without a conflicting branch, every photo's bytes with the digest its record names,
@@ -62,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     push.add_argument("--photos", type=int, default=500, help="push: of them, photos")
     push.add_argument("--photo-kb", type=int, default=150, help="push and load: size of a photo")
     push.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="push: pairs of pushes (direct then gateway, new databases each); prints each and the median",
+    )
+    push.add_argument(
         "--trace-records", type=int, default=1000, help="push: records of the traced run (0: none)"
     )
     load = parser.add_argument_group("push under load")
@@ -100,19 +107,31 @@ async def push_work(args: argparse.Namespace) -> None:
             f"Database work per pushed record: {records} records incl. {photos} photos of {photo_kb} KB, "
             "each way"
         )
-        gateway, direct = await bench_push(couch, workdir, plain, prefix="scalepush")
-        for label, push in (("direct:         ", direct), ("through gateway:", gateway)):
+        ratios, shares, cpus = [], [], []
+        for round_number in range(1, args.rounds + 1):
+            prefix = "scalepush" if args.rounds == 1 else f"scalepush{round_number}"
+            if args.rounds > 1:
+                print(f"  round {round_number} of {args.rounds}:")
+            gateway, direct = await bench_push(couch, workdir, plain, prefix=prefix)
+            for label, push in (("direct:         ", direct), ("through gateway:", gateway)):
+                print(
+                    f"  {label} {push.seconds:.1f} s ({records / push.seconds:.0f} records/s), "
+                    f"database CPU {push.database_cpu:.1f} s ({push.database_tail:.1f} s of it after the "
+                    "push, until the database was idle)"
+                )
+            ratios.append(gateway.database_cpu / direct.database_cpu)
+            cpus.append(gateway.server_cpu / records * 1000)
+            shares.append(direct.seconds / gateway.seconds)
+            print(f"  database work gateway/direct: {ratios[-1]:.2f} (target <= 1.6, goal 1.3)")
+            print(f"  gateway process CPU per 1,000 records: {cpus[-1]:.2f} s")
+            print(f"  push ratio (throughput gateway/direct): {shares[-1]:.2f}")
+        if args.rounds > 1:
             print(
-                f"  {label} {push.seconds:.1f} s ({records / push.seconds:.0f} records/s), "
-                f"database CPU {push.database_cpu:.1f} s ({push.database_tail:.1f} s of it after the push, "
-                "until the database was idle)"
+                f"  median of {args.rounds} rounds: database work gateway/direct: "
+                f"{statistics.median(ratios):.2f} (each: {', '.join(f'{r:.2f}' for r in ratios)}); "
+                f"gateway process CPU per 1,000 records: {statistics.median(cpus):.2f} s; "
+                f"push ratio: {statistics.median(shares):.2f}"
             )
-        print(
-            f"  database work gateway/direct: {gateway.database_cpu / direct.database_cpu:.2f} "
-            "(target <= 1.6, goal 1.3)"
-        )
-        print(f"  gateway process CPU per 1,000 records: {gateway.server_cpu / records * 1000:.2f} s")
-        print(f"  push ratio (throughput gateway/direct): {direct.seconds / gateway.seconds:.2f}")
         if trace_records:
             traced_photos = max(1, photos * trace_records // max(records, 1))
             print(
