@@ -52,11 +52,16 @@ class BootstrapReport:
     staged_design_docs: list[str] = field(default_factory=list)
     created_indexes: list[str] = field(default_factory=list)
     security_set: list[str] = field(default_factory=list)
+    retired_design_docs: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return bool(
-            self.created_databases or self.written_design_docs or self.created_indexes or self.security_set
+            self.created_databases
+            or self.written_design_docs
+            or self.created_indexes
+            or self.security_set
+            or self.retired_design_docs
         )
 
 
@@ -79,7 +84,8 @@ async def bootstrap(
     *,
     build_timeout: float = STAGED_BUILD_TIMEOUT_S,
 ) -> BootstrapReport:
-    """Create what is missing and update what differs; never delete anything but finished staging copies.
+    """Create what is missing and update what differs; delete nothing but finished staging copies and the
+    design documents a spec names as retired.
 
     `specs` is every database with its design documents and indexes (`server.databases.SEGEL_DATABASES`).
     Left out, it is the list the application registered (`store.design_docs.application_databases`), for
@@ -99,6 +105,9 @@ async def bootstrap(
         for index in spec.indexes:
             if await _create_index(db, index):
                 report.created_indexes.append(f"{name}/{index['name']}")
+        for design_id in spec.retired:
+            if await _delete_if_there(db, design_id):
+                report.retired_design_docs.append(f"{name}/{design_id}")
     if report.changed:
         logger.info("bootstrap changed: %s", report)
     return report
@@ -173,14 +182,21 @@ async def _put_tolerating_race(db: Database, doc: JSONDict) -> None:
 
 
 async def _drop_staged(db: Database, design_id: str) -> None:
-    staged = await db.get_or_none(staged_id(design_id))
-    if staged is None:
-        return
+    await _delete_if_there(db, staged_id(design_id))
+
+
+async def _delete_if_there(db: Database, doc_id: str) -> bool:
+    """Delete the document if it exists; True when this call deleted it."""
+    doc = await db.get_or_none(doc_id)
+    if doc is None:
+        return False
     try:
-        await db.delete(staged["_id"], staged["_rev"])
+        await db.delete(doc["_id"], doc["_rev"])
     except CouchError as exc:
-        if exc.status not in (404, 409):  # another instance dropped it first
+        if exc.status not in (404, 409):  # another instance deleted it first
             raise
+        return False
+    return True
 
 
 async def build_views(db: Database, design_id: str, views: list[str], timeout: float) -> None:

@@ -19,11 +19,14 @@ from records.types import JSONDict
 
 @dataclass(frozen=True)
 class DatabaseSpec:
-    """One database: its name suffix (after the prefix), design documents and Mango indexes."""
+    """One database: its name suffix (after the prefix), design documents and Mango indexes, and the ids of
+    design documents an earlier version installed there (`retired`): deleted by bootstrap, since CouchDB
+    keeps indexing every write for a design document that exists, whether or not anything reads it."""
 
     suffix: str
     design_docs: tuple[JSONDict, ...] = ()
     indexes: tuple[JSONDict, ...] = field(default_factory=tuple)
+    retired: tuple[str, ...] = ()
 
 
 def merge_specs(*owners: Iterable[DatabaseSpec]) -> tuple[DatabaseSpec, ...]:
@@ -45,6 +48,7 @@ def merge_specs(*owners: Iterable[DatabaseSpec]) -> tuple[DatabaseSpec, ...]:
                 known,
                 design_docs=known.design_docs + spec.design_docs,
                 indexes=known.indexes + spec.indexes,
+                retired=known.retired + spec.retired,
             )
     return tuple(merged.values())
 

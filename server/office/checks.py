@@ -59,6 +59,9 @@ RARELY_READ_VIEWS = (("records", "seals_by_document"),)
 
 @dataclass(frozen=True)
 class CheckRun:
+    """One round of checks. `checked` counts the records and the gateway's receipts read this round:
+    callers loop while it is not zero, so a full page of receipts alone also asks for another round."""
+
     checked: int
     findings: int
 

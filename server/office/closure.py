@@ -10,12 +10,17 @@ When custody ended: the gateway's receipt time (`receipt:<handoff id>`, `receive
 came through the gateway, else the handoff's device time (desk handoffs the office writes itself). A phone
 that was offline for two days still leaves its courier the whole grace period after the delivery arrives.
 
-Which documents to look at: `reports/custody_ended` (records database) has a row per terminal handoff by
-device time (`device`), and `receipts/custody_ended` (receipts database) a row per handoff receipt by arrival
-time (`server`), in UTC. A round reads the rows between
-its checkpoint and "now minus the grace", so each handoff is looked at once, when it has become old enough;
-the first round after an upgrade works through the backlog a few pages at a time. A row only names a
-candidate: the decision always reads the document and its latest handoff afresh.
+Which documents to look at, by two clocks. Device: `reports/custody_ended` (records database) has a row
+per terminal handoff by device time, in UTC; a round reads the rows between its checkpoint and "now minus
+the grace". Server: the receipts database's own `_changes` feed from its checkpoint, a page at a time;
+receipts of handoffs that arrived before "now minus the grace" are candidates, and the checkpoint moves on
+only up to the first one that did not, so that one is read again until it is old enough (on a cluster,
+whose feed lists the shards' changes interleaved rather than in arrival order, candidates after it in the
+page are taken at once and read again until the checkpoint passes them). The receipts database has no view:
+a view there indexed each receipt and seq claim a push writes, about a tenth of the database work of a push
+on PouchDB Server (docs/performance.md, "Database work of a push"). The first round after an upgrade works
+through the backlog a few pages at a time. A row only names a candidate: the decision always reads the
+document and its latest handoff afresh.
 
 Safe to repeat and to run in two app instances at once: the document is written with the revision that was
 read, so a conflict (staff reassigned it, another worker closed it) means read again and decide again, never
@@ -41,8 +46,6 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_ID = "checkpoint:closure"
 #: Handoff kinds after which nobody carries the envelope any more.
 TERMINAL_KINDS = frozenset({"delivered", "returned", "lost"})
-#: The two row families of `custody_ended` (device: records database, server: receipts database), in order.
-CLOCKS = ("device", "server")
 #: Re-reads of one document after write conflicts before the round gives up (the next round tries again).
 RETRIES = 5
 #: Documents decided at the same time.
@@ -94,7 +97,8 @@ async def close_ended_assignments(
 ) -> ClosureRun:
     """End the assignments of documents whose custody ended more than `close_after_hours` ago.
 
-    Reads at most `max_pages` pages of `page` view rows per clock; call again to continue a backlog.
+    Reads at most `max_pages` pages of `page` rows per clock (view rows by device time, then changes of the
+    receipts database); call again to continue a backlog.
     """
     if config.close_after_hours <= 0:
         return ClosureRun(0, 0)
@@ -103,39 +107,56 @@ async def close_ended_assignments(
         "_id": CHECKPOINT_ID,
         "type": "checkpoint",
     }
-    positions: dict[str, list[object]] = dict(checkpoint.get("after") or {})
+    # `after.server` was a view position of an earlier version; the receipts are now followed by their feed.
+    positions: dict[str, list[object]] = {
+        clock: position for clock, position in (checkpoint.get("after") or {}).items() if clock == "device"
+    }
     read = closed = 0
-    for clock in CLOCKS:
-        for _ in range(max_pages):
-            rows = await _rows(ledger, clock, positions.get(clock), cutoff, page)
-            if not rows:
-                break
-            read += len(rows)
-            closed += await _decide_all(ledger, await _candidates(ledger, clock, rows), cutoff)
-            positions[clock] = rows[-1]["key"]
-            checkpoint["after"] = positions
-            try:
-                checkpoint["_rev"] = await ledger.office.put(checkpoint)
-            except CouchConflict:  # another worker reads the same rows now; every decision is repeatable
-                logger.info("closure checkpoint moved by another worker; stopping this round")
+    for _ in range(max_pages):
+        rows = await _device_rows(ledger, positions.get("device"), cutoff, page)
+        if not rows:
+            break
+        read += len(rows)
+        closed += await _decide_all(ledger, await _device_candidates(ledger, rows), cutoff)
+        positions["device"] = rows[-1]["key"]
+        checkpoint["after"] = positions
+        if not await _save(ledger, checkpoint):
+            return ClosureRun(read, closed)
+        if len(rows) < page:
+            break
+    for _ in range(max_pages):
+        arrivals = await _arrivals(ledger, checkpoint.get("receipts_since", "0"), cutoff, page)
+        read += len(arrivals.handoff_ids)
+        closed += await _decide_all(ledger, await _server_candidates(ledger, arrivals.handoff_ids), cutoff)
+        if arrivals.since != checkpoint.get("receipts_since", "0"):
+            checkpoint["receipts_since"] = arrivals.since
+            if not await _save(ledger, checkpoint):
                 return ClosureRun(read, closed)
-            if len(rows) < page:
-                break
+        if not arrivals.more:
+            break
     if closed:
         logger.info("closed %d assignments whose custody ended", closed)
     return ClosureRun(read, closed)
 
 
-async def _rows(
-    ledger: Ledger, clock: str, after: list[object] | None, cutoff: str, page: int
-) -> list[JSONDict]:
-    """The next rows of one clock up to the cutoff, after the checkpoint's row (which is left out)."""
-    db, ddoc = (ledger.records, "reports") if clock == "device" else (ledger.receipts, "receipts")
-    result = await db.view(
-        ddoc,
+async def _save(ledger: Ledger, checkpoint: JSONDict) -> bool:
+    """Store the closure checkpoint; False if another worker moved it (it reads the same rows now, and every
+    decision is repeatable, so this round stops)."""
+    try:
+        checkpoint["_rev"] = await ledger.office.put(checkpoint)
+    except CouchConflict:
+        logger.info("closure checkpoint moved by another worker; stopping this round")
+        return False
+    return True
+
+
+async def _device_rows(ledger: Ledger, after: list[object] | None, cutoff: str, page: int) -> list[JSONDict]:
+    """The next device-clock rows up to the cutoff, after the checkpoint's row (which is left out)."""
+    result = await ledger.records.view(
+        "reports",
         "custody_ended",
-        startkey=key(after or [clock]),
-        endkey=key([clock, cutoff, {}]),
+        startkey=key(after or ["device"]),
+        endkey=key(["device", cutoff, {}]),
         limit=page + 1,
     )
     rows: list[JSONDict] = result.get("rows", [])
@@ -144,24 +165,66 @@ async def _rows(
     return rows[:page]
 
 
-async def _candidates(ledger: Ledger, clock: str, rows: list[JSONDict]) -> list[str]:
-    """The documents the rows name; a device-clock row counts only for a handoff the gateway never received
-    (received ones are judged by their receipt's row), a receipt row only for a terminal handoff."""
-    handoff_ids = [str(row["key"][2]) for row in rows]
-    if clock == "device":
-        receipts = await docs_by_ids(ledger.receipts, [f"receipt:{h}" for h in handoff_ids])
-        ids = [
-            str(row["value"])
-            for row in rows
-            if row.get("value") and _received_at(receipts.get(f"receipt:{row['key'][2]}")) is None
-        ]
-    else:
-        handoffs = await docs_by_ids(ledger.records, handoff_ids)
-        ids = [
-            str(doc["document_id"])
-            for doc in handoffs.values()
-            if doc.get("type") == "handoff" and doc.get("kind") in TERMINAL_KINDS and doc.get("document_id")
-        ]
+@dataclass(frozen=True)
+class _Arrivals:
+    """What one page of the receipts feed gave: handoffs that arrived before the cutoff, where the next
+    round goes on from (an opaque `since`), and whether to read on at once."""
+
+    handoff_ids: list[str]
+    since: object
+    more: bool
+
+
+async def _arrivals(ledger: Ledger, since: object, cutoff: str, page: int) -> _Arrivals:
+    """The handoff receipts of one page of the receipts feed after `since` that arrived before the cutoff.
+
+    The position moves on only up to the first receipt of a handoff that is not old enough yet, so that one
+    is read again until it is. Old enough ones after it in the page are taken now all the same (a cluster
+    lists its shards' changes interleaved, not in arrival order), and again by the next rounds until the
+    position passes them: every decision is repeatable, so that costs reads, never a second closure.
+    """
+    changes = await ledger.receipts.changes(
+        since=since if isinstance(since, (str, int)) else "0", include_docs=True, limit=page
+    )
+    results: list[JSONDict] = changes.get("results", [])
+    handoff_ids: list[str] = []
+    position, waiting = since, False
+    for change in results:
+        doc = change.get("doc") or {}
+        arrived = None
+        if doc.get("type") == "receipt" and doc.get("record_type") == "handoff" and doc.get("record_id"):
+            arrived = _received_at(doc)
+        if arrived is not None and utc_key(arrived) > cutoff:
+            waiting = True
+        elif arrived is not None:
+            handoff_ids.append(str(doc["record_id"]))
+        if not waiting:
+            position = change.get("seq", position)  # opaque: stored and sent back, never compared
+    return _Arrivals(handoff_ids, position, more=not waiting and len(results) >= page)
+
+
+async def _device_candidates(ledger: Ledger, rows: list[JSONDict]) -> list[str]:
+    """The documents the device-clock rows name, for handoffs the gateway never received (received ones
+    are judged by their receipt's arrival)."""
+    receipts = await docs_by_ids(ledger.receipts, [f"receipt:{row['key'][2]}" for row in rows])
+    ids = [
+        str(row["value"])
+        for row in rows
+        if row.get("value") and _received_at(receipts.get(f"receipt:{row['key'][2]}")) is None
+    ]
+    return list(dict.fromkeys(ids))
+
+
+async def _server_candidates(ledger: Ledger, handoff_ids: list[str]) -> list[str]:
+    """The documents of those received handoffs that are terminal (a receipt does not know the kind)."""
+    if not handoff_ids:
+        return []
+    handoffs = await docs_by_ids(ledger.records, handoff_ids)
+    ids = [
+        str(doc["document_id"])
+        for doc in handoffs.values()
+        if doc.get("type") == "handoff" and doc.get("kind") in TERMINAL_KINDS and doc.get("document_id")
+    ]
     return list(dict.fromkeys(ids))
 
 

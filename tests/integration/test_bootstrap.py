@@ -54,6 +54,26 @@ async def test_changed_design_document_is_updated_in_place(couch: CouchClient, s
     assert "by_type" in (await db.get("_design/records"))["views"]
 
 
+async def test_a_retired_design_document_is_deleted_and_stops_being_indexed(
+    couch: CouchClient, settings: Settings
+) -> None:
+    """An upgrade from the version whose receipts database had a view: the view goes, so the database no
+    longer indexes every receipt and seq claim a push writes; the receipts themselves stay."""
+    await bootstrap(couch, settings.db_prefix, DATABASES)
+    receipts = couch.db(settings.receipts_db)
+    old_view = {"map": "function (doc) { if (doc.type === 'receipt') { emit(doc.received_at, null); } }"}
+    await receipts.put({"_id": "_design/receipts", "views": {"custody_ended": old_view}})
+    await receipts.put({"_id": "receipt:handoff:1", "type": "receipt", "record_id": "handoff:1"})
+
+    report = await bootstrap(couch, settings.db_prefix, DATABASES)
+    again = await bootstrap(couch, settings.db_prefix, DATABASES)
+
+    assert report.retired_design_docs == [f"{settings.receipts_db}/_design/receipts"]
+    assert await receipts.get_or_none("_design/receipts") is None
+    assert (await receipts.get("receipt:handoff:1"))["record_id"] == "handoff:1"
+    assert not again.changed, f"second bootstrap changed {again}"
+
+
 async def test_views_answer_after_bootstrap(couch: CouchClient, settings: Settings) -> None:
     await bootstrap(couch, settings.db_prefix, DATABASES)
     db = couch.db(settings.records_db)

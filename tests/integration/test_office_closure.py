@@ -188,6 +188,71 @@ async def test_a_delivery_synced_late_gets_the_grace_from_its_arrival(
     tomorrow = datetime.now(OFFICE_TZ) + timedelta(hours=24, minutes=5)
     assert (await close_ended_assignments(ledger, CONFIG, now=tomorrow)).closed == 1
     assert await assigned_to(ledger, document_id) is None
+    assert (await close_ended_assignments(ledger, CONFIG, now=tomorrow)).read == 0  # looked at once
+
+
+async def received(ledger: Ledger, handoff: JSONDict, hours: float) -> None:
+    """The gateway's receipt of a handoff it stored `hours` ago (as the gateway writes it)."""
+    await ledger.receipts.put(
+        {
+            "_id": f"receipt:{handoff['_id']}",
+            "type": "receipt",
+            "record_id": handoff["_id"],
+            "record_type": "handoff",
+            "rev": handoff.get("_rev"),
+            "office": handoff.get("office"),
+            "received_at": now_iso(hours_ago(hours)),
+            "received_from": COURIER,
+        }
+    )
+
+
+async def test_receipts_close_when_each_is_due_whatever_their_order_in_the_feed(
+    couch: CouchClient, settings: Settings
+) -> None:
+    """The server clock reads the receipts in the feed's order (a cluster's is not the order of arrival):
+    one not old enough closes later, and neither holds back one after it that is, nor is skipped."""
+    ledger = await ready_ledger(couch, settings)
+    # All three were delivered 28 hours ago by the phone's clock; what counts is when each arrived.
+    due, due_chain = await carried(ledger, ("delivered", 28))
+    fresh, fresh_chain = await carried(ledger, ("delivered", 28))
+    behind, behind_chain = await carried(ledger, ("delivered", 28))
+    await received(ledger, due_chain[-1], 27)
+    await received(ledger, fresh_chain[-1], 1)
+    await received(ledger, behind_chain[-1], 25)  # stored after the fresh one, by a gateway's clock set back
+
+    first = await close_ended_assignments(ledger, CONFIG)
+
+    assert first.closed == 2
+    assert await assigned_to(ledger, due) is None and await assigned_to(ledger, behind) is None
+    assert await assigned_to(ledger, fresh) == COURIER
+    assert (await close_ended_assignments(ledger, CONFIG)).closed == 0
+
+    tomorrow = datetime.now(OFFICE_TZ) + timedelta(hours=24, minutes=5)
+    assert (await close_ended_assignments(ledger, CONFIG, now=tomorrow)).closed == 1
+    assert await assigned_to(ledger, fresh) is None
+    assert (await close_ended_assignments(ledger, CONFIG, now=tomorrow)).read == 0
+    assert sorted(entry["document_id"] for entry in await closures(ledger)) == sorted([due, fresh, behind])
+
+
+async def test_a_checkpoint_of_the_version_with_a_receipts_view_still_closes_what_is_due(
+    couch: CouchClient, settings: Settings
+) -> None:
+    """An upgrade: the checkpoint names a position in the receipts view that no longer exists. The feed is
+    read from its start once, so a delivery received before the upgrade still has its assignment closed."""
+    ledger = await ready_ledger(couch, settings)
+    document_id, chain = await carried(ledger, ("delivered", 28))
+    await received(ledger, chain[-1], 27)
+    await ledger.office.put(
+        {
+            "_id": "checkpoint:closure",
+            "type": "checkpoint",
+            "after": {"server": ["server", now_iso(hours_ago(31)), "handoff:x"]},
+        }
+    )
+
+    assert (await close_ended_assignments(ledger, CONFIG)).closed == 1
+    assert await assigned_to(ledger, document_id) is None
 
 
 async def test_zero_hours_keeps_assignments(couch: CouchClient, settings: Settings) -> None:
